@@ -1,0 +1,647 @@
+// Package catalog is the archive's materialised view, kept in bbolt: the
+// items and their versions, the captures and the sightings of each item in
+// each capture, the blobs the store holds, and the journal events applied so
+// far. It is derived from the store alone and can be thrown away and rebuilt
+// by replaying the journal (each capture event names its manifest).
+//
+// Applying an event is idempotent: events at or below the head are skipped,
+// and a capture applied twice (after a crash in the middle of applying it)
+// ends in the same state as one applied once. The package does no store
+// I/O; the archive reads manifests and hands their entries here.
+package catalog
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"iter"
+	"os"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	bolterr "go.etcd.io/bbolt/errors"
+)
+
+// SchemaVersion changes when the layout of the buckets does; a catalog of
+// another version is rebuilt.
+const SchemaVersion = "1"
+
+var (
+	bMeta      = []byte("meta")
+	bEvents    = []byte("events")
+	bCaptures  = []byte("captures")
+	bItems     = []byte("items")
+	bSightings = []byte("sightings")
+	bBlobs     = []byte("blobs")
+	bAccounts  = []byte("accounts")
+
+	kSchema   = []byte("schema")
+	kHead     = []byte("head")
+	kCounters = []byte("counters")
+)
+
+// ErrNotFound: no such item, capture or event in the catalog.
+var ErrNotFound = errors.New("not found")
+
+// ErrTimeout: the catalog file is held by another process.
+var ErrTimeout = errors.New("catalog is in use by another process")
+
+// Catalog is an open bbolt catalog.
+type Catalog struct {
+	db       *bolt.DB
+	readOnly bool
+}
+
+// Head is the last journal event applied.
+type Head struct {
+	Seq  uint64 `json:"seq"`
+	Hash string `json:"hash"`
+}
+
+// Open opens or creates the catalog at path. A read-only catalog must exist.
+func Open(path string, readOnly bool) (*Catalog, error) {
+	if readOnly {
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("catalog: %w", err)
+		}
+	}
+	db, err := bolt.Open(path, 0o640, &bolt.Options{Timeout: time.Second, ReadOnly: readOnly, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
+	if err != nil {
+		if errors.Is(err, bolterr.ErrTimeout) {
+			return nil, fmt.Errorf("catalog: open %s: %w", path, ErrTimeout)
+		}
+		return nil, fmt.Errorf("catalog: open %s: %w", path, err)
+	}
+	c := &Catalog{db: db, readOnly: readOnly}
+	if !readOnly {
+		err = db.Update(func(tx *bolt.Tx) error {
+			for _, b := range [][]byte{bMeta, bEvents, bCaptures, bItems, bSightings, bBlobs, bAccounts} {
+				if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+					return err
+				}
+			}
+			m := tx.Bucket(bMeta)
+			if v := m.Get(kSchema); v == nil {
+				return m.Put(kSchema, []byte(SchemaVersion))
+			}
+			return nil
+		})
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("catalog: init %s: %w", path, err)
+		}
+	}
+	var schema string
+	err = db.View(func(tx *bolt.Tx) error {
+		if m := tx.Bucket(bMeta); m != nil {
+			schema = string(m.Get(kSchema))
+		}
+		return nil
+	})
+	if err == nil && schema != SchemaVersion {
+		err = fmt.Errorf("schema %q, want %q: run osmarc rebuild", schema, SchemaVersion)
+	}
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("catalog: %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Close closes the catalog.
+func (c *Catalog) Close() error { return c.db.Close() }
+
+// Counters are the running totals that stats reports.
+type Counters struct {
+	Items        int64 `json:"items"`
+	Versions     int64 `json:"versions"`
+	Captures     int64 `json:"captures"`
+	Blobs        int64 `json:"blobs"`
+	Bytes        int64 `json:"bytes"`
+	ManifestSize int64 `json:"manifest_bytes"`
+	Events       int64 `json:"events"`
+}
+
+// Item is what the catalog knows of one item.
+type Item struct {
+	Key       string    `json:"key"`
+	Platform  string    `json:"platform"`
+	Account   string    `json:"account"`
+	ID        string    `json:"id"`
+	Kind      string    `json:"kind"`
+	CreatedAt time.Time `json:"created_at"`
+	FirstSeen time.Time `json:"first_seen"`
+	LastSeen  time.Time `json:"last_seen"`
+	Versions  []Version `json:"versions"`
+}
+
+// Latest is the most recently first-seen version.
+func (it *Item) Latest() Version { return it.Versions[len(it.Versions)-1] }
+
+// Version is one distinct content of an item.
+type Version struct {
+	Digest     string    `json:"digest"`
+	Size       int64     `json:"size"`
+	CapturedAt time.Time `json:"captured_at"`
+	Capture    string    `json:"capture"`
+}
+
+// Capture summarises one capture manifest.
+type Capture struct {
+	ID               string    `json:"id"`
+	Key              string    `json:"key"`
+	Digest           string    `json:"digest"`
+	Size             int64     `json:"size"`
+	Collector        string    `json:"collector"`
+	CollectorVersion string    `json:"collector_version"`
+	Accounts         []string  `json:"accounts"`
+	Sources          []string  `json:"sources,omitempty"`
+	StartedAt        time.Time `json:"started_at"`
+	EndedAt          time.Time `json:"ended_at"`
+	Complete         bool      `json:"complete"`
+	Items            int64     `json:"items"`
+	NewVersions      int64     `json:"new_versions"`
+	Errors           int64     `json:"errors"`
+	Event            uint64    `json:"event"`
+	Actor            string    `json:"actor"`
+}
+
+// Sighting is one item seen in one capture.
+type Sighting struct {
+	Capture string          `json:"capture"`
+	Version string          `json:"version"`
+	Raw     string          `json:"raw,omitempty"`
+	SeenAt  time.Time       `json:"seen_at"`
+	Metrics json.RawMessage `json:"metrics,omitempty"`
+}
+
+// Blob is one content-addressed object, as a capture names it.
+type Blob struct {
+	Digest string
+	Size   int64
+}
+
+// Entry is one line of a capture manifest that the catalog applies: a blob
+// (raw input or media) or an item seen.
+type Entry struct {
+	Blob *Blob
+	Item *ItemEntry
+}
+
+// ItemEntry is an item seen in a capture.
+type ItemEntry struct {
+	Key       string
+	Platform  string
+	Account   string
+	ID        string
+	Kind      string
+	CreatedAt time.Time
+	Version   Blob
+	Raw       string
+	Media     []Blob
+	SeenAt    time.Time
+	Metrics   json.RawMessage
+}
+
+// Event is a journal event as the catalog keeps it.
+type Event struct {
+	Seq   uint64          `json:"seq"`
+	Time  time.Time       `json:"time"`
+	Actor string          `json:"actor"`
+	Type  string          `json:"type"`
+	Data  json.RawMessage `json:"data,omitempty"`
+	Hash  string          `json:"hash"`
+}
+
+// Head returns the last event applied (zero when none).
+func (c *Catalog) Head() (Head, error) {
+	var h Head
+	err := c.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bMeta).Get(kHead)
+		if v == nil {
+			return nil
+		}
+		return json.Unmarshal(v, &h)
+	})
+	return h, err
+}
+
+// Counters returns the running totals.
+func (c *Catalog) Counters() (Counters, error) {
+	var n Counters
+	err := c.db.View(func(tx *bolt.Tx) error {
+		n = counters(tx)
+		return nil
+	})
+	return n, err
+}
+
+func counters(tx *bolt.Tx) Counters {
+	var n Counters
+	if v := tx.Bucket(bMeta).Get(kCounters); v != nil {
+		json.Unmarshal(v, &n)
+	}
+	return n
+}
+
+func putCounters(tx *bolt.Tx, n Counters) error {
+	b, _ := json.Marshal(n)
+	return tx.Bucket(bMeta).Put(kCounters, b)
+}
+
+func seqKey(seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(nil, seq)
+}
+
+// checkNext refuses an event that does not follow the head.
+func checkNext(tx *bolt.Tx, ev Event) (skip bool, err error) {
+	var h Head
+	if v := tx.Bucket(bMeta).Get(kHead); v != nil {
+		if err := json.Unmarshal(v, &h); err != nil {
+			return false, err
+		}
+	}
+	switch {
+	case ev.Seq <= h.Seq:
+		return true, nil
+	case ev.Seq != h.Seq+1:
+		return false, fmt.Errorf("catalog: event %d does not follow head %d", ev.Seq, h.Seq)
+	}
+	return false, nil
+}
+
+func putEvent(tx *bolt.Tx, ev Event) error {
+	b, err := json.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	if err := tx.Bucket(bEvents).Put(seqKey(ev.Seq), b); err != nil {
+		return err
+	}
+	hb, _ := json.Marshal(Head{Seq: ev.Seq, Hash: ev.Hash})
+	return tx.Bucket(bMeta).Put(kHead, hb)
+}
+
+// ApplyEvent records an event that names no capture.
+func (c *Catalog) ApplyEvent(ev Event) error {
+	return c.db.Update(func(tx *bolt.Tx) error {
+		skip, err := checkNext(tx, ev)
+		if err != nil || skip {
+			return err
+		}
+		n := counters(tx)
+		n.Events++
+		if err := putCounters(tx, n); err != nil {
+			return err
+		}
+		return putEvent(tx, ev)
+	})
+}
+
+// BatchSize is how many manifest entries go into one bbolt transaction.
+const BatchSize = 2000
+
+// ApplyCapture records a capture event with the entries of its manifest,
+// in batches; the event and the capture summary go in the last transaction,
+// so a crash part-way leaves the head where it was and the capture is
+// applied again (idempotently) on the next open.
+func (c *Catalog) ApplyCapture(ev Event, cp *Capture, entries iter.Seq2[Entry, error]) error {
+	skip := false
+	if err := c.db.View(func(tx *bolt.Tx) (err error) {
+		skip, err = checkNext(tx, ev)
+		return err
+	}); err != nil || skip {
+		return err
+	}
+	var batch []Entry
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		err := c.db.Update(func(tx *bolt.Tx) error {
+			n := counters(tx)
+			for _, e := range batch {
+				if err := applyEntry(tx, &n, e, cp.ID); err != nil {
+					return err
+				}
+			}
+			return putCounters(tx, n)
+		})
+		batch = batch[:0]
+		return err
+	}
+	for e, err := range entries {
+		if err != nil {
+			return err
+		}
+		batch = append(batch, e)
+		if len(batch) >= BatchSize {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	return c.db.Update(func(tx *bolt.Tx) error {
+		skip, err := checkNext(tx, ev)
+		if err != nil || skip {
+			return err
+		}
+		n := counters(tx)
+		caps := tx.Bucket(bCaptures)
+		if caps.Get([]byte(cp.ID)) == nil {
+			n.Captures++
+			n.ManifestSize += cp.Size
+		}
+		n.Events++
+		b, err := json.Marshal(cp)
+		if err != nil {
+			return err
+		}
+		if err := caps.Put([]byte(cp.ID), b); err != nil {
+			return err
+		}
+		if err := putCounters(tx, n); err != nil {
+			return err
+		}
+		return putEvent(tx, ev)
+	})
+}
+
+func putBlob(tx *bolt.Tx, n *Counters, b Blob) error {
+	k := []byte(b.Digest)
+	bk := tx.Bucket(bBlobs)
+	if bk.Get(k) != nil {
+		return nil
+	}
+	n.Blobs++
+	n.Bytes += b.Size
+	return bk.Put(k, binary.BigEndian.AppendUint64(nil, uint64(b.Size)))
+}
+
+func sightingKey(itemKey, capture string) []byte {
+	return append(append([]byte(itemKey), 0), capture...)
+}
+
+func applyEntry(tx *bolt.Tx, n *Counters, e Entry, captureID string) error {
+	if e.Blob != nil {
+		return putBlob(tx, n, *e.Blob)
+	}
+	ie := e.Item
+	if ie == nil {
+		return nil
+	}
+	if err := putBlob(tx, n, ie.Version); err != nil {
+		return err
+	}
+	for _, m := range ie.Media {
+		if err := putBlob(tx, n, m); err != nil {
+			return err
+		}
+	}
+	items := tx.Bucket(bItems)
+	var it Item
+	if v := items.Get([]byte(ie.Key)); v != nil {
+		if err := json.Unmarshal(v, &it); err != nil {
+			return fmt.Errorf("catalog: item %s: %w", ie.Key, err)
+		}
+	} else {
+		it = Item{Key: ie.Key, Platform: ie.Platform, Account: ie.Account, ID: ie.ID, FirstSeen: ie.SeenAt}
+		n.Items++
+		ak := []byte(ie.Platform + "\x00" + ie.Account)
+		ab := tx.Bucket(bAccounts)
+		var cnt uint64
+		if v := ab.Get(ak); len(v) == 8 {
+			cnt = binary.BigEndian.Uint64(v)
+		}
+		if err := ab.Put(ak, binary.BigEndian.AppendUint64(nil, cnt+1)); err != nil {
+			return err
+		}
+	}
+	known := false
+	for _, v := range it.Versions {
+		if v.Digest == ie.Version.Digest {
+			known = true
+			break
+		}
+	}
+	if !known {
+		it.Versions = append(it.Versions, Version{Digest: ie.Version.Digest, Size: ie.Version.Size, CapturedAt: ie.SeenAt, Capture: captureID})
+		n.Versions++
+		// The latest version's kind and time describe the item.
+		it.Kind, it.CreatedAt = ie.Kind, ie.CreatedAt
+	}
+	if ie.SeenAt.Before(it.FirstSeen) {
+		it.FirstSeen = ie.SeenAt
+	}
+	if ie.SeenAt.After(it.LastSeen) {
+		it.LastSeen = ie.SeenAt
+	}
+	b, err := json.Marshal(it)
+	if err != nil {
+		return err
+	}
+	if err := items.Put([]byte(ie.Key), b); err != nil {
+		return err
+	}
+	sb, err := json.Marshal(Sighting{Capture: captureID, Version: ie.Version.Digest, Raw: ie.Raw, SeenAt: ie.SeenAt, Metrics: ie.Metrics})
+	if err != nil {
+		return err
+	}
+	return tx.Bucket(bSightings).Put(sightingKey(ie.Key, captureID), sb)
+}
+
+// HasBlob reports which of the digests the catalog already knows.
+func (c *Catalog) HasBlobs(digests []string) ([]bool, error) {
+	out := make([]bool, len(digests))
+	err := c.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bBlobs)
+		for i, d := range digests {
+			out[i] = b.Get([]byte(d)) != nil
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Item returns one item.
+func (c *Catalog) Item(key string) (Item, error) {
+	var it Item
+	err := c.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bItems).Get([]byte(key))
+		if v == nil {
+			return fmt.Errorf("item %s: %w", key, ErrNotFound)
+		}
+		return json.Unmarshal(v, &it)
+	})
+	return it, err
+}
+
+// Filter narrows a listing of items.
+type Filter struct {
+	Platform string
+	Account  string
+}
+
+// Items yields items in key order. With a platform the scan starts at its
+// prefix; the account filter is applied as it goes.
+func (c *Catalog) Items(f Filter) iter.Seq2[Item, error] {
+	return func(yield func(Item, error) bool) {
+		prefix := ""
+		if f.Platform != "" {
+			prefix = f.Platform + "/"
+			if f.Account != "" {
+				prefix += f.Account + "/"
+			}
+		}
+		// Yield in chunks, each from its own read transaction, so a long
+		// listing does not pin one transaction for its whole length.
+		after := []byte(nil)
+		for {
+			var chunk []Item
+			err := c.db.View(func(tx *bolt.Tx) error {
+				cur := tx.Bucket(bItems).Cursor()
+				var k, v []byte
+				if after == nil {
+					k, v = cur.Seek([]byte(prefix))
+				} else {
+					k, v = cur.Seek(after)
+					if k != nil && bytes.Equal(k, after) {
+						k, v = cur.Next()
+					}
+				}
+				for ; k != nil && len(chunk) < 1000; k, v = cur.Next() {
+					if !bytes.HasPrefix(k, []byte(prefix)) {
+						break
+					}
+					after = append(after[:0], k...)
+					var it Item
+					if err := json.Unmarshal(v, &it); err != nil {
+						return fmt.Errorf("catalog: item %s: %w", k, err)
+					}
+					if f.Account != "" && it.Account != f.Account {
+						continue
+					}
+					chunk = append(chunk, it)
+				}
+				if k == nil || !bytes.HasPrefix(k, []byte(prefix)) {
+					after = nil
+				}
+				return nil
+			})
+			if err != nil {
+				yield(Item{}, err)
+				return
+			}
+			for _, it := range chunk {
+				if !yield(it, nil) {
+					return
+				}
+			}
+			if after == nil {
+				return
+			}
+		}
+	}
+}
+
+// Sightings returns every capture that saw the item, in capture order.
+func (c *Catalog) Sightings(key string) ([]Sighting, error) {
+	var out []Sighting
+	err := c.db.View(func(tx *bolt.Tx) error {
+		prefix := append([]byte(key), 0)
+		cur := tx.Bucket(bSightings).Cursor()
+		for k, v := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
+			var s Sighting
+			if err := json.Unmarshal(v, &s); err != nil {
+				return err
+			}
+			out = append(out, s)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Capture returns one capture summary.
+func (c *Catalog) Capture(id string) (Capture, error) {
+	var cp Capture
+	err := c.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bCaptures).Get([]byte(id))
+		if v == nil {
+			return fmt.Errorf("capture %s: %w", id, ErrNotFound)
+		}
+		return json.Unmarshal(v, &cp)
+	})
+	return cp, err
+}
+
+// Captures yields every capture in id order (ids sort by start time).
+func (c *Catalog) Captures() ([]Capture, error) {
+	var out []Capture
+	err := c.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bCaptures).ForEach(func(k, v []byte) error {
+			var cp Capture
+			if err := json.Unmarshal(v, &cp); err != nil {
+				return err
+			}
+			out = append(out, cp)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// Events returns the events applied, from seq onwards.
+func (c *Catalog) Events(from uint64) iter.Seq2[Event, error] {
+	return func(yield func(Event, error) bool) {
+		var evs []Event
+		err := c.db.View(func(tx *bolt.Tx) error {
+			cur := tx.Bucket(bEvents).Cursor()
+			for k, v := cur.Seek(seqKey(from)); k != nil; k, v = cur.Next() {
+				var e Event
+				if err := json.Unmarshal(v, &e); err != nil {
+					return err
+				}
+				evs = append(evs, e)
+			}
+			return nil
+		})
+		if err != nil {
+			yield(Event{}, err)
+			return
+		}
+		for _, e := range evs {
+			if !yield(e, nil) {
+				return
+			}
+		}
+	}
+}
+
+// Account is a platform account with the number of items it has.
+type Account struct {
+	Platform string `json:"platform"`
+	Account  string `json:"account"`
+	Items    int64  `json:"items"`
+}
+
+// Accounts lists the accounts items were captured for.
+func (c *Catalog) Accounts() ([]Account, error) {
+	var out []Account
+	err := c.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bAccounts).ForEach(func(k, v []byte) error {
+			p, a, _ := bytes.Cut(k, []byte{0})
+			out = append(out, Account{Platform: string(p), Account: string(a), Items: int64(binary.BigEndian.Uint64(v))})
+			return nil
+		})
+	})
+	return out, err
+}
+
+// Path of the database file.
+func (c *Catalog) Path() string { return c.db.Path() }

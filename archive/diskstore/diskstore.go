@@ -1,0 +1,307 @@
+// Package diskstore is the default archive.BlobStore: a content-addressed
+// store in a local directory, one file per object at the path its key names.
+//
+// Writes are atomic: bytes go to a temporary file beside the final one, are
+// checked against the claimed SHA-256 while they are written, and only then
+// take the final name (rename for blobs, hard link for create-only keys, so
+// an existing journal event or manifest is never replaced). Durability is
+// batched: Sync flushes the whole filesystem once (syncfs), which the archive
+// calls before it writes anything that names what was put. Temporary files a
+// crash leaves behind start with ".tmp-" and are never listed.
+package diskstore
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/osmarc/osmarc/archive"
+)
+
+var _ archive.BlobStore = (*Store)(nil)
+
+const tmpPrefix = ".tmp-"
+
+// Store is a directory of objects.
+type Store struct {
+	root string
+	dirs sync.Map // directories known to exist
+	fd   *os.File // the root, for syncfs
+}
+
+// Open opens (creating if needed) a store rooted at dir.
+func Open(dir string) (*Store, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("diskstore: %w", err)
+	}
+	if err := os.MkdirAll(abs, 0o750); err != nil {
+		return nil, fmt.Errorf("diskstore: create %s: %w", abs, translate(err))
+	}
+	fd, err := os.Open(abs)
+	if err != nil {
+		return nil, fmt.Errorf("diskstore: open %s: %w", abs, translate(err))
+	}
+	// Probe that we may write here, so a read-only mount fails at open with
+	// one clear line rather than in the middle of a capture.
+	probe, err := os.CreateTemp(abs, tmpPrefix+"probe-")
+	if err != nil {
+		fd.Close()
+		return nil, fmt.Errorf("diskstore: %s is not writable: %w", abs, translate(err))
+	}
+	probe.Close()
+	os.Remove(probe.Name())
+	return &Store{root: abs, fd: fd}, nil
+}
+
+// Root is the directory the store lives in.
+func (s *Store) Root() string { return s.root }
+
+func (s *Store) path(key string) (string, error) {
+	if err := archive.CheckKey(key); err != nil {
+		return "", err
+	}
+	for _, el := range strings.Split(key, "/") {
+		if strings.HasPrefix(el, tmpPrefix) {
+			return "", fmt.Errorf("%w: %q uses the temporary-file prefix", archive.ErrInvalidKey, key)
+		}
+	}
+	return filepath.Join(s.root, filepath.FromSlash(key)), nil
+}
+
+func (s *Store) mkdir(dir string) error {
+	if _, ok := s.dirs.Load(dir); ok {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return err
+	}
+	s.dirs.Store(dir, struct{}{})
+	return nil
+}
+
+// Put implements archive.BlobStore.
+func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, sum archive.Digest) error {
+	if err := archive.CheckPut(key, sum); err != nil {
+		return fmt.Errorf("diskstore: put %s: %w", key, err)
+	}
+	p, err := s.path(key)
+	if err != nil {
+		return fmt.Errorf("diskstore: put: %w", err)
+	}
+	blob := archive.IsBlobKey(key)
+	if blob {
+		if _, err := os.Lstat(p); err == nil {
+			return nil // same name, same bytes
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	dir := filepath.Dir(p)
+	if err := s.mkdir(dir); err != nil {
+		return fmt.Errorf("diskstore: put %s: %w", key, translate(err))
+	}
+	f, err := os.CreateTemp(dir, tmpPrefix)
+	if err != nil {
+		return fmt.Errorf("diskstore: put %s: %w", key, translate(err))
+	}
+	tmp := f.Name()
+	ok := false
+	defer func() {
+		if !ok {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(r, size+1))
+	if err != nil {
+		return fmt.Errorf("diskstore: put %s: %w", key, translate(err))
+	}
+	if n != size {
+		return fmt.Errorf("diskstore: put %s: read %d bytes, want %d", key, n, size)
+	}
+	if archive.Digest(h.Sum(nil)) != sum {
+		return fmt.Errorf("diskstore: put %s: %w: bytes hash to %x", key, archive.ErrDigestMismatch, h.Sum(nil))
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("diskstore: put %s: %w", key, translate(err))
+	}
+	if blob {
+		// Renaming over an existing blob written meanwhile is harmless:
+		// it holds the same bytes.
+		if err := os.Rename(tmp, p); err != nil {
+			return fmt.Errorf("diskstore: put %s: %w", key, translate(err))
+		}
+		ok = true
+		return nil
+	}
+	// Create-only: link fails if the name is taken, where rename would
+	// silently replace it.
+	if err := os.Link(tmp, p); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("diskstore: put %s: %w", key, archive.ErrExists)
+		}
+		return fmt.Errorf("diskstore: put %s: %w", key, translate(err))
+	}
+	os.Remove(tmp)
+	ok = true
+	return nil
+}
+
+// Open implements archive.BlobStore.
+func (s *Store) Open(ctx context.Context, key string) (io.ReadCloser, error) {
+	p, err := s.path(key)
+	if err != nil {
+		return nil, fmt.Errorf("diskstore: open: %w", err)
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, fmt.Errorf("diskstore: open %s: %w", key, translate(err))
+	}
+	return f, nil
+}
+
+// Stat implements archive.BlobStore.
+func (s *Store) Stat(ctx context.Context, key string) (archive.ObjectInfo, error) {
+	p, err := s.path(key)
+	if err != nil {
+		return archive.ObjectInfo{}, fmt.Errorf("diskstore: stat: %w", err)
+	}
+	fi, err := os.Stat(p)
+	if err != nil {
+		return archive.ObjectInfo{}, fmt.Errorf("diskstore: stat %s: %w", key, translate(err))
+	}
+	if !fi.Mode().IsRegular() {
+		return archive.ObjectInfo{}, fmt.Errorf("diskstore: stat %s: %w", key, archive.ErrNotFound)
+	}
+	return archive.ObjectInfo{Key: key, Size: fi.Size(), ModTime: fi.ModTime().UTC()}, nil
+}
+
+// List implements archive.BlobStore. It walks only the directories that can
+// hold keys with the prefix and sort after startAfter, reading one directory
+// at a time, so listing the journal's tail does not read the whole store.
+func (s *Store) List(ctx context.Context, prefix, startAfter string, fn func(archive.ObjectInfo) error) error {
+	err := s.walk(ctx, "", prefix, startAfter, fn)
+	if err != nil && !errors.Is(err, errStop) {
+		return err
+	}
+	return err
+}
+
+var errStop = errors.New("stop")
+
+// walk lists directory rel (a key prefix ending in "/" or empty) in key order.
+func (s *Store) walk(ctx context.Context, rel, prefix, startAfter string, fn func(archive.ObjectInfo) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	dir := filepath.Join(s.root, filepath.FromSlash(rel))
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return fmt.Errorf("diskstore: list %s: %w", rel, translate(err))
+	}
+	// Keys sort by their full path, and a directory's keys continue with
+	// "/", so order entries by name as a key would see them.
+	names := make([]string, 0, len(entries))
+	isDir := map[string]bool{}
+	for _, e := range entries {
+		name := e.Name()
+		if strings.HasPrefix(name, tmpPrefix) {
+			continue
+		}
+		if e.IsDir() {
+			isDir[name] = true
+			names = append(names, name+"/")
+		} else if e.Type().IsRegular() {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		key := rel + n
+		if isDir[strings.TrimSuffix(n, "/")] && strings.HasSuffix(n, "/") {
+			// Descend only where keys can match the prefix and come
+			// after startAfter.
+			if !strings.HasPrefix(key, prefix) && !strings.HasPrefix(prefix, key) {
+				continue
+			}
+			if startAfter != "" && key < startAfter && !strings.HasPrefix(startAfter, key) {
+				continue
+			}
+			if err := s.walk(ctx, key, prefix, startAfter, fn); err != nil {
+				return err
+			}
+			continue
+		}
+		if !strings.HasPrefix(key, prefix) || key <= startAfter {
+			continue
+		}
+		fi, err := os.Stat(filepath.Join(dir, n))
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			return fmt.Errorf("diskstore: list %s: %w", key, translate(err))
+		}
+		if err := fn(archive.ObjectInfo{Key: key, Size: fi.Size(), ModTime: fi.ModTime().UTC()}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Delete implements archive.BlobStore.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	p, err := s.path(key)
+	if err != nil {
+		return fmt.Errorf("diskstore: delete: %w", err)
+	}
+	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("diskstore: delete %s: %w", key, translate(err))
+	}
+	return nil
+}
+
+// Sync flushes every write to the filesystem that holds the store with one
+// syncfs(2), which costs far less than one fsync per file.
+func (s *Store) Sync(ctx context.Context) error {
+	if err := unix.Syncfs(int(s.fd.Fd())); err != nil {
+		return fmt.Errorf("diskstore: sync %s: %w", s.root, translate(err))
+	}
+	return nil
+}
+
+// Location implements archive.BlobStore.
+func (s *Store) Location() string {
+	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(s.root)}).String()
+}
+
+// Close implements archive.BlobStore.
+func (s *Store) Close() error { return s.fd.Close() }
+
+func translate(err error) error {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%w (%v)", archive.ErrNotFound, err)
+	case errors.Is(err, fs.ErrPermission), errors.Is(err, syscall.EROFS):
+		return fmt.Errorf("%w (%v)", archive.ErrPermission, err)
+	}
+	return err
+}

@@ -1,0 +1,89 @@
+package diskstore_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/osmarc/osmarc/archive"
+	"github.com/osmarc/osmarc/archive/diskstore"
+	"github.com/osmarc/osmarc/archive/storetest"
+)
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) archive.BlobStore {
+		s, err := diskstore.Open(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+}
+
+func TestLayoutOnDisk(t *testing.T) {
+	dir := t.TempDir()
+	s, err := diskstore.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	b := []byte("hello")
+	d := archive.Sum(b)
+	if err := archive.PutBytes(context.Background(), s, archive.BlobKey(d), b); err != nil {
+		t.Fatal(err)
+	}
+	h := d.String()
+	p := filepath.Join(dir, "blobs", "sha256", h[:2], h[2:4], h)
+	got, err := os.ReadFile(p)
+	if err != nil || string(got) != "hello" {
+		t.Fatalf("blob at %s: %q, %v", p, got, err)
+	}
+}
+
+func TestTemporaryFilesNeverListed(t *testing.T) {
+	dir := t.TempDir()
+	s, err := diskstore.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	// What a crash mid-write leaves: a temporary file beside the final name.
+	if err := os.MkdirAll(filepath.Join(dir, "journal"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "journal", ".tmp-123"), []byte("{partial"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	s.List(context.Background(), "", "", func(oi archive.ObjectInfo) error {
+		keys = append(keys, oi.Key)
+		return nil
+	})
+	if len(keys) != 0 {
+		t.Fatalf("listed %v", keys)
+	}
+	if _, err := s.Open(context.Background(), "journal/.tmp-123"); err == nil || !strings.Contains(err.Error(), "temporary") {
+		t.Fatalf("open of a temporary name: %v", err)
+	}
+}
+
+func TestReadOnlyDirectory(t *testing.T) {
+	if os.Geteuid() == 0 {
+		// root writes anywhere; use a path under a regular file instead.
+		f := filepath.Join(t.TempDir(), "file")
+		os.WriteFile(f, nil, 0o600)
+		if _, err := diskstore.Open(filepath.Join(f, "store")); err == nil {
+			t.Fatal("opened a store below a regular file")
+		}
+		return
+	}
+	dir := t.TempDir()
+	os.Chmod(dir, 0o500)
+	defer os.Chmod(dir, 0o700)
+	_, err := diskstore.Open(dir)
+	if err == nil || !strings.Contains(err.Error(), "not writable") {
+		t.Fatalf("err = %v", err)
+	}
+}

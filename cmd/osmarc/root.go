@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/osmarc/osmarc/archive"
+	"github.com/osmarc/osmarc/archive/stores"
+)
+
+// globalOptions are the flags every command shares, and the process's
+// streams, so tests run commands in-process.
+type globalOptions struct {
+	dataDir string
+	actor   string
+	quiet   bool
+
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	now    func() time.Time
+}
+
+// exitError carries an exit code with a message already printed (or none).
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	g := &globalOptions{stdin: stdin, stdout: stdout, stderr: stderr, now: time.Now}
+	root := newRootCommand(g)
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.msg != "" {
+			fmt.Fprintln(stderr, "osmarc: "+ee.msg)
+		}
+		return ee.code
+	}
+	fmt.Fprintln(stderr, "osmarc: "+oneLine(err.Error()))
+	return 1
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+func newRootCommand(g *globalOptions) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "osmarc",
+		Short: "Keep an organisation's official social media accounts as records",
+		Long: `osmarc captures what official social media accounts post and receive into
+content-addressed storage on the organisation's own disk or bucket, keeps it
+unaltered for as long as its retention schedule says, finds it again for
+open-records requests, and proves its integrity.`,
+		SilenceUsage:      true,
+		SilenceErrors:     true,
+		Version:           archive.Version,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error { return g.resolve() },
+	}
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return fmt.Errorf("%s: %v (see osmarc %s --help)", cmd.CommandPath(), err, cmd.Name())
+	})
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.dataDir, "data", "", "data directory (default $OSMARC_DATA, else ./osmarc-data)")
+	pf.StringVar(&g.actor, "actor", "", "who is acting, recorded in the journal (default $OSMARC_ACTOR, else user@host)")
+	pf.BoolVarP(&g.quiet, "quiet", "q", false, "no progress output")
+	root.AddCommand(
+		newInitCommand(g),
+		newIngestCommand(g),
+		newListCommand(g),
+		newShowCommand(g),
+		newStatsCommand(g),
+		newVerifyCommand(g),
+		newRebuildCommand(g),
+	)
+	return root
+}
+
+func (g *globalOptions) resolve() error {
+	if g.dataDir == "" {
+		g.dataDir = os.Getenv("OSMARC_DATA")
+	}
+	if g.dataDir == "" {
+		g.dataDir = "osmarc-data"
+	}
+	abs, err := filepath.Abs(g.dataDir)
+	if err != nil {
+		return err
+	}
+	g.dataDir = abs
+	return nil
+}
+
+func (g *globalOptions) options(command string, readOnly bool) archive.Options {
+	return archive.Options{
+		Dir:       g.dataDir,
+		ReadOnly:  readOnly,
+		Actor:     g.actor,
+		Command:   command,
+		Now:       g.now,
+		OpenStore: stores.Open,
+	}
+}
+
+// open opens the archive for a command; readers do not take the writer's
+// lock but still fail at once while a writer holds it.
+func (g *globalOptions) open(ctx context.Context, command string, readOnly bool) (*archive.Archive, error) {
+	return archive.Open(ctx, g.options(command, readOnly))
+}
+
+// interactive reports whether progress should be drawn.
+func (g *globalOptions) interactive() bool {
+	if g.quiet {
+		return false
+	}
+	f, ok := g.stderr.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// progress returns a bar on a terminal, or nil.
+func (g *globalOptions) progress(total int64, what string) *progressbar.ProgressBar {
+	if !g.interactive() {
+		return nil
+	}
+	return progressbar.NewOptions64(total,
+		progressbar.OptionSetWriter(g.stderr),
+		progressbar.OptionSetDescription(what),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("lines"),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+	)
+}
