@@ -97,7 +97,8 @@ func (a *Archive) now() time.Time { return a.opts.Now().UTC() }
 func (a *Archive) newID(at time.Time) string {
 	var b [6]byte
 	io.ReadFull(a.opts.Rand, b[:])
-	return at.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
+	// Ids sort by time to the millisecond, then by chance.
+	return at.UTC().Format("20060102T150405.000Z") + "-" + hex.EncodeToString(b[:])
 }
 
 // InitResult says what Init did.

@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"fmt"
+	"io"
 	"regexp"
 	"strings"
 	"time"
@@ -104,28 +104,25 @@ func escapeKeyPart(s string) string {
 // InputItem is one line of osmarc's JSON Lines item format, as read. The
 // README documents it. Pointer fields tell "absent" from "empty".
 type InputItem struct {
-	Platform   *string           `json:"platform"`
-	Account    *string           `json:"account"`
-	ID         *string           `json:"id"`
-	Kind       *string           `json:"kind"`
-	CreatedAt  *string           `json:"created_at"`
-	Text       *string           `json:"text"`
-	Author     *Author           `json:"author"`
-	Parent     string            `json:"parent"`
-	Thread     string            `json:"thread"`
-	URL        string            `json:"url"`
-	Lang       string            `json:"lang"`
-	EditedAt   string            `json:"edited_at"`
-	Visibility string            `json:"visibility"`
-	Links      []string          `json:"links"`
-	Hashtags   []string          `json:"hashtags"`
-	Mentions   []string          `json:"mentions"`
-	Media      []Media           `json:"media"`
-	Metrics    map[string]Metric `json:"metrics"`
+	Platform   *string                    `json:"platform"`
+	Account    *string                    `json:"account"`
+	ID         *string                    `json:"id"`
+	Kind       *string                    `json:"kind"`
+	CreatedAt  *string                    `json:"created_at"`
+	Text       *string                    `json:"text"`
+	Author     *Author                    `json:"author"`
+	Parent     string                     `json:"parent"`
+	Thread     string                     `json:"thread"`
+	URL        string                     `json:"url"`
+	Lang       string                     `json:"lang"`
+	EditedAt   string                     `json:"edited_at"`
+	Visibility string                     `json:"visibility"`
+	Links      []string                   `json:"links"`
+	Hashtags   []string                   `json:"hashtags"`
+	Mentions   []string                   `json:"mentions"`
+	Media      []Media                    `json:"media"`
+	Metrics    map[string]json.RawMessage `json:"metrics"`
 }
-
-// Metric is one volatile count: a JSON number.
-type Metric = json.Number
 
 var (
 	rePlatform = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
@@ -258,6 +255,12 @@ func normalise(in InputItem) (Item, json.RawMessage, error) {
 		it.Media = append(it.Media, m)
 	}
 	var metrics json.RawMessage
+	for name, v := range in.Metrics {
+		var n json.Number
+		if err := json.Unmarshal(v, &n); err != nil || n == "" {
+			return Item{}, nil, fmt.Errorf("field metrics.%s: want a number, got %s", name, v)
+		}
+	}
 	if len(in.Metrics) > 0 {
 		metrics, err = json.Marshal(in.Metrics) // map keys come out sorted
 		if err != nil {

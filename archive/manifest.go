@@ -167,7 +167,7 @@ func ReadManifest(r io.Reader, name string) iter.Seq2[ManifestLine, error] {
 		var items, blobs int64
 		var sawHeader, sawFooter bool
 		fail := func(format string, args ...any) {
-			yield(ManifestLine{}, fmt.Errorf("%w: manifest %s line %d: %s", ErrDamaged, name, lineNo, fmt.Sprintf(format, args...)))
+			yield(ManifestLine{}, &ManifestError{Name: name, Line: lineNo, Msg: fmt.Sprintf(format, args...)})
 		}
 		for {
 			raw, err := br.ReadBytes('\n')
@@ -254,6 +254,19 @@ func ReadManifest(r io.Reader, name string) iter.Seq2[ManifestLine, error] {
 		}
 	}
 }
+
+// ManifestError is damage found in a manifest; it wraps ErrDamaged.
+type ManifestError struct {
+	Name string
+	Line int
+	Msg  string
+}
+
+func (e *ManifestError) Error() string {
+	return fmt.Sprintf("manifest %s line %d: %s", e.Name, e.Line, e.Msg)
+}
+
+func (e *ManifestError) Unwrap() error { return ErrDamaged }
 
 // CaptureKey is the store key of a capture's manifest.
 func CaptureKey(id string, started time.Time) string {

@@ -8,7 +8,6 @@ import (
 	"io"
 )
 
-
 func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
 
 type hashingReader struct {

@@ -83,6 +83,8 @@ type VerifyReport struct {
 
 // VerifyOptions tunes Verify.
 type VerifyOptions struct {
+	// Concurrency bounds the blobs read at once in a deep check.
+	Concurrency int
 	// Deep re-reads and re-hashes every blob.
 	Deep bool
 	// OnProgress is told what is being checked.
@@ -102,6 +104,20 @@ type blobState struct {
 // catches the removal or change of the newest events. It returns an error
 // only when it could not check; damage goes in the report.
 func (a *Archive) Verify(ctx context.Context, opt VerifyOptions) (*VerifyReport, error) {
+	h, err := a.cat.Head()
+	if err != nil {
+		return nil, err
+	}
+	if opt.Concurrency == 0 {
+		opt.Concurrency = a.opts.Concurrency
+	}
+	return VerifyStore(ctx, a.store, &journal.Head{Seq: h.Seq, Hash: h.Hash}, opt)
+}
+
+// VerifyStore checks a store on its own. witness, when known, is the
+// journal head a catalog last applied.
+func VerifyStore(ctx context.Context, store BlobStore, witness *journal.Head, opt VerifyOptions) (*VerifyReport, error) {
+	a := &verifier{store: store, concurrency: max(opt.Concurrency, 4)}
 	rep := &VerifyReport{Deep: opt.Deep}
 	progress := func(stage string, done, total int) {
 		if opt.OnProgress != nil {
@@ -198,7 +214,7 @@ func (a *Archive) Verify(ctx context.Context, opt VerifyOptions) (*VerifyReport,
 	rep.JournalHead = head.Hash
 	// The catalog witnesses how far the journal went when it last applied
 	// it: fewer events now, or a different newest one, is damage.
-	if ch, err := a.cat.Head(); err == nil && !chainBroken {
+	if ch := witness; ch != nil && !chainBroken {
 		switch {
 		case ch.Seq > head.Seq:
 			problem(Problem{Kind: "journal", Object: journal.Key(head.Seq + 1), Message: fmt.Sprintf("journal ends at event %d but the catalog applied events up to %d: event %d was removed", head.Seq, ch.Seq, head.Seq+1)})
@@ -282,7 +298,12 @@ func kindOrder(k string) int {
 	return 4
 }
 
-func (a *Archive) verifyManifest(ctx context.Context, seq uint64, d captureEventData, manifests map[string]int64,
+type verifier struct {
+	store       BlobStore
+	concurrency int
+}
+
+func (a *verifier) verifyManifest(ctx context.Context, seq uint64, d captureEventData, manifests map[string]int64,
 	refer func(Digest, string, string), problem func(Problem), rep *VerifyReport) error {
 	if _, ok := manifests[d.Manifest]; !ok {
 		problem(Problem{Kind: "manifest", Object: d.Manifest, Message: fmt.Sprintf("manifest of capture %s (event %d) is missing; its items cannot be rebuilt", d.Capture, seq)})
@@ -297,11 +318,12 @@ func (a *Archive) verifyManifest(ctx context.Context, seq uint64, d captureEvent
 	var items []string
 	for ml, err := range ReadManifest(hr, d.Manifest) {
 		if err != nil {
-			if !errors.Is(err, ErrDamaged) {
+			var me *ManifestError
+			if !errors.As(err, &me) {
 				return err
 			}
 			problem(Problem{Kind: "manifest", Object: d.Manifest, Items: items[:min(len(items), MaxItems)], ItemCount: len(items),
-				Message: fmt.Sprintf("capture %s (event %d): %v", d.Capture, seq, errors.Unwrap(err))})
+				Message: fmt.Sprintf("manifest of capture %s (event %d), line %d: %s", d.Capture, seq, me.Line, me.Msg)})
 			return nil
 		}
 		switch {
@@ -331,11 +353,11 @@ func (a *Archive) verifyManifest(ctx context.Context, seq uint64, d captureEvent
 
 // hashAll re-reads every blob and returns those whose content does not
 // hash to their name.
-func (a *Archive) hashAll(ctx context.Context, blobs map[Digest]*blobState, rep *VerifyReport, progress func(string, int, int)) (map[Digest]string, error) {
+func (a *verifier) hashAll(ctx context.Context, blobs map[Digest]*blobState, rep *VerifyReport, progress func(string, int, int)) (map[Digest]string, error) {
 	corrupt := map[Digest]string{}
 	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(max(4, min(a.opts.Concurrency, 32)))
+	g.SetLimit(min(a.concurrency, 32))
 	total := len(blobs)
 	done := 0
 	for d := range blobs {
@@ -378,7 +400,7 @@ func (a *Archive) hashAll(ctx context.Context, blobs map[Digest]*blobState, rep 
 }
 
 // itemsNaming finds, for each digest, the items whose manifest lines name it.
-func (a *Archive) itemsNaming(ctx context.Context, ds map[Digest]string) (map[Digest][]string, error) {
+func (a *verifier) itemsNaming(ctx context.Context, ds map[Digest]string) (map[Digest][]string, error) {
 	out := map[Digest][]string{}
 	seen := map[string]bool{}
 	add := func(d Digest, key string) {

@@ -85,11 +85,11 @@ func TestTamperingNamed(t *testing.T) {
 
 func TestParseKey(t *testing.T) {
 	for key, want := range map[string]uint64{
-		"journal/00000000000000000001.json": 1,
-		"journal/00000000000000000042.json": 42,
-		"journal/0000000000000000001.json":  0,
-		"journal/00000000000000000000.json": 0,
-		"journal/x0000000000000000001.json": 0,
+		"journal/00000000000000000001.json":  1,
+		"journal/00000000000000000042.json":  42,
+		"journal/0000000000000000001.json":   0,
+		"journal/00000000000000000000.json":  0,
+		"journal/x0000000000000000001.json":  0,
 		"captures/00000000000000000001.json": 0,
 	} {
 		got, ok := ParseKey(key)

@@ -244,6 +244,17 @@ func (s *Store) probe(ctx context.Context, cfg aws.Config) error {
 	if err == nil {
 		return nil
 	}
+	if st := httpStatus(err); st == http.StatusNotFound || st == http.StatusForbidden {
+		// A HEAD answer has no body, so a 403 or 404 does not say what is
+		// wrong (versitygw even answers 404 XAdminUserNotFound to an
+		// unknown access key). A GET's error body does.
+		_, err = s.client.ListObjectsV2(pctx, &s3.ListObjectsV2Input{Bucket: aws.String(s.bucket), MaxKeys: aws.Int32(1)}, func(o *s3.Options) {
+			o.Retryer = retry.AddWithMaxAttempts(o.Retryer, probeAttempts)
+		})
+		if err == nil {
+			return nil
+		}
+	}
 	if ctx.Err() != nil {
 		return fmt.Errorf("s3store: open %s: %w", s.location, ctx.Err())
 	}
@@ -290,7 +301,7 @@ func (s *Store) put(ctx context.Context, key string, r io.Reader, size int64, su
 	if size < 0 {
 		return fmt.Errorf("s3store: put %s: negative size %d", key, size)
 	}
-	body, actual, cleanup, err := prepareBody(r, size)
+	body, actual, cleanup, err := prepareBody(ctx, r, size)
 	if err != nil {
 		return fmt.Errorf("s3store: put %s: %w", key, err)
 	}
@@ -308,8 +319,11 @@ func (s *Store) put(ctx context.Context, key string, r io.Reader, size int64, su
 		Body:           body,
 		ContentLength:  aws.Int64(size),
 		ChecksumSHA256: aws.String(base64.StdEncoding.EncodeToString(sum[:])),
-		// Create-only, decided by the service: versitygw v1.8.0 and AWS
-		// answer 412 when the key exists.
+		// Create-only, decided by the service: AWS and versitygw v1.8.0
+		// answer 412 PreconditionFailed when the key exists (versitygw
+		// serializes racing writers: one wins, the rest get 412), so no
+		// HeadObject check is needed, and none races. A service that
+		// ignored If-None-Match would silently replace the object.
 		IfNoneMatch: aws.String("*"),
 	}, withPayloadHash(payloadHash), func(o *s3.Options) {
 		// A conditional write racing another on the same key gets 409
@@ -346,8 +360,11 @@ func withPayloadHash(hexSum string) func(*s3.Options) {
 // seekable body holding them. An io.ReadSeeker is read in place and rewound;
 // anything else is buffered in memory (small) or spooled to a temporary
 // file (large). cleanup releases the spool.
-func prepareBody(r io.Reader, size int64) (body io.ReadSeeker, sum archive.Digest, cleanup func(), err error) {
+func prepareBody(ctx context.Context, r io.Reader, size int64) (body io.ReadSeeker, sum archive.Digest, cleanup func(), err error) {
 	cleanup = func() {}
+	if err := ctx.Err(); err != nil {
+		return nil, sum, cleanup, err
+	}
 	h := sha256.New()
 	if rs, ok := r.(io.ReadSeeker); ok {
 		start, err := rs.Seek(0, io.SeekCurrent)
@@ -379,6 +396,10 @@ func prepareBody(r io.Reader, size int64) (body io.ReadSeeker, sum archive.Diges
 		os.Remove(f.Name())
 	}
 	if err := copyExactly(io.MultiWriter(f, h), r, size); err != nil {
+		cleanup()
+		return nil, sum, func() {}, err
+	}
+	if err := ctx.Err(); err != nil {
 		cleanup()
 		return nil, sum, func() {}, err
 	}
@@ -612,7 +633,8 @@ func classify(err error) error {
 	case "NoSuchKey", "NotFound", "NoSuchBucket":
 		return archive.ErrNotFound
 	case "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "Forbidden",
-		"AllAccessDisabled", "AccountProblem", "InvalidToken", "ExpiredToken", "TokenRefreshRequired":
+		"AllAccessDisabled", "AccountProblem", "InvalidToken", "ExpiredToken", "TokenRefreshRequired",
+		"XAdminUserNotFound": // versitygw's answer (HTTP 404) to an unknown access key
 		return archive.ErrPermission
 	case "BadDigest", "XAmzContentSHA256Mismatch", "InvalidDigest":
 		return archive.ErrDigestMismatch

@@ -304,6 +304,42 @@ func TestS3(t *testing.T) {
 		}
 	})
 
+	t.Run("ConcurrentCreateOnly", func(t *testing.T) {
+		// Writers racing on one key: for a journal key exactly one wins and
+		// the others get ErrExists; for a blob key every writer succeeds.
+		s := open(t, srv.URL(newBucket(t), ""))
+		blob := []byte("raced blob")
+		tests := []struct {
+			name    string
+			key     string
+			body    func(w int) []byte
+			winners int
+		}{
+			{"journal", "journal/00000000000000000009.json", func(w int) []byte { return fmt.Appendf(nil, `{"writer":%d}`, w) }, 1},
+			{"blob", archive.BlobKey(archive.Sum(blob)), func(int) []byte { return blob }, 16},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				errs := make(chan error, 16)
+				for w := range 16 {
+					go func() { errs <- archive.PutBytes(ctx, s, tc.key, tc.body(w)) }()
+				}
+				winners := 0
+				for range 16 {
+					switch err := <-errs; {
+					case err == nil:
+						winners++
+					case !errors.Is(err, archive.ErrExists):
+						t.Errorf("put: %v", err)
+					}
+				}
+				if winners != tc.winners {
+					t.Errorf("%d puts succeeded, want %d", winners, tc.winners)
+				}
+			})
+		}
+	})
+
 	t.Run("PutReaders", func(t *testing.T) {
 		s := open(t, srv.URL(newBucket(t), ""))
 		big := make([]byte, memSpoolLimit+4321) // spooled to a temporary file
