@@ -236,8 +236,22 @@ func Open(ctx context.Context, opts Options) (*Archive, error) {
 			a.Close()
 			return nil, err
 		}
+		a.removeStaleSpools()
 	}
 	return a, nil
+}
+
+// removeStaleSpools deletes manifest spools a killed capture left in the
+// data directory. Only the writer, holding the lock, may: no other capture
+// can be running.
+func (a *Archive) removeStaleSpools() {
+	old, _ := filepath.Glob(filepath.Join(a.dir, "tmp", "capture-*"))
+	for _, p := range old {
+		os.Remove(p)
+	}
+	if len(old) > 0 {
+		a.log.Info("removed spools of interrupted captures", "files", len(old))
+	}
 }
 
 func (a *Archive) openCatalog(readOnly bool) error {
