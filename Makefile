@@ -1,0 +1,45 @@
+# osmarc — see README.md.
+
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -X github.com/osmarc/osmarc/archive.Version=$(VERSION)
+GO       ?= go
+TOOLS    := $(CURDIR)/.bin
+# The S3-compatible server the tests and the benchmark start on 127.0.0.1.
+VERSITYGW_VERSION := v1.8.0
+DATA     ?= $(CURDIR)/osmarc-data
+
+export OSMARC_VERSITYGW ?= $(TOOLS)/versitygw
+
+.PHONY: build test bench lint demo tools clean
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/osmarc ./cmd/osmarc
+
+tools: $(TOOLS)/versitygw
+
+$(TOOLS)/versitygw:
+	GOBIN=$(TOOLS) $(GO) install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION)
+
+test: tools
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 40m ./...
+
+bench: tools
+	$(GO) run ./cmd/osmarc-bench
+
+lint:
+	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+# demo creates an archive on the local disk store (unless one is there),
+# ingests the sample items, and shows what osmarc knows of them.
+demo: build
+	@test -f $(DATA)/osmarc.json || bin/osmarc init --data $(DATA)
+	bin/osmarc ingest --data $(DATA) testdata/items.jsonl testdata/items-edited.jsonl
+	bin/osmarc list --data $(DATA)
+	bin/osmarc show --data $(DATA) facebook/3rd-brigade/101_2001
+	bin/osmarc stats --data $(DATA)
+	bin/osmarc verify --deep --data $(DATA)
+
+clean:
+	rm -rf bin

@@ -1,0 +1,431 @@
+// Command osmarc-bench measures osmarc's throughput and memory beside the
+// limits of the same machine, measured in the same run, and prints both:
+// a table, or with -json one object.
+//
+// It generates a reproducible corpus (seeded), builds osmarc, and runs
+// `osmarc ingest` as a separate process so its peak memory is its own:
+//
+//   - ingest 100k items into the disk store (and 20k, to show memory is
+//     flat in the corpus size);
+//   - ingest 20k items into a real S3-compatible server (versitygw) on
+//     127.0.0.1;
+//   - the limits for the same bytes: plain SHA-256; the same blobs written
+//     as plain files in the same layout with one syncfs per 1,000 files;
+//     one 1 KiB PUT per item to the same server at the same concurrency.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/osmarc/osmarc/archive"
+	"github.com/osmarc/osmarc/archive/archivetest"
+	"github.com/osmarc/osmarc/archive/s3store"
+	"github.com/osmarc/osmarc/archive/s3store/s3test"
+)
+
+type options struct {
+	diskItems   int
+	smallItems  int
+	s3Items     int
+	concurrency int
+	seed        uint64
+	json        bool
+	keep        bool
+	osmarc      string
+}
+
+type row struct {
+	name, value, limit, verdict string
+}
+
+func main() {
+	var o options
+	flag.IntVar(&o.diskItems, "disk-items", 100_000, "items ingested into the disk store")
+	flag.IntVar(&o.smallItems, "small-items", 20_000, "items of the smaller disk run (memory flatness)")
+	flag.IntVar(&o.s3Items, "s3-items", 20_000, "items ingested into the S3 server")
+	flag.IntVar(&o.concurrency, "concurrency", 16, "store writes in flight (osmarc's default)")
+	flag.Uint64Var(&o.seed, "seed", 1, "corpus seed")
+	flag.BoolVar(&o.json, "json", false, "print one JSON object")
+	flag.BoolVar(&o.keep, "keep", false, "keep the working directory")
+	flag.StringVar(&o.osmarc, "osmarc", "", "osmarc binary (default: build one)")
+	flag.Parse()
+	if err := run(context.Background(), o); err != nil {
+		fmt.Fprintln(os.Stderr, "osmarc-bench:", err)
+		os.Exit(1)
+	}
+}
+
+func logf(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
+
+func run(ctx context.Context, o options) error {
+	work, err := os.MkdirTemp("", "osmarc-bench-")
+	if err != nil {
+		return err
+	}
+	if !o.keep {
+		defer os.RemoveAll(work)
+	}
+	if o.osmarc == "" {
+		o.osmarc = filepath.Join(work, "osmarc")
+		logf("building osmarc")
+		if out, err := exec.Command("go", "build", "-o", o.osmarc, "./cmd/osmarc").CombinedOutput(); err != nil {
+			return fmt.Errorf("build osmarc: %v\n%s", err, out)
+		}
+	}
+	res := map[string]any{"items_disk": o.diskItems, "items_s3": o.s3Items, "concurrency": o.concurrency, "seed": o.seed}
+
+	// The corpora.
+	corpus := func(n int) (string, int64, error) {
+		p := filepath.Join(work, fmt.Sprintf("corpus-%d.jsonl", n))
+		f, err := os.Create(p)
+		if err != nil {
+			return "", 0, err
+		}
+		defer f.Close()
+		size, err := archivetest.WriteCorpus(f, n, o.seed)
+		return p, size, err
+	}
+	logf("generating corpora")
+	big, bigSize, err := corpus(o.diskItems)
+	if err != nil {
+		return err
+	}
+	small, smallSize, err := corpus(o.smallItems)
+	if err != nil {
+		return err
+	}
+	s3c, s3Size, err := corpus(o.s3Items)
+	if err != nil {
+		return err
+	}
+
+	// Limits on disk and in the CPU, over the same bytes.
+	logf("limit: plain SHA-256")
+	shaMBs, err := rawSHA256(big)
+	if err != nil {
+		return err
+	}
+	res["raw_sha256_mb_per_s"] = round(shaMBs)
+	logf("limit: plain files, %d writers, one syncfs per 1,000", o.concurrency)
+	filesPerS, err := plainFiles(big, filepath.Join(work, "plain"), o.concurrency)
+	if err != nil {
+		return err
+	}
+	res["limit_files_items_per_s"] = round(filesPerS)
+
+	// osmarc ingest into the disk store.
+	env := append(os.Environ(), "OSMARC_ACTOR=bench@localhost")
+	logf("osmarc ingest: %d items into the disk store", o.diskItems)
+	diskRun, err := ingestRun(o.osmarc, filepath.Join(work, "disk-big"), nil, big, env)
+	if err != nil {
+		return err
+	}
+	res["ingest_disk_items_per_s"] = round(float64(o.diskItems) / diskRun.wall.Seconds())
+	res["ingest_disk_mb_per_s"] = round(float64(bigSize) / 1e6 / diskRun.wall.Seconds())
+	res["ingest_disk_seconds"] = round(diskRun.wall.Seconds())
+	res["peak_rss_mb"] = round(diskRun.rssMB)
+	res["peak_anon_mb"] = round(diskRun.anonMB)
+	logf("osmarc ingest: %d items into the disk store (memory at a smaller size)", o.smallItems)
+	smallRun, err := ingestRun(o.osmarc, filepath.Join(work, "disk-small"), nil, small, env)
+	if err != nil {
+		return err
+	}
+	res["peak_rss_mb_small"] = round(smallRun.rssMB)
+	res["peak_anon_mb_small"] = round(smallRun.anonMB)
+	res["ingest_disk_small_items_per_s"] = round(float64(o.smallItems) / smallRun.wall.Seconds())
+	_ = smallSize
+
+	// The S3 server: limit and osmarc ingest.
+	bin, err := s3test.FindBinary()
+	if err != nil {
+		return err
+	}
+	logf("starting versitygw")
+	srv, err := s3test.StartServer(ctx, bin, filepath.Join(work, "s3"))
+	if err != nil {
+		return err
+	}
+	defer srv.Stop()
+	for _, kv := range srv.Env() {
+		k, v, _ := cutEq(kv)
+		os.Setenv(k, v)
+	}
+	os.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	if err := srv.NewBucket(ctx, "bench-limit"); err != nil {
+		return err
+	}
+	if err := srv.NewBucket(ctx, "bench-ingest"); err != nil {
+		return err
+	}
+	logf("limit: one 1 KiB PUT per item, %d in flight", o.concurrency)
+	putsPerS, err := s3Limit(ctx, srv.URL("bench-limit", "limit"), o.s3Items, o.concurrency)
+	if err != nil {
+		return err
+	}
+	res["limit_s3_puts_per_s"] = round(putsPerS)
+	logf("osmarc ingest: %d items into the S3 server", o.s3Items)
+	s3Run, err := ingestRun(o.osmarc, filepath.Join(work, "s3-data"), []string{"--store", srv.URL("bench-ingest", "archive")}, s3c, append(env, srv.Env()...))
+	if err != nil {
+		return err
+	}
+	res["ingest_s3_items_per_s"] = round(float64(o.s3Items) / s3Run.wall.Seconds())
+	res["ingest_s3_mb_per_s"] = round(float64(s3Size) / 1e6 / s3Run.wall.Seconds())
+	res["ingest_s3_peak_rss_mb"] = round(s3Run.rssMB)
+
+	if o.json {
+		enc := json.NewEncoder(os.Stdout)
+		return enc.Encode(res)
+	}
+	f := func(k string) float64 { return res[k].(float64) }
+	pct := func(a, b float64) string { return fmt.Sprintf("%.0f%% of limit", 100*a/b) }
+	verdict := func(ok bool) string {
+		if ok {
+			return "meets target"
+		}
+		return "MISSES target"
+	}
+	rows := []row{
+		{"raw SHA-256 (same bytes)", fmt.Sprintf("%.0f MB/s", f("raw_sha256_mb_per_s")), "", ""},
+		{fmt.Sprintf("plain files ×%d, syncfs per 1,000", o.concurrency), fmt.Sprintf("%.0f items/s", f("limit_files_items_per_s")), "", ""},
+		{fmt.Sprintf("ingest %dk → disk", o.diskItems/1000), fmt.Sprintf("%.0f items/s, %.1f MB/s", f("ingest_disk_items_per_s"), f("ingest_disk_mb_per_s")),
+			pct(f("ingest_disk_items_per_s"), f("limit_files_items_per_s")) + "; target ≥ 5,000/s and ≥ 50%",
+			verdict(f("ingest_disk_items_per_s") >= 5000 && f("ingest_disk_items_per_s") >= 0.5*f("limit_files_items_per_s"))},
+		{fmt.Sprintf("S3 PUT 1 KiB ×%d in flight", o.concurrency), fmt.Sprintf("%.0f PUTs/s", f("limit_s3_puts_per_s")), "", ""},
+		{fmt.Sprintf("ingest %dk → S3", o.s3Items/1000), fmt.Sprintf("%.0f items/s, %.1f MB/s", f("ingest_s3_items_per_s"), f("ingest_s3_mb_per_s")),
+			pct(f("ingest_s3_items_per_s"), f("limit_s3_puts_per_s")) + "; target ≥ 50%",
+			verdict(f("ingest_s3_items_per_s") >= 0.5*f("limit_s3_puts_per_s"))},
+		{fmt.Sprintf("peak RSS, %dk items", o.diskItems/1000), fmt.Sprintf("%.0f MB", f("peak_rss_mb")),
+			fmt.Sprintf("%.0f MB at %dk; target ≤ 300 MB", f("peak_rss_mb_small"), o.smallItems/1000),
+			verdict(f("peak_rss_mb") <= 300)},
+		{fmt.Sprintf("peak heap (RssAnon), %dk items", o.diskItems/1000), fmt.Sprintf("%.0f MB", f("peak_anon_mb")),
+			fmt.Sprintf("%.0f MB at %dk; flat (within 25%%)", f("peak_anon_mb_small"), o.smallItems/1000),
+			verdict(f("peak_anon_mb") <= 1.25*f("peak_anon_mb_small")+10)},
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "MEASURE\tRESULT\tBESIDE\tVERDICT")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.name, r.value, r.limit, r.verdict)
+	}
+	return tw.Flush()
+}
+
+func cutEq(s string) (string, string, bool) {
+	for i := range s {
+		if s[i] == '=' {
+			return s[:i], s[i+1:], true
+		}
+	}
+	return s, "", false
+}
+
+func round(f float64) float64 { return float64(int64(f*10+0.5)) / 10 }
+
+type runResult struct {
+	wall   time.Duration
+	rssMB  float64 // peak resident set, file-backed pages (the catalog's mmap) included
+	anonMB float64 // peak anonymous memory: the heap and stacks, sampled
+}
+
+// sampleAnon polls a process's RssAnon until done is closed.
+func sampleAnon(pid int, done <-chan struct{}) <-chan float64 {
+	out := make(chan float64, 1)
+	go func() {
+		peak := 0.0
+		path := fmt.Sprintf("/proc/%d/status", pid)
+		t := time.NewTicker(20 * time.Millisecond)
+		defer t.Stop()
+		for {
+			if b, err := os.ReadFile(path); err == nil {
+				for _, l := range bytes.Split(b, []byte("\n")) {
+					var kb float64
+					if n, _ := fmt.Sscanf(string(l), "RssAnon: %f kB", &kb); n == 1 && kb/1024 > peak {
+						peak = kb / 1024
+					}
+				}
+			}
+			select {
+			case <-done:
+				out <- peak
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return out
+}
+
+// ingestRun inits an archive and times `osmarc ingest` as its own process.
+func ingestRun(bin, dir string, storeArgs []string, corpus string, env []string) (runResult, error) {
+	initCmd := exec.Command(bin, append([]string{"init", "--data", dir}, storeArgs...)...)
+	initCmd.Env = env
+	if out, err := initCmd.CombinedOutput(); err != nil {
+		return runResult{}, fmt.Errorf("init: %v: %s", err, out)
+	}
+	cmd := exec.Command(bin, "ingest", "--quiet", "--data", dir, corpus)
+	cmd.Env = env
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return runResult{}, err
+	}
+	done := make(chan struct{})
+	anon := sampleAnon(cmd.Process.Pid, done)
+	err := cmd.Wait()
+	wall := time.Since(start)
+	close(done)
+	if err != nil {
+		return runResult{}, fmt.Errorf("ingest: %v: %s", err, errb.String())
+	}
+	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	return runResult{wall: wall, rssMB: float64(ru.Maxrss) / 1024, anonMB: <-anon}, nil
+}
+
+// rawSHA256 hashes every line of the corpus on its own, as blobs are.
+func rawSHA256(corpus string) (float64, error) {
+	b, err := os.ReadFile(corpus)
+	if err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	var n int64
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			i = len(b) - 1
+		}
+		line := b[:i+1]
+		sha256.Sum256(line)
+		n += int64(len(line))
+		b = b[i+1:]
+	}
+	return float64(n) / 1e6 / time.Since(start).Seconds(), nil
+}
+
+// plainFiles writes every line of the corpus as a file named by its
+// SHA-256 in the store's layout, conc writers at a time, with one syncfs per
+// 1,000 files: the least a content-addressed store on this disk can do.
+func plainFiles(corpus, dir string, conc int) (float64, error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return 0, err
+	}
+	root, err := os.Open(dir)
+	if err != nil {
+		return 0, err
+	}
+	defer root.Close()
+	f, err := os.Open(corpus)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	br := bufio.NewReaderSize(f, 1<<20)
+	lines := make(chan []byte, 256)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var firstErr error
+	written := 0
+	start := time.Now()
+	for range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for line := range lines {
+				p := filepath.Join(dir, filepath.FromSlash(archive.BlobKey(archive.Sum(line))))
+				err := os.MkdirAll(filepath.Dir(p), 0o750)
+				if err == nil {
+					err = os.WriteFile(p, line, 0o640)
+				}
+				mu.Lock()
+				written++
+				if err == nil && written%1000 == 0 {
+					err = unix.Syncfs(int(root.Fd()))
+				}
+				if err != nil && firstErr == nil {
+					firstErr = err
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for {
+		line, err := br.ReadBytes('\n')
+		if len(line) > 0 {
+			lines <- line
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			close(lines)
+			wg.Wait()
+			return 0, err
+		}
+	}
+	close(lines)
+	wg.Wait()
+	if firstErr != nil {
+		return 0, firstErr
+	}
+	if err := unix.Syncfs(int(root.Fd())); err != nil {
+		return 0, err
+	}
+	return float64(written) / time.Since(start).Seconds(), nil
+}
+
+// s3Limit puts n objects of 1 KiB, conc at a time, under blob keys: one
+// PUT per item, through osmarc's S3 client (one request each, the digest
+// computed once and checked by the service).
+func s3Limit(ctx context.Context, url string, n, conc int) (float64, error) {
+	s, err := s3store.Open(ctx, url)
+	if err != nil {
+		return 0, err
+	}
+	defer s.Close()
+	var wg sync.WaitGroup
+	jobs := make(chan int)
+	errs := make(chan error, conc)
+	start := time.Now()
+	for range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b := make([]byte, 1024)
+			for i := range jobs {
+				copy(b, fmt.Sprintf("limit object %d", i))
+				if err := archive.PutBytes(ctx, s, archive.BlobKey(archive.Sum(b)), b); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	for i := range n {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	el := time.Since(start)
+	select {
+	case err := <-errs:
+		return 0, err
+	default:
+	}
+	return float64(n) / el.Seconds(), nil
+}
