@@ -115,11 +115,12 @@ func (a *Archive) Ingest(ctx context.Context, sources []Source, opt IngestOption
 	if err := g.Wait(); err != nil {
 		return res, fmt.Errorf("capture %s aborted, nothing recorded: %w", id, err)
 	}
+
 	if readErr != nil {
 		return res, fmt.Errorf("capture %s aborted, nothing recorded: %w", id, readErr)
 	}
-	if res.Lines == 0 {
-		return res, nil
+	if res.Items == 0 && res.Errors == 0 {
+		return res, nil // nothing but blank lines, or nothing at all
 	}
 	// Everything the manifest names is written; make it durable before
 	// the manifest names it.

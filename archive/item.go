@@ -256,8 +256,8 @@ func normalise(in InputItem) (Item, json.RawMessage, error) {
 	}
 	var metrics json.RawMessage
 	for name, v := range in.Metrics {
-		var n json.Number
-		if err := json.Unmarshal(v, &n); err != nil || n == "" {
+		var n float64
+		if len(v) == 0 || (v[0] != '-' && (v[0] < '0' || v[0] > '9')) || json.Unmarshal(v, &n) != nil {
 			return Item{}, nil, fmt.Errorf("field metrics.%s: want a number, got %s", name, v)
 		}
 	}

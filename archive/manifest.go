@@ -187,15 +187,13 @@ func ReadManifest(r io.Reader, name string) iter.Seq2[ManifestLine, error] {
 				fail("data after the footer")
 				return
 			}
-			var probe struct {
-				Type string `json:"type"`
-			}
-			if err := json.Unmarshal(raw, &probe); err != nil {
+			typ, err := lineType(raw)
+			if err != nil {
 				fail("%v", err)
 				return
 			}
 			var ml ManifestLine
-			switch probe.Type {
+			switch typ {
 			case "header":
 				ml.Header = new(ManifestHeader)
 				err = json.Unmarshal(raw, ml.Header)
@@ -232,7 +230,7 @@ func ReadManifest(r io.Reader, name string) iter.Seq2[ManifestLine, error] {
 				}
 				sawFooter = true
 			default:
-				fail("unknown line type %q", probe.Type)
+				fail("unknown line type %q", typ)
 				return
 			}
 			if err != nil {
@@ -253,6 +251,23 @@ func ReadManifest(r io.Reader, name string) iter.Seq2[ManifestLine, error] {
 			fail("no footer: the manifest was cut short")
 		}
 	}
+}
+
+// lineType reads a manifest line's type. osmarc writes it first, so the
+// prefix usually tells without decoding the line twice.
+func lineType(raw []byte) (string, error) {
+	for _, t := range []string{"item", "blob", "header", "footer"} {
+		if bytes.HasPrefix(raw, []byte(`{"type":"`+t+`",`)) {
+			return t, nil
+		}
+	}
+	var probe struct {
+		Type string `json:"type"`
+	}
+	if err := json.Unmarshal(raw, &probe); err != nil {
+		return "", err
+	}
+	return probe.Type, nil
 }
 
 // ManifestError is damage found in a manifest; it wraps ErrDamaged.

@@ -21,15 +21,12 @@ type ListFilter struct {
 
 // List yields the catalog's items in key order.
 func (a *Archive) List(f ListFilter) iter.Seq2[catalog.Item, error] {
-	cf := catalog.Filter{}
-	if f.Platform != "" {
-		cf.Platform = EscapeKeyPart(strings.ToLower(f.Platform))
-	}
-	if f.Account != "" {
-		if cf.Platform != "" {
-			cf.Account = EscapeKeyPart(f.Account)
-		} else {
-			cf.Account = f.Account
+	cf := catalog.Filter{Platform: strings.ToLower(strings.TrimSpace(f.Platform)), Account: strings.TrimSpace(f.Account)}
+	if cf.Platform != "" {
+		// Keys begin with the escaped platform and account: scan only those.
+		cf.Prefix = EscapeKeyPart(cf.Platform) + "/"
+		if cf.Account != "" {
+			cf.Prefix += EscapeKeyPart(cf.Account) + "/"
 		}
 	}
 	return a.cat.Items(cf)

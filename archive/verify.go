@@ -17,8 +17,7 @@ import (
 
 // Problem is one piece of damage verify found.
 type Problem struct {
-	// Kind: "journal", "manifest", "missing-blob", "corrupt-blob",
-	// "stray-object".
+	// Kind: "journal", "manifest", "missing-blob", "corrupt-blob".
 	Kind string `json:"kind"`
 	// Object is the store key of what is damaged.
 	Object string `json:"object"`
@@ -134,7 +133,8 @@ func VerifyStore(ctx context.Context, store BlobStore, witness *journal.Head, op
 		case IsBlobKey(oi.Key):
 			d, err := ParseBlobKey(oi.Key)
 			if err != nil {
-				problem(Problem{Kind: "stray-object", Object: oi.Key, Message: fmt.Sprintf("%s is not a valid blob name", oi.Key)})
+				// Not a name osmarc writes: reported with what nothing names.
+				rep.Unreferenced = append(rep.Unreferenced, Unreferenced{Key: oi.Key, Size: oi.Size})
 				return nil
 			}
 			blobs[d] = &blobState{size: oi.Size}
@@ -147,7 +147,9 @@ func VerifyStore(ctx context.Context, store BlobStore, witness *journal.Head, op
 			manifests[oi.Key] = oi.Size
 		case len(oi.Key) > len(journal.Prefix) && oi.Key[:len(journal.Prefix)] == journal.Prefix:
 		default:
-			problem(Problem{Kind: "stray-object", Object: oi.Key, Message: fmt.Sprintf("%s is outside the archive's layout", oi.Key)})
+			// Outside the archive's layout (another tool sharing the
+			// bucket prefix?): not part of the archive, so not damage.
+			rep.Unreferenced = append(rep.Unreferenced, Unreferenced{Key: oi.Key, Size: oi.Size})
 		}
 		return nil
 	})

@@ -80,6 +80,8 @@ var damages = []struct {
 		b := []byte(`{"orphan":true}`)
 		archive.PutBytes(ctx, s, archive.BlobKey(archive.Sum(b)), b)
 		archive.PutBytes(ctx, s, "captures/2026/03/01/orphan.jsonl", []byte("{}\n"))
+		// Something another tool left under the same prefix.
+		archive.PutBytes(ctx, s, "README.txt", []byte("not osmarc's"))
 	}},
 }
 
@@ -207,7 +209,7 @@ func TestDamagedArchiveFixtures(t *testing.T) {
 					t.Fatal("the good archive does not verify clean")
 				}
 			case "unreferenced":
-				if !rep.OK || len(rep.Unreferenced) != 2 {
+				if !rep.OK || len(rep.Unreferenced) != 3 {
 					t.Fatalf("unreferenced objects: ok=%v %v", rep.OK, rep.Unreferenced)
 				}
 			default:

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"iter"
 	"os"
+	"sort"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -301,7 +302,7 @@ func (c *Catalog) ApplyEvent(ev Event) error {
 }
 
 // BatchSize is how many manifest entries go into one bbolt transaction.
-const BatchSize = 2000
+const BatchSize = 1000
 
 // ApplyCapture records a capture event with the entries of its manifest,
 // in batches; the event and the capture summary go in the last transaction,
@@ -320,6 +321,9 @@ func (c *Catalog) ApplyCapture(ev Event, cp *Capture, entries iter.Seq2[Entry, e
 		if len(batch) == 0 {
 			return nil
 		}
+		// In key order, so the writes walk the B+trees once rather than
+		// touching pages at random.
+		sort.SliceStable(batch, func(i, j int) bool { return entryKey(batch[i]) < entryKey(batch[j]) })
 		err := c.db.Update(func(tx *bolt.Tx) error {
 			n := counters(tx)
 			for _, e := range batch {
@@ -370,6 +374,13 @@ func (c *Catalog) ApplyCapture(ev Event, cp *Capture, entries iter.Seq2[Entry, e
 		}
 		return putEvent(tx, ev)
 	})
+}
+
+func entryKey(e Entry) string {
+	if e.Item != nil {
+		return e.Item.Key
+	}
+	return ""
 }
 
 func putBlob(tx *bolt.Tx, n *Counters, b Blob) error {
@@ -483,21 +494,17 @@ func (c *Catalog) Item(key string) (Item, error) {
 
 // Filter narrows a listing of items.
 type Filter struct {
+	// Prefix is a prefix of item keys where the scan starts and ends.
+	Prefix string
+	// Platform and Account, when set, must equal the item's.
 	Platform string
 	Account  string
 }
 
-// Items yields items in key order. With a platform the scan starts at its
-// prefix; the account filter is applied as it goes.
+// Items yields items in key order, scanning only the keys with the prefix.
 func (c *Catalog) Items(f Filter) iter.Seq2[Item, error] {
 	return func(yield func(Item, error) bool) {
-		prefix := ""
-		if f.Platform != "" {
-			prefix = f.Platform + "/"
-			if f.Account != "" {
-				prefix += f.Account + "/"
-			}
-		}
+		prefix := f.Prefix
 		// Yield in chunks, each from its own read transaction, so a long
 		// listing does not pin one transaction for its whole length.
 		after := []byte(nil)
@@ -523,7 +530,7 @@ func (c *Catalog) Items(f Filter) iter.Seq2[Item, error] {
 					if err := json.Unmarshal(v, &it); err != nil {
 						return fmt.Errorf("catalog: item %s: %w", k, err)
 					}
-					if f.Account != "" && it.Account != f.Account {
+					if (f.Account != "" && it.Account != f.Account) || (f.Platform != "" && it.Platform != f.Platform) {
 						continue
 					}
 					chunk = append(chunk, it)

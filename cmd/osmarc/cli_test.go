@@ -361,3 +361,74 @@ func TestCommandErrorsAreOneLine(t *testing.T) {
 		}
 	}
 }
+
+func TestVerifyStoreWithoutDataDirectory(t *testing.T) {
+	// A store whose journal is damaged cannot be attached; verify --store
+	// still examines it and names the damage.
+	store := t.TempDir()
+	copyTree(t, "../../testdata/archives/journal-reordered", store)
+	code, out, _ := osmarc(t, "", "verify", "--store", "file://"+store)
+	if code != 1 || !strings.Contains(out, "holds event 4: events were reordered") {
+		t.Fatalf("verify --store: exit %d\n%s", code, out)
+	}
+	if code, out, errs := osmarc(t, "", "init", "--data", filepath.Join(t.TempDir(), "d"), "--store", "file://"+store); code == 0 || !strings.Contains(errs, "run osmarc verify") {
+		t.Fatalf("init on a damaged store: exit %d %s %s", code, out, errs)
+	}
+	good := t.TempDir()
+	copyTree(t, "../../testdata/archives/good", good)
+	if out := must(t, "verify", "--deep", "--store", "file://"+good); !strings.Contains(out, "OK: no damage found") {
+		t.Fatalf("verify --store of the good fixture: %s", out)
+	}
+}
+
+func copyTree(t *testing.T, from, to string) {
+	t.Helper()
+	err := filepath.WalkDir(from, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(from, p)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(to, rel), 0o750)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(to, rel), b, 0o640)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestListFiltersWithEscapedAccounts(t *testing.T) {
+	dir := newArchive(t)
+	in := `{"platform":"youtube","account":"City of X","id":"v/1","kind":"video","created_at":"2024-01-01T00:00:00Z","text":"council meeting"}
+{"platform":"youtube","account":"City of Y","id":"v2","kind":"video","created_at":"2024-01-01T00:00:00Z","text":"other"}
+`
+	if code, _, errs := osmarc(t, in, "ingest", "--data", dir, "-"); code != 0 {
+		t.Fatal(errs)
+	}
+	for _, args := range [][]string{
+		{"--platform", "youtube", "--account", "City of X"},
+		{"--account", "City of X"},
+		{"--platform", "YouTube", "--account", "City of X"},
+	} {
+		rows := listJSON(t, dir, args...)
+		if len(rows) != 1 || rows[0]["key"] != "youtube/City%20of%20X/v%2F1" {
+			t.Errorf("list %v = %v", args, rows)
+		}
+	}
+}
+
+func TestBlankInputRecordsNoCapture(t *testing.T) {
+	dir := newArchive(t)
+	before := statsJSON(t, dir)
+	if code, out, errs := osmarc(t, "\n\n   \n", "ingest", "--data", dir, "-"); code != 0 || !strings.Contains(out, "Nothing to ingest") {
+		t.Fatalf("exit %d: %s %s", code, out, errs)
+	}
+	if after := statsJSON(t, dir); after["captures"] != before["captures"] || after["events"] != before["events"] {
+		t.Fatalf("blank input made a capture: %v", after)
+	}
+}

@@ -9,11 +9,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/osmarc/osmarc/archive"
+	"github.com/osmarc/osmarc/archive/stores"
 )
 
 type verifyOptions struct {
-	deep bool
-	json bool
+	deep  bool
+	json  bool
+	store string
 }
 
 func newVerifyCommand(g *globalOptions) *cobra.Command {
@@ -26,7 +28,10 @@ manifest the journal records exists and has the digest it recorded, and that
 every blob a manifest names exists; with --deep it re-reads and re-hashes
 every blob. It names each problem and the items it affects, lists objects
 nothing names (an interrupted capture leaves those; they are not damage),
-and exits 1 when it finds damage.`,
+and exits 1 when it finds damage.
+
+With --store URL it checks a store directly, without a data directory: how
+to examine a store before attaching to it, or one whose damage stops init.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runVerify(cmd.Context(), g, o)
@@ -34,17 +39,31 @@ and exits 1 when it finds damage.`,
 	}
 	cmd.Flags().BoolVar(&o.deep, "deep", false, "re-read and re-hash every blob")
 	cmd.Flags().BoolVar(&o.json, "json", false, "print one JSON object")
+	cmd.Flags().StringVar(&o.store, "store", "", "check this store URL directly instead of the data directory's")
 	return cmd
 }
 
-func runVerify(ctx context.Context, g *globalOptions, o verifyOptions) error {
+// verifyReport checks the store the options name, or the data directory's.
+func verifyReport(ctx context.Context, g *globalOptions, o verifyOptions, vo archive.VerifyOptions) (*archive.VerifyReport, error) {
+	if o.store != "" {
+		s, err := stores.Open(ctx, o.store, g.dataDir)
+		if err != nil {
+			return nil, err
+		}
+		defer s.Close()
+		return archive.VerifyStore(ctx, s, nil, vo)
+	}
 	a, err := g.open(ctx, "verify", true)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer a.Close()
+	return a.Verify(ctx, vo)
+}
+
+func runVerify(ctx context.Context, g *globalOptions, o verifyOptions) error {
 	var bar *progressbar.ProgressBar
-	rep, err := a.Verify(ctx, archive.VerifyOptions{Deep: o.deep, OnProgress: func(stage string, done, total int) {
+	vo := archive.VerifyOptions{Deep: o.deep, OnProgress: func(stage string, done, total int) {
 		if !g.interactive() {
 			return
 		}
@@ -54,7 +73,8 @@ func runVerify(ctx context.Context, g *globalOptions, o verifyOptions) error {
 		if bar != nil {
 			bar.Set(done)
 		}
-	}})
+	}}
+	rep, err := verifyReport(ctx, g, o, vo)
 	if bar != nil {
 		bar.Finish()
 	}
