@@ -520,3 +520,39 @@ func FuzzParseItemLine(f *testing.F) {
 		}
 	})
 }
+
+func FuzzReadManifest(f *testing.F) {
+	for _, name := range []string{"good", "cut-manifest", "altered-manifest"} {
+		ms, _ := filepath.Glob(filepath.Join(fixtures, name, "captures", "*", "*", "*", "*.jsonl"))
+		for _, m := range ms {
+			b, _ := os.ReadFile(m)
+			f.Add(b)
+		}
+	}
+	f.Add([]byte("{\"type\":\"footer\"}\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var sawFooter bool
+		n := 0
+		for ml, err := range archive.ReadManifest(bytes.NewReader(b), "fuzz") {
+			if err != nil {
+				var me *archive.ManifestError
+				if !errors.As(err, &me) || !errors.Is(err, archive.ErrDamaged) {
+					t.Fatalf("error is not a ManifestError: %v", err)
+				}
+				return
+			}
+			n++
+			if n == 1 && ml.Header == nil {
+				t.Fatal("first line yielded is not the header")
+			}
+			if sawFooter {
+				t.Fatal("a line after the footer")
+			}
+			sawFooter = ml.Footer != nil
+		}
+		// A manifest read without error ends with its footer.
+		if !sawFooter {
+			t.Fatal("manifest accepted without a footer")
+		}
+	})
+}

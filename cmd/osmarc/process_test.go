@@ -214,3 +214,56 @@ func crashTest(t *testing.T, storeArgs func(i int) []string) {
 		t.Fatalf("only %d of %d runs were killed mid-way: the kills did not test anything", killedEarly, crashes)
 	}
 }
+
+func TestS3StoreURLErrors(t *testing.T) {
+	srv := s3test.Start(t)
+	if err := srv.NewBucket(context.Background(), "records"); err != nil {
+		t.Fatal(err)
+	}
+	data := func() string { return filepath.Join(t.TempDir(), "d") }
+	// A good URL works end to end, and rebuild agrees with it.
+	dir := data()
+	if r := runBinary(t, nil, "init", "--data", dir, "--store", srv.URL("records", "osmarc")); r.code != 0 || !strings.Contains(r.stdout, "Created archive") {
+		t.Fatalf("init on S3: %+v", r)
+	}
+	if r := runBinary(t, nil, "ingest", "--data", dir, "../../testdata/items.jsonl"); r.code != 0 {
+		t.Fatalf("ingest on S3: %s", r.stderr)
+	}
+	if r := runBinary(t, nil, "verify", "--deep", "--data", dir); r.code != 0 {
+		t.Fatalf("verify on S3: %s", r.stdout)
+	}
+	// A second data directory attaches to the same bucket prefix.
+	second := data()
+	if r := runBinary(t, nil, "init", "--data", second, "--store", srv.URL("records", "osmarc")); r.code != 0 || !strings.Contains(r.stdout, "Attached") {
+		t.Fatalf("attach on S3: %+v", r)
+	}
+	if r := runBinary(t, nil, "list", "--json", "--data", second); strings.Count(r.stdout, "\n") != 8 {
+		t.Fatalf("second data directory lists %q", r.stdout)
+	}
+
+	for _, tc := range []struct {
+		name string
+		url  string
+		env  []string
+		want string
+	}{
+		{"unreachable", "s3://records/x?endpoint=http://127.0.0.1:1&region=us-east-1", nil, "unreachable"},
+		{"wrong secret", srv.URL("records", "x"), []string{"AWS_SECRET_ACCESS_KEY=wrong"}, "refused"},
+		{"missing bucket", srv.URL("no-such-bucket", "x"), nil, `bucket "no-such-bucket" does not exist`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := exec.Command(binary, "init", "--data", data(), "--store", tc.url)
+			cmd.Env = append(os.Environ(), tc.env...)
+			var errb bytes.Buffer
+			cmd.Stderr = &errb
+			err := cmd.Run()
+			msg := strings.TrimSpace(errb.String())
+			if err == nil || strings.Contains(msg, "\n") || !strings.Contains(msg, tc.want) {
+				t.Fatalf("err %v, stderr %q: want one line with %q", err, msg, tc.want)
+			}
+			if strings.Contains(msg, srv.Secret) {
+				t.Fatalf("the secret leaked: %q", msg)
+			}
+		})
+	}
+}
