@@ -1,0 +1,145 @@
+package catalog
+
+import (
+	"fmt"
+	"iter"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func open(t *testing.T) *Catalog {
+	t.Helper()
+	c, err := Open(filepath.Join(t.TempDir(), "catalog.db"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+var t0 = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+
+func entries(n int, version string) iter.Seq2[Entry, error] {
+	return func(yield func(Entry, error) bool) {
+		if !yield(Entry{Blob: &Blob{Digest: "raw-" + version, Size: 1000}}, nil) {
+			return
+		}
+		for i := range n {
+			e := Entry{Item: &ItemEntry{
+				Key: fmt.Sprintf("x/acct/%05d", i), Platform: "x", Account: "acct", ID: fmt.Sprintf("%05d", i), Kind: "post",
+				CreatedAt: t0, Version: Blob{Digest: fmt.Sprintf("%s-%05d", version, i), Size: 100}, Raw: "raw-" + version, SeenAt: t0,
+			}}
+			if !yield(e, nil) {
+				return
+			}
+		}
+	}
+}
+
+func TestApplyCaptureIsIdempotent(t *testing.T) {
+	c := open(t)
+	if err := c.ApplyEvent(Event{Seq: 1, Type: "archive.created", Hash: "h1"}); err != nil {
+		t.Fatal(err)
+	}
+	cp := &Capture{ID: "c1", Size: 500}
+	// A crash part-way: the batches were applied but not the event.
+	// Applying the same capture again must not count anything twice.
+	n := BatchSize*2 + 10
+	ev := Event{Seq: 2, Type: "capture.recorded", Hash: "h2"}
+	if err := c.ApplyCapture(ev, cp, entries(n, "v1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ApplyCapture(ev, cp, entries(n, "v1")); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := c.Counters()
+	want := Counters{Items: int64(n), Versions: int64(n), Captures: 1, Blobs: int64(n) + 1, Bytes: int64(n)*100 + 1000, ManifestSize: 500, Events: 2}
+	if got != want {
+		t.Fatalf("counters = %+v, want %+v", got, want)
+	}
+	// The next capture sees every item again with new versions.
+	if err := c.ApplyCapture(Event{Seq: 3, Type: "capture.recorded", Hash: "h3"}, &Capture{ID: "c2"}, entries(n, "v2")); err != nil {
+		t.Fatal(err)
+	}
+	it, err := c.Item("x/acct/00007")
+	if err != nil || len(it.Versions) != 2 || it.Versions[1].Capture != "c2" {
+		t.Fatalf("item = %+v, %v", it, err)
+	}
+	s, _ := c.Sightings("x/acct/00007")
+	if len(s) != 2 {
+		t.Fatalf("sightings = %+v", s)
+	}
+	if h, _ := c.Head(); h.Seq != 3 || h.Hash != "h3" {
+		t.Fatalf("head = %+v", h)
+	}
+}
+
+func TestEventsMustFollowTheHead(t *testing.T) {
+	c := open(t)
+	if err := c.ApplyEvent(Event{Seq: 2, Type: "x"}); err == nil || !strings.Contains(err.Error(), "does not follow head 0") {
+		t.Fatalf("err = %v", err)
+	}
+	if err := c.ApplyEvent(Event{Seq: 1, Type: "x", Hash: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	// An event already applied is skipped, not applied twice.
+	if err := c.ApplyEvent(Event{Seq: 1, Type: "x", Hash: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := c.Counters(); n.Events != 1 {
+		t.Fatalf("events = %d", n.Events)
+	}
+}
+
+func TestItemsAcrossChunks(t *testing.T) {
+	c := open(t)
+	c.ApplyEvent(Event{Seq: 1, Type: "x"})
+	n := 2500
+	if err := c.ApplyCapture(Event{Seq: 2, Type: "capture.recorded"}, &Capture{ID: "c1"}, entries(n, "v")); err != nil {
+		t.Fatal(err)
+	}
+	count := func(f Filter) int {
+		k := 0
+		prev := ""
+		for it, err := range c.Items(f) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if it.Key <= prev {
+				t.Fatalf("out of order: %s after %s", it.Key, prev)
+			}
+			prev = it.Key
+			k++
+		}
+		return k
+	}
+	if got := count(Filter{}); got != n {
+		t.Fatalf("all = %d", got)
+	}
+	if got := count(Filter{Prefix: "x/acct/01"}); got != 1000 {
+		t.Fatalf("prefix x/acct/01 = %d", got)
+	}
+	if got := count(Filter{Account: "other"}); got != 0 {
+		t.Fatalf("account other = %d", got)
+	}
+	accts, _ := c.Accounts()
+	if len(accts) != 1 || accts[0].Items != int64(n) {
+		t.Fatalf("accounts = %+v", accts)
+	}
+	// Stopping early stops.
+	k := 0
+	for range c.Items(Filter{}) {
+		k++
+		if k == 5 {
+			break
+		}
+	}
+}
+
+func TestReadOnlyNeedsAnExistingCatalog(t *testing.T) {
+	if _, err := Open(filepath.Join(t.TempDir(), "none.db"), true); err == nil {
+		t.Fatal("opened a missing catalog read-only")
+	}
+}
