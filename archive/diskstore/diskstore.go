@@ -13,6 +13,7 @@ package diskstore
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -23,6 +24,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -37,8 +39,12 @@ const tmpPrefix = ".tmp-"
 // Store is a directory of objects.
 type Store struct {
 	root string
-	dirs sync.Map // directories known to exist
-	fd   *os.File // the root, for syncfs
+	dirs sync.Map // directories known to exist, but for the blob fan-out
+	// fanout has a bit for each blobs/sha256/<aa>/<bb> directory known to
+	// exist: 65,536 of them would cost megabytes as strings in dirs, and
+	// memory must not grow with the number of blobs.
+	fanout [65536 / 64]atomic.Uint64
+	fd     *os.File // the root, for syncfs
 }
 
 // Open opens (creating if needed) a store rooted at dir.
@@ -86,7 +92,12 @@ func (s *Store) path(key string) (string, error) {
 // mkdir(2) where the parent is known costs a third of what MkdirAll's
 // stat-stat-mkdir does.
 func (s *Store) mkdir(dir string) error {
-	if _, ok := s.dirs.Load(dir); ok {
+	bit, isFanout := s.fanoutBit(dir)
+	if isFanout {
+		if s.fanout[bit/64].Load()&(1<<(bit%64)) != 0 {
+			return nil
+		}
+	} else if _, ok := s.dirs.Load(dir); ok {
 		return nil
 	}
 	err := os.Mkdir(dir, 0o750)
@@ -98,8 +109,29 @@ func (s *Store) mkdir(dir string) error {
 	if err != nil && !errors.Is(err, fs.ErrExist) {
 		return err
 	}
-	s.dirs.Store(dir, struct{}{})
+	if isFanout {
+		s.fanout[bit/64].Or(1 << (bit % 64))
+	} else {
+		s.dirs.Store(dir, struct{}{})
+	}
 	return nil
+}
+
+// fanoutBit numbers a blobs/sha256/<aa>/<bb> directory.
+func (s *Store) fanoutBit(dir string) (uint, bool) {
+	rel, ok := strings.CutPrefix(dir, s.root+string(filepath.Separator))
+	if !ok {
+		return 0, false
+	}
+	rest, ok := strings.CutPrefix(filepath.ToSlash(rel), archive.BlobPrefix)
+	if !ok || len(rest) != 5 || rest[2] != '/' {
+		return 0, false
+	}
+	b, err := hex.DecodeString(rest[:2] + rest[3:])
+	if err != nil {
+		return 0, false
+	}
+	return uint(b[0])<<8 | uint(b[1]), true
 }
 
 // Put implements archive.BlobStore.
