@@ -59,6 +59,8 @@ type Archive struct {
 	opts   Options
 	log    *slog.Logger
 	closed bool
+	// indexer, when set, is told of the items each capture saw.
+	indexer Indexer
 }
 
 func (o *Options) defaults() {

@@ -2,6 +2,7 @@ package archive
 
 import (
 	"bytes"
+	"encoding/json"
 	"crypto/sha256"
 	"encoding/hex"
 	"hash"
@@ -24,3 +25,5 @@ func (h *hashingReader) Read(p []byte) (int, error) {
 }
 
 func (h *hashingReader) Sum() string { return hex.EncodeToString(h.h.Sum(nil)) }
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

@@ -1,0 +1,48 @@
+package archive
+
+import (
+	"context"
+
+	"github.com/osmarc/osmarc/archive/catalog"
+)
+
+// Indexer keeps a search index, derived like the catalog, up to date. The
+// archive does not know how it indexes (the index package does, and imports
+// this one); it hands it, after each capture is in the catalog, the items
+// the capture saw, in batches of at most IndexBatch.
+type Indexer interface {
+	Update(ctx context.Context, batch []IndexUpdate) error
+}
+
+// IndexBatch bounds the items of one Indexer.Update call.
+const IndexBatch = 1000
+
+// IndexUpdate is one item to (re)index.
+type IndexUpdate struct {
+	// Item is the catalog's record after the capture was applied.
+	Item catalog.Item
+	// Latest is the content of Item's newest version when the capture
+	// had it at hand; nil means the indexer reads it from the store
+	// (Archive.Version).
+	Latest *Item
+}
+
+// SetIndexer installs the indexer that captures update. Nil removes it.
+func (a *Archive) SetIndexer(ix Indexer) { a.indexer = ix }
+
+// Version reads one version's content from the store and checks its digest.
+func (a *Archive) Version(ctx context.Context, digest string) (*Item, error) {
+	d, err := ParseDigest(digest)
+	if err != nil {
+		return nil, err
+	}
+	b, err := ReadBlob(ctx, a.store, d)
+	if err != nil {
+		return nil, err
+	}
+	var it Item
+	if err := jsonUnmarshal(b, &it); err != nil {
+		return nil, err
+	}
+	return &it, nil
+}
