@@ -438,7 +438,11 @@ func (a *Archive) applyStored(ctx context.Context, ev journal.Event, b []byte, l
 				cp.Collector, cp.CollectorVersion, cp.StartedAt, cp.Sources = ml.Header.Collector, ml.Header.CollectorVersion, ml.Header.StartedAt, ml.Header.Sources
 				continue
 			case ml.Footer != nil:
-				cp.EndedAt, cp.Complete, cp.Accounts, cp.Items, cp.NewVersions, cp.Errors = ml.Footer.EndedAt, ml.Footer.Complete, ml.Footer.Accounts, ml.Footer.Items, ml.Footer.NewVersions, ml.Footer.Errors
+				f := ml.Footer
+				cp.EndedAt, cp.Complete, cp.Accounts, cp.Items, cp.NewVersions, cp.Errors, cp.State = f.EndedAt, f.Complete, f.Accounts, f.Items, f.NewVersions, f.Errors, f.State
+				if f.Scope != nil {
+					cp.Scope = &catalog.Scope{Account: f.Scope.Account, Since: f.Scope.Since, Kinds: f.Scope.Kinds}
+				}
 				if check != nil && check.Sum() != d.SHA256 {
 					// Read to the end: the footer is the last line.
 					io.Copy(io.Discard, check)
@@ -468,6 +472,7 @@ func itemEntry(mi *ManifestItem) *catalog.ItemEntry {
 	ie := &catalog.ItemEntry{
 		Key: mi.Key, Platform: mi.Platform, Account: mi.Account, ID: mi.ID, Kind: mi.Kind, CreatedAt: mi.CreatedAt,
 		Version: catalog.Blob{Digest: mi.Version.String(), Size: mi.Size}, SeenAt: mi.SeenAt, Metrics: mi.Metrics,
+		RemovedAt: mi.RemovedAt,
 	}
 	if mi.Raw != nil {
 		ie.Raw = mi.Raw.String()

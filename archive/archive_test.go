@@ -460,7 +460,9 @@ func TestJournalEventsChain(t *testing.T) {
 		types = append(types, ev.Type)
 		return nil
 	})
-	want := []string{journal.TypeArchiveCreated, journal.TypeStoreConfigured, journal.TypeCapture}
+	// The capture registers the four accounts its items name.
+	want := []string{journal.TypeArchiveCreated, journal.TypeStoreConfigured, journal.TypeCapture,
+		archive.EventAccountAdded, archive.EventAccountAdded, archive.EventAccountAdded, archive.EventAccountAdded}
 	if !slices.Equal(types, want) {
 		t.Fatalf("events = %v, want %v", types, want)
 	}

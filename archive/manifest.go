@@ -48,6 +48,9 @@ type ManifestBlob struct {
 	Role   string `json:"role"`
 	Source string `json:"source,omitempty"`
 	Lines  string `json:"lines,omitempty"`
+	// MediaType is the checked content type of a media blob or of a raw
+	// response.
+	MediaType string `json:"media_type,omitempty"`
 }
 
 // ManifestItem is one item seen.
@@ -63,6 +66,8 @@ type ManifestItem struct {
 	Size      int64           `json:"size"`
 	Raw       *Digest         `json:"raw,omitempty"`
 	RawLine   int             `json:"raw_line,omitempty"`
+	RawPath   string          `json:"raw_path,omitempty"`
+	RemovedAt *time.Time      `json:"removed_at,omitempty"`
 	Source    string          `json:"source,omitempty"`
 	Line      int             `json:"line,omitempty"`
 	Media     []Digest        `json:"media,omitempty"`
@@ -72,10 +77,16 @@ type ManifestItem struct {
 
 // ManifestFooter closes a manifest.
 type ManifestFooter struct {
-	Type        string    `json:"type"`
-	EndedAt     time.Time `json:"ended_at"`
-	Complete    bool      `json:"complete"`
-	Accounts    []string  `json:"accounts"`
+	Type     string    `json:"type"`
+	EndedAt  time.Time `json:"ended_at"`
+	Complete bool      `json:"complete"`
+	// Scope, for a complete capture, is what it listed completely: items in
+	// the scope that it did not see were removed at the source.
+	Scope    *Scope   `json:"scope,omitempty"`
+	Accounts []string `json:"accounts"`
+	// State is the collector's own note of where it got to (a cursor, the
+	// newest id seen), so the next run can go on from there.
+	State       json.RawMessage `json:"state,omitempty"`
 	Items       int64     `json:"items"`
 	Blobs       int64     `json:"blobs"`
 	NewVersions int64     `json:"new_versions"`

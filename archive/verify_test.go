@@ -234,19 +234,20 @@ func TestDamagedArchiveFixtures(t *testing.T) {
 func TestVerifyNamesRemovedOrChangedNewestEvent(t *testing.T) {
 	// The newest event has no successor to chain it; the catalog's record
 	// of the head is the witness.
+	const last = 8 // created, store, capture, 4 accounts registered, capture
 	for _, tc := range []struct {
 		name   string
 		damage func(store *diskstore.Store, dir string)
 		want   string
 	}{
 		{"removed", func(s *diskstore.Store, dir string) {
-			s.Delete(ctx, journal.Key(4))
-		}, "event 4 was removed"},
+			s.Delete(ctx, journal.Key(last))
+		}, "event 8 was removed"},
 		{"changed", func(s *diskstore.Store, dir string) {
-			p := filepath.Join(dir, filepath.FromSlash(journal.Key(4)))
+			p := filepath.Join(dir, filepath.FromSlash(journal.Key(last)))
 			b, _ := os.ReadFile(p)
 			os.WriteFile(p, bytes.Replace(b, []byte("records.officer@"), []byte("someone.else@"), 1), 0o640)
-		}, "event 4 was changed"},
+		}, "event 8 was changed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			storeDir := t.TempDir()
@@ -258,6 +259,9 @@ func TestVerifyNamesRemovedOrChangedNewestEvent(t *testing.T) {
 			defer a.Close()
 			ingestFile(t, a, "../testdata/items.jsonl")
 			ingestFile(t, a, "../testdata/items-edited.jsonl")
+			if st := stats(t, a); st.Events != last {
+				t.Fatalf("%d events, want %d", st.Events, last)
+			}
 			tc.damage(a.Store().(*diskstore.Store), storeDir)
 			rep, err := a.Verify(ctx, archive.VerifyOptions{})
 			if err != nil {

@@ -18,7 +18,9 @@ import (
 	"fmt"
 	"iter"
 	"os"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -37,6 +39,7 @@ var (
 	bSightings = []byte("sightings")
 	bBlobs     = []byte("blobs")
 	bAccounts  = []byte("accounts")
+	bRegistry  = []byte("registry")
 
 	kSchema   = []byte("schema")
 	kHead     = []byte("head")
@@ -78,7 +81,7 @@ func Open(path string, readOnly bool) (*Catalog, error) {
 	c := &Catalog{db: db, readOnly: readOnly}
 	if !readOnly {
 		err = db.Update(func(tx *bolt.Tx) error {
-			for _, b := range [][]byte{bMeta, bEvents, bCaptures, bItems, bSightings, bBlobs, bAccounts} {
+			for _, b := range [][]byte{bMeta, bEvents, bCaptures, bItems, bSightings, bBlobs, bAccounts, bRegistry} {
 				if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 					return err
 				}
@@ -136,6 +139,15 @@ type Item struct {
 	FirstSeen time.Time `json:"first_seen"`
 	LastSeen  time.Time `json:"last_seen"`
 	Versions  []Version `json:"versions"`
+	// RemovedAt is when the item was found gone from its source: a
+	// complete capture that did not see it, or the source's own word. The
+	// content stays; an item seen again is no longer removed.
+	RemovedAt *time.Time `json:"removed_at,omitempty"`
+	// RemovedBy is the capture that found it gone.
+	RemovedBy string `json:"removed_by,omitempty"`
+	// SeenBy are the collectors that have seen the item: a complete
+	// capture marks removed only what its own collector saw before.
+	SeenBy []string `json:"seen_by,omitempty"`
 }
 
 // Latest is the most recently first-seen version.
@@ -167,6 +179,20 @@ type Capture struct {
 	Errors           int64     `json:"errors"`
 	Event            uint64    `json:"event"`
 	Actor            string    `json:"actor"`
+	// Scope is what a complete capture listed completely.
+	Scope *Scope `json:"scope,omitempty"`
+	// Removed counts the items this capture found removed at the source.
+	Removed int64 `json:"removed"`
+	// State is the collector's note of where it got to.
+	State json.RawMessage `json:"state,omitempty"`
+}
+
+// Scope is what a complete capture listed: an account's items, perhaps
+// only from a date, perhaps only some kinds.
+type Scope struct {
+	Account string    `json:"account"`
+	Since   time.Time `json:"since,omitzero"`
+	Kinds   []string  `json:"kinds,omitempty"`
 }
 
 // Sighting is one item seen in one capture.
@@ -204,6 +230,8 @@ type ItemEntry struct {
 	Media     []Blob
 	SeenAt    time.Time
 	Metrics   json.RawMessage
+	// RemovedAt is the source's own word that the item is gone.
+	RemovedAt *time.Time
 }
 
 // Event is a journal event as the catalog keeps it.
@@ -297,8 +325,68 @@ func (c *Catalog) ApplyEvent(ev Event) error {
 		if err := putCounters(tx, n); err != nil {
 			return err
 		}
+		if err := applyRegistry(tx, ev); err != nil {
+			return err
+		}
 		return putEvent(tx, ev)
 	})
+}
+
+// applyRegistry keeps the account registry: an "account.*" event's data
+// holds the account's whole new state under "account", keyed by its "key".
+func applyRegistry(tx *bolt.Tx, ev Event) error {
+	if !strings.HasPrefix(ev.Type, "account.") {
+		return nil
+	}
+	var d struct {
+		Account json.RawMessage `json:"account"`
+	}
+	if err := json.Unmarshal(ev.Data, &d); err != nil || len(d.Account) == 0 {
+		return fmt.Errorf("catalog: event %d (%s) has no account", ev.Seq, ev.Type)
+	}
+	var k struct {
+		Key string `json:"key"`
+	}
+	if err := json.Unmarshal(d.Account, &k); err != nil || k.Key == "" {
+		return fmt.Errorf("catalog: event %d (%s): account without a key", ev.Seq, ev.Type)
+	}
+	return tx.Bucket(bRegistry).Put([]byte(k.Key), d.Account)
+}
+
+// Registered returns the registry's record of an account, as JSON.
+func (c *Catalog) Registered(key string) ([]byte, error) {
+	var out []byte
+	err := c.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bRegistry).Get([]byte(key))
+		if v == nil {
+			return fmt.Errorf("account %s: %w", key, ErrNotFound)
+		}
+		out = append([]byte(nil), v...)
+		return nil
+	})
+	return out, err
+}
+
+// Registry yields every registered account's record, in key order.
+func (c *Catalog) Registry() iter.Seq2[[]byte, error] {
+	return func(yield func([]byte, error) bool) {
+		var all [][]byte
+		err := c.db.View(func(tx *bolt.Tx) error {
+			return tx.Bucket(bRegistry).ForEach(func(k, v []byte) error {
+				all = append(all, append([]byte(nil), v...))
+				return nil
+			})
+		})
+		if err != nil {
+			yield(nil, err)
+			return
+		}
+		for _, b := range all {
+			if !yield(b, nil) {
+				return
+			}
+		}
+	}
 }
 
 // BatchSize is how many manifest entries go into one bbolt transaction.
@@ -327,7 +415,7 @@ func (c *Catalog) ApplyCapture(ev Event, cp *Capture, entries iter.Seq2[Entry, e
 		err := c.db.Update(func(tx *bolt.Tx) error {
 			n := counters(tx)
 			for _, e := range batch {
-				if err := applyEntry(tx, &n, e, cp.ID); err != nil {
+				if err := applyEntry(tx, &n, e, cp); err != nil {
 					return err
 				}
 			}
@@ -361,6 +449,13 @@ func (c *Catalog) ApplyCapture(ev Event, cp *Capture, entries iter.Seq2[Entry, e
 			n.Captures++
 			n.ManifestSize += cp.Size
 		}
+		if cp.Complete && cp.Scope != nil {
+			removed, err := markRemoved(tx, cp)
+			if err != nil {
+				return err
+			}
+			cp.Removed = removed
+		}
 		n.Events++
 		b, err := json.Marshal(cp)
 		if err != nil {
@@ -374,6 +469,45 @@ func (c *Catalog) ApplyCapture(ev Event, cp *Capture, entries iter.Seq2[Entry, e
 		}
 		return putEvent(tx, ev)
 	})
+}
+
+// markRemoved marks as removed at source every item in a complete
+// capture's scope that its collector saw before and that it did not see.
+func markRemoved(tx *bolt.Tx, cp *Capture) (int64, error) {
+	prefix := []byte(cp.Scope.Account + "/")
+	items := tx.Bucket(bItems)
+	sightings := tx.Bucket(bSightings)
+	var n int64
+	var updates [][2][]byte
+	cur := items.Cursor()
+	for k, v := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
+		var it Item
+		if err := json.Unmarshal(v, &it); err != nil {
+			return 0, fmt.Errorf("catalog: item %s: %w", k, err)
+		}
+		switch {
+		case it.RemovedAt != nil,
+			!slices.Contains(it.SeenBy, cp.Collector),
+			!cp.Scope.Since.IsZero() && it.CreatedAt.Before(cp.Scope.Since),
+			len(cp.Scope.Kinds) > 0 && !slices.Contains(cp.Scope.Kinds, it.Kind),
+			sightings.Get(sightingKey(it.Key, cp.ID)) != nil:
+			continue
+		}
+		at := cp.EndedAt
+		it.RemovedAt, it.RemovedBy = &at, cp.ID
+		b, err := json.Marshal(it)
+		if err != nil {
+			return 0, err
+		}
+		updates = append(updates, [2][]byte{append([]byte(nil), k...), b})
+		n++
+	}
+	for _, u := range updates {
+		if err := items.Put(u[0], u[1]); err != nil {
+			return 0, err
+		}
+	}
+	return n, nil
 }
 
 func entryKey(e Entry) string {
@@ -398,7 +532,8 @@ func sightingKey(itemKey, capture string) []byte {
 	return append(append([]byte(itemKey), 0), capture...)
 }
 
-func applyEntry(tx *bolt.Tx, n *Counters, e Entry, captureID string) error {
+func applyEntry(tx *bolt.Tx, n *Counters, e Entry, cp *Capture) error {
+	captureID := cp.ID
 	if e.Blob != nil {
 		return putBlob(tx, n, *e.Blob)
 	}
@@ -449,8 +584,17 @@ func applyEntry(tx *bolt.Tx, n *Counters, e Entry, captureID string) error {
 	if ie.SeenAt.Before(it.FirstSeen) {
 		it.FirstSeen = ie.SeenAt
 	}
-	if ie.SeenAt.After(it.LastSeen) {
+	if !ie.SeenAt.Before(it.LastSeen) {
 		it.LastSeen = ie.SeenAt
+		// The newest word on removal wins: gone by the source's own
+		// account, or present again.
+		it.RemovedAt, it.RemovedBy = ie.RemovedAt, ""
+		if ie.RemovedAt != nil {
+			it.RemovedBy = captureID
+		}
+	}
+	if cp.Collector != "" && !slices.Contains(it.SeenBy, cp.Collector) {
+		it.SeenBy = append(it.SeenBy, cp.Collector)
 	}
 	b, err := json.Marshal(it)
 	if err != nil {

@@ -432,3 +432,61 @@ func TestBlankInputRecordsNoCapture(t *testing.T) {
 		t.Fatalf("blank input made a capture: %v", after)
 	}
 }
+
+func TestAccountRegistry(t *testing.T) {
+	dir := newArchive(t)
+	t.Setenv("FB_TOKEN", "EAAB-very-secret-token")
+	must(t, "account", "add", "--data", dir, "--platform", "facebook", "--handle", "3rd-brigade", "--id", "101",
+		"--name", "3rd Canadian Division Brigade", "--unit", "Public Affairs", "--practitioner", "Capt. A. Smith",
+		"--practitioner", "Sgt. B. Jones", "--approval", "PA-2024-017", "--schedule", "grs-6.4-020", "--collect", "0 */6 * * *",
+		"--credentials", "env:FB_TOKEN")
+	var acct map[string]any
+	json.Unmarshal([]byte(must(t, "account", "show", "--json", "--data", dir, "3rd-brigade")), &acct)
+	if acct["key"] != "facebook/3rd-brigade" || acct["status"] != "active" || len(acct["practitioners"].([]any)) != 2 || acct["credentials"] != "env:FB_TOKEN" {
+		t.Fatalf("account = %v", acct)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"account", "add", "--data", dir, "--platform", "facebook", "--handle", "3rd-brigade"}, "already registered"},
+		{[]string{"account", "add", "--data", dir, "--platform", "facebook"}, "--platform and --handle are required"},
+		{[]string{"account", "add", "--data", dir, "--platform", "x", "--handle", "h", "--credentials", "EAAB-raw-token"}, "env:VARIABLE or file:/path"},
+		{[]string{"account", "add", "--data", dir, "--platform", "x", "--handle", "h", "--collect", "every day"}, "not a cron expression"},
+		{[]string{"account", "deactivate", "--data", dir, "3rd-brigade"}, "needs a reason"},
+		{[]string{"account", "show", "--data", dir, "nobody"}, "unknown account"},
+	} {
+		code, _, errs := osmarc(t, "", tc.args...)
+		if code == 0 || !strings.Contains(errs, tc.want) {
+			t.Errorf("%v: exit %d, %q; want %q", tc.args, code, errs, tc.want)
+		}
+	}
+	must(t, "account", "update", "--data", dir, "facebook/3rd-brigade", "--unit", "Public Affairs Branch")
+	must(t, "account", "deactivate", "--data", dir, "3rd-brigade", "--reason", "Page merged into the Division's page")
+	json.Unmarshal([]byte(must(t, "account", "show", "--json", "--data", dir, "3rd-brigade")), &acct)
+	if acct["status"] != "deactivated" || acct["unit"] != "Public Affairs Branch" || acct["deactivated_at"] == nil {
+		t.Fatalf("after update and deactivate: %v", acct)
+	}
+	// Ingest registers the accounts its items name.
+	must(t, "ingest", "--data", dir, "../../testdata/items.jsonl")
+	out := must(t, "account", "list", "--data", dir)
+	for _, k := range []string{"facebook/3rd-brigade", "x/Brigade3", "mastodon/brigade@social.example.gov", "bluesky/brigade.example.gov"} {
+		if !strings.Contains(out, k) {
+			t.Errorf("account list lacks %s:\n%s", k, out)
+		}
+	}
+	// Every change is an event, and the token itself is nowhere in the store.
+	tree := treeDigest(t, dir)
+	for p := range tree {
+		b, _ := os.ReadFile(p)
+		if bytes.Contains(b, []byte("very-secret")) {
+			t.Fatalf("the token is in %s", p)
+		}
+	}
+	// The registry survives a rebuild from the store.
+	before := must(t, "account", "list", "--json", "--data", dir)
+	must(t, "rebuild", "--data", dir)
+	if after := must(t, "account", "list", "--json", "--data", dir); after != before {
+		t.Fatalf("registry differs after rebuild:\n%s\n%s", before, after)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -87,6 +88,9 @@ func runIngest(ctx context.Context, g *globalOptions, o ingestOptions, files []s
 	} else {
 		fmt.Fprintf(g.stdout, "Capture %s: %d lines, %d items, %d new versions, %d bad lines; %d blobs written (%s).\n",
 			res.Capture, res.Lines, res.Items, res.NewVersions, res.Errors, res.BlobsWritten, humanBytes(res.BytesWritten))
+		if len(res.NewAccounts) > 0 {
+			fmt.Fprintf(g.stdout, "Registered %d new account(s): %s (see osmarc account list).\n", len(res.NewAccounts), strings.Join(res.NewAccounts, ", "))
+		}
 	}
 	if res.Errors > 0 {
 		return &exitError{code: 1, msg: fmt.Sprintf("%d bad line(s) were not ingested; the %d good ones were", res.Errors, res.Items)}

@@ -97,6 +97,7 @@ open-records requests, and proves its integrity.`,
 		newStatsCommand(g),
 		newVerifyCommand(g),
 		newRebuildCommand(g),
+		newAccountCommand(g),
 	)
 	return root
 }

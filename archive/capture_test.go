@@ -1,0 +1,180 @@
+package archive_test
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/osmarc/osmarc/archive"
+	"github.com/osmarc/osmarc/archive/archivetest"
+)
+
+func post(id, text string) archive.Item {
+	return archive.Item{Platform: "mastodon", Account: "brigade", ID: id, Kind: "post", CreatedAt: "2024-01-0" + id + "T10:00:00Z", Text: text}
+}
+
+// capture runs one capture of items by collector; complete marks it a
+// complete listing of the account.
+func capture(t *testing.T, a *archive.Archive, collector string, complete bool, items ...archive.Item) archive.IngestResult {
+	t.Helper()
+	w, err := a.BeginCapture(ctx, archive.CaptureOptions{Collector: collector})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := json.Marshal(items)
+	raw, err := w.PutRaw(ctx, page, "https://social.example/api/v1/accounts/1/statuses", "", "application/json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, it := range items {
+		if err := w.AddItem(ctx, it, archive.ItemOptions{Raw: &raw, RawPath: fmt.Sprintf("/%d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if complete {
+		w.Complete(archive.Scope{Account: archive.AccountKey("mastodon", "brigade")})
+	}
+	w.SetState(json.RawMessage(`{"since_id":"9"}`))
+	res, err := w.Commit(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func removed(t *testing.T, a *archive.Archive, key string) bool {
+	t.Helper()
+	d, err := a.Show(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d.RemovedAt != nil
+}
+
+func TestCompleteCaptureMarksRemovedAtSource(t *testing.T) {
+	a, store, clock := archivetest.New(t)
+	capture(t, a, "mastodon", true, post("1", "one"), post("2", "two"), post("3", "three"))
+	// An incomplete capture that misses an item says nothing of it.
+	clock.Advance(time.Hour)
+	res := capture(t, a, "mastodon", false, post("1", "one"))
+	if res.Removed != 0 || removed(t, a, "mastodon/brigade/2") {
+		t.Fatal("an incomplete capture marked an item removed")
+	}
+	// A complete one does, and records when.
+	clock.Advance(time.Hour)
+	res = capture(t, a, "mastodon", true, post("1", "one"), post("3", "three"))
+	if !res.Complete || res.Removed != 1 {
+		t.Fatalf("result = %+v, want complete with 1 removed", res)
+	}
+	d, _ := a.Show(ctx, "mastodon/brigade/2")
+	if d.RemovedAt == nil || d.RemovedBy != res.Capture || !d.RemovedAt.After(d.LastSeen) {
+		t.Fatalf("removed item: removed %v by %q, last seen %v", d.RemovedAt, d.RemovedBy, d.LastSeen)
+	}
+	// Items another collector saw (an import of older posts) are not in
+	// this collector's listing, and not removed by it.
+	capture(t, a, "import:mastodon-outbox", false, post("4", "from the export"))
+	clock.Advance(time.Hour)
+	capture(t, a, "mastodon", true, post("1", "one"), post("3", "three"))
+	if removed(t, a, "mastodon/brigade/4") {
+		t.Fatal("an item only an import saw was marked removed by the API's listing")
+	}
+	// Seen again: no longer removed; its content was never lost.
+	capture(t, a, "mastodon", false, post("2", "two"))
+	if removed(t, a, "mastodon/brigade/2") {
+		t.Fatal("an item seen again is still marked removed")
+	}
+	// The catalog rebuilt from the store agrees.
+	capture(t, a, "mastodon", true, post("1", "one"), post("2", "two"))
+	if !removed(t, a, "mastodon/brigade/3") {
+		t.Fatal("item 3 not removed")
+	}
+	before := snap(t, a)
+	dir := a.Dir()
+	a.Close()
+	b, err := archive.Rebuild(ctx, archivetest.Options(dir, clock, archivetest.MemOpener(store)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	same(t, "rebuild after removals", before, snap(t, b))
+}
+
+func TestSourceSaysRemoved(t *testing.T) {
+	a, _, _ := archivetest.New(t)
+	w, _ := a.BeginCapture(ctx, archive.CaptureOptions{Collector: "import:x-archive"})
+	gone := time.Date(2023, 5, 1, 0, 0, 0, 0, time.UTC)
+	it := archive.Item{Platform: "x", Account: "Brigade3", ID: "1", Kind: "post", CreatedAt: "2023-04-01T00:00:00Z", Text: "deleted later"}
+	if err := w.AddItem(ctx, it, archive.ItemOptions{RemovedAt: &gone, Source: "data/deleted-tweets.js"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	d, _ := a.Show(ctx, "x/Brigade3/1")
+	if d.RemovedAt == nil || !d.RemovedAt.Equal(gone) || d.Versions[0].Item.Text != "deleted later" {
+		t.Fatalf("removed at %v, content %+v", d.RemovedAt, d.Versions[0].Item)
+	}
+}
+
+func TestCaptureWithErrorsIsNeverComplete(t *testing.T) {
+	a, _, _ := archivetest.New(t)
+	capture(t, a, "mastodon", true, post("1", "one"), post("2", "two"))
+	w, _ := a.BeginCapture(ctx, archive.CaptureOptions{Collector: "mastodon"})
+	w.AddItem(ctx, post("1", "one"), archive.ItemOptions{})
+	w.Bad(&archive.InputError{Source: "page 2", Err: errors.New("truncated response")})
+	w.Complete(archive.Scope{Account: "mastodon/brigade"})
+	res, err := w.Commit(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Complete || res.Removed != 0 || removed(t, a, "mastodon/brigade/2") {
+		t.Fatalf("a capture with a bad page marked removals: %+v", res)
+	}
+}
+
+func TestAddItemRefusesBadItems(t *testing.T) {
+	a, _, _ := archivetest.New(t)
+	w, _ := a.BeginCapture(ctx, archive.CaptureOptions{Collector: "test"})
+	defer w.Abort()
+	bad := post("1", "x")
+	bad.CreatedAt = "2024-02-30T00:00:00Z"
+	if err := w.AddItem(ctx, bad, archive.ItemOptions{}); !errors.Is(err, archive.ErrBadInput) {
+		t.Fatalf("err = %v, want ErrBadInput", err)
+	}
+}
+
+func TestCaptureRegistersAccountsAndKeepsState(t *testing.T) {
+	a, _, _ := archivetest.New(t)
+	res := capture(t, a, "mastodon", false, post("1", "one"))
+	if len(res.NewAccounts) != 1 || res.NewAccounts[0] != "mastodon/brigade" {
+		t.Fatalf("new accounts = %v", res.NewAccounts)
+	}
+	acct, err := a.Account("brigade")
+	if err != nil || acct.Platform != "mastodon" || acct.Status != archive.AccountActive || acct.RegisteredBy != "mastodon" {
+		t.Fatalf("account = %+v, %v", acct, err)
+	}
+	cp, err := a.Catalog().Capture(res.Capture)
+	if err != nil || string(cp.State) != `{"since_id":"9"}` {
+		t.Fatalf("state = %s, %v", cp.State, err)
+	}
+	if res := capture(t, a, "mastodon", false, post("2", "two")); len(res.NewAccounts) != 0 {
+		t.Fatalf("registered again: %v", res.NewAccounts)
+	}
+}
+
+func TestAbortedCaptureRecordsNothing(t *testing.T) {
+	a, _, _ := archivetest.New(t)
+	before := stats(t, a)
+	w, _ := a.BeginCapture(ctx, archive.CaptureOptions{Collector: "test"})
+	w.AddItem(ctx, post("1", "one"), archive.ItemOptions{})
+	w.Abort()
+	if after := stats(t, a); after != before {
+		t.Fatalf("an aborted capture changed the catalog: %+v", after)
+	}
+	rep, _ := a.Verify(ctx, archive.VerifyOptions{})
+	if !rep.OK {
+		t.Fatalf("verify after abort: %v", rep.Problems)
+	}
+}
