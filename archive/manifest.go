@@ -87,11 +87,11 @@ type ManifestFooter struct {
 	// State is the collector's own note of where it got to (a cursor, the
 	// newest id seen), so the next run can go on from there.
 	State       json.RawMessage `json:"state,omitempty"`
-	Items       int64     `json:"items"`
-	Blobs       int64     `json:"blobs"`
-	NewVersions int64     `json:"new_versions"`
-	Errors      int64     `json:"errors"`
-	SHA256      string    `json:"sha256"`
+	Items       int64           `json:"items"`
+	Blobs       int64           `json:"blobs"`
+	NewVersions int64           `json:"new_versions"`
+	Errors      int64           `json:"errors"`
+	SHA256      string          `json:"sha256"`
 }
 
 // manifestWriter writes a manifest to w, hashing as it goes.
