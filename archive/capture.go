@@ -33,6 +33,10 @@ type CaptureOptions struct {
 	// "import:<format>".
 	Collector        string
 	CollectorVersion string
+	// Account is the key of the account the capture is for, when it is
+	// for one (a collector run, an import): recorded with the capture
+	// even if it saw no item, so its state and coverage are found.
+	Account string
 	// Sources are the files or URLs read, for the record.
 	Sources []string
 	// OnError is told of each bad record.
@@ -105,6 +109,9 @@ func (a *Archive) BeginCapture(ctx context.Context, o CaptureOptions) (*CaptureW
 		o.CollectorVersion = Version
 	}
 	w := &CaptureWriter{a: a, opts: o, started: a.now(), accts: map[string]bool{}}
+	if o.Account != "" {
+		w.accts[o.Account] = true
+	}
 	w.id = a.newID(w.started)
 	tmpDir := filepath.Join(a.dir, "tmp")
 	if err := os.MkdirAll(tmpDir, 0o750); err != nil {
