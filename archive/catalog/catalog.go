@@ -328,6 +328,9 @@ func (c *Catalog) ApplyEvent(ev Event) error {
 		if err := applyRegistry(tx, ev); err != nil {
 			return err
 		}
+		if err := applyState(tx, ev); err != nil {
+			return err
+		}
 		return putEvent(tx, ev)
 	})
 }
