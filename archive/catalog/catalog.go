@@ -126,6 +126,7 @@ type Counters struct {
 	Bytes        int64 `json:"bytes"`
 	ManifestSize int64 `json:"manifest_bytes"`
 	Events       int64 `json:"events"`
+	Destroyed    int64 `json:"destroyed"`
 }
 
 // Item is what the catalog knows of one item.
@@ -202,6 +203,8 @@ type Sighting struct {
 	Raw     string          `json:"raw,omitempty"`
 	SeenAt  time.Time       `json:"seen_at"`
 	Metrics json.RawMessage `json:"metrics,omitempty"`
+	// Media are the digests of the media the item carried in this capture.
+	Media []string `json:"media,omitempty"`
 }
 
 // Blob is one content-addressed object, as a capture names it.
@@ -329,6 +332,9 @@ func (c *Catalog) ApplyEvent(ev Event) error {
 			return err
 		}
 		if err := applyState(tx, ev); err != nil {
+			return err
+		}
+		if err := applyRequest(tx, ev); err != nil {
 			return err
 		}
 		return putEvent(tx, ev)
@@ -606,7 +612,11 @@ func applyEntry(tx *bolt.Tx, n *Counters, e Entry, cp *Capture) error {
 	if err := items.Put([]byte(ie.Key), b); err != nil {
 		return err
 	}
-	sb, err := json.Marshal(Sighting{Capture: captureID, Version: ie.Version.Digest, Raw: ie.Raw, SeenAt: ie.SeenAt, Metrics: ie.Metrics})
+	sg := Sighting{Capture: captureID, Version: ie.Version.Digest, Raw: ie.Raw, SeenAt: ie.SeenAt, Metrics: ie.Metrics}
+	for _, m := range ie.Media {
+		sg.Media = append(sg.Media, m.Digest)
+	}
+	sb, err := json.Marshal(sg)
 	if err != nil {
 		return err
 	}
