@@ -407,7 +407,11 @@ func (a *Archive) replay(ctx context.Context) error {
 // from the store, checking its digest against the event.
 func (a *Archive) applyStored(ctx context.Context, ev journal.Event, b []byte, local io.Reader) error {
 	cev := catalogEvent(ev, b)
-	if ev.Type != journal.TypeCapture {
+	switch ev.Type {
+	case journal.TypeCapture:
+	case EventDispositionExecuted:
+		return a.applyDestruction(ctx, ev, cev)
+	default:
 		return a.cat.ApplyEvent(cev)
 	}
 	var d captureEventData

@@ -46,3 +46,16 @@ func (a *Archive) Version(ctx context.Context, digest string) (*Item, error) {
 	}
 	return &it, nil
 }
+
+// IndexDeleter is an Indexer that can also drop items (after disposition).
+type IndexDeleter interface {
+	Delete(ctx context.Context, keys []string) error
+}
+
+// Unindex drops items from the index, when the indexer can.
+func (a *Archive) Unindex(ctx context.Context, keys []string) error {
+	if d, ok := a.indexer.(IndexDeleter); ok && len(keys) > 0 {
+		return d.Delete(ctx, keys)
+	}
+	return nil
+}

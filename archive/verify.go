@@ -77,7 +77,9 @@ type VerifyReport struct {
 	Blobs        int            `json:"blobs"`
 	Bytes        int64          `json:"bytes"`
 	Deep         bool           `json:"deep"`
-	BlobsHashed  int            `json:"blobs_hashed,omitempty"`
+	// Destroyed counts the items certificates of destruction record.
+	Destroyed   int `json:"destroyed"`
+	BlobsHashed int `json:"blobs_hashed,omitempty"`
 }
 
 // VerifyOptions tunes Verify.
@@ -176,6 +178,7 @@ func VerifyStore(ctx context.Context, store BlobStore, witness *journal.Head, op
 			}
 		}
 	}
+	destroyed := map[Digest]string{} // blobs certificates say were destroyed, by plan
 	v := journal.NewVerifier()
 	chainBroken := false
 	recorded := map[string]bool{}
@@ -195,6 +198,25 @@ func VerifyStore(ctx context.Context, store BlobStore, witness *journal.Head, op
 			if ev, err = journal.Decode(b); err != nil {
 				return nil
 			}
+		}
+		if ev.Type == EventDispositionExecuted {
+			var d dispositionEventData
+			json.Unmarshal(ev.Data, &d)
+			cert, err := readCertificate(ctx, a.store, d.Certificate)
+			if err != nil {
+				problem(Problem{Kind: "certificate", Object: oi.Key, Message: fmt.Sprintf("event %d: %v", ev.Seq, err)})
+				return nil
+			}
+			if dg, err := ParseDigest(d.Certificate); err == nil {
+				refer(dg, "", oi.Key)
+			}
+			for _, b := range cert.BlobsDeleted {
+				if dg, err := ParseDigest(b.Digest); err == nil {
+					destroyed[dg] = cert.Plan
+				}
+			}
+			rep.Destroyed += len(cert.Items)
+			return nil
 		}
 		if ev.Type != journal.TypeCapture {
 			return nil
@@ -226,7 +248,22 @@ func VerifyStore(ctx context.Context, store BlobStore, witness *journal.Head, op
 	}
 	var missingKeys []Digest
 	for d := range missing {
+		if _, ok := destroyed[d]; ok {
+			continue // lawfully destroyed, with its certificate
+		}
 		missingKeys = append(missingKeys, d)
+	}
+	var lingering []string
+	for d, plan := range destroyed {
+		if st, ok := blobs[d]; ok {
+			st.referenced = true
+			lingering = append(lingering, fmt.Sprintf("%s (plan %s)", d, plan))
+		}
+	}
+	sort.Strings(lingering)
+	if len(lingering) > 0 {
+		problem(Problem{Kind: "destruction-incomplete", Object: BlobKey(mustDigest(lingering[0][:64])),
+			Message: fmt.Sprintf("%d blob(s) a certificate of destruction lists are still in the store, first %s: run osmarc disposition execute again to finish", len(lingering), lingering[0])})
 	}
 	sort.Slice(missingKeys, func(i, j int) bool { return missingKeys[i].String() < missingKeys[j].String() })
 	for _, d := range missingKeys {
@@ -296,6 +333,8 @@ func kindOrder(k string) int {
 		return 2
 	case "corrupt-blob":
 		return 3
+	case "certificate", "destruction-incomplete":
+		return 4
 	}
 	return 4
 }
@@ -434,4 +473,9 @@ func (a *verifier) itemsNaming(ctx context.Context, ds map[Digest]string) (map[D
 		return nil
 	})
 	return out, err
+}
+
+func mustDigest(s string) Digest {
+	d, _ := ParseDigest(s)
+	return d
 }

@@ -78,6 +78,9 @@ type nopClose struct{ archive.BlobStore }
 
 func (nopClose) Close() error { return nil }
 
+// Unwrap returns the memory store.
+func (n nopClose) Unwrap() archive.BlobStore { return n.BlobStore }
+
 // DiskOpener opens a disk store at dir, whatever the URL.
 func DiskOpener(dir string) archive.StoreOpener {
 	return func(context.Context, string, string) (archive.BlobStore, error) { return diskstore.Open(dir) }

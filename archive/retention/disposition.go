@@ -1,0 +1,482 @@
+package retention
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/osmarc/osmarc/archive"
+	"github.com/osmarc/osmarc/archive/catalog"
+)
+
+// Journal event types of disposition.
+const (
+	EventPlanned  = "disposition.planned"
+	EventApproved = "disposition.approved"
+	EventExecuted = archive.EventDispositionExecuted
+)
+
+// Plan statuses.
+const (
+	PlanPlanned  = "planned"
+	PlanApproved = "approved"
+	PlanExecuted = "executed"
+)
+
+// Plan is a disposition plan: what is eligible at AsOf and not held,
+// grouped by schedule and action. Its items are a blob in the store
+// (Content), so the plan cannot change after it is approved: execution
+// checks the digest.
+type Plan struct {
+	ID        string    `json:"id"`
+	AsOf      time.Time `json:"as_of"`
+	Schedule  string    `json:"schedule,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	CreatedBy string    `json:"created_by"`
+	Items     int       `json:"items"`
+	Held      int       `json:"held"`
+	Groups    []Group   `json:"groups"`
+	Content   string    `json:"content"`
+	Status    string    `json:"status"`
+	// Required is how many distinct people must approve.
+	Required   int            `json:"required"`
+	Approvals  []Approval     `json:"approvals,omitempty"`
+	ExecutedAt *time.Time     `json:"executed_at,omitempty"`
+	Result     *PlanExecution `json:"result,omitempty"`
+}
+
+// Group counts a plan's items under one schedule.
+type Group struct {
+	Schedule  string `json:"schedule"`
+	Authority string `json:"authority"`
+	Action    string `json:"action"`
+	Items     int    `json:"items"`
+}
+
+// Approval is one person's approval.
+type Approval struct {
+	By string    `json:"by"`
+	At time.Time `json:"at"`
+}
+
+// PlanExecution is what executing a plan did.
+type PlanExecution struct {
+	Certificate  string   `json:"certificate,omitempty"`
+	Destroyed    int      `json:"destroyed"`
+	BlobsDeleted int      `json:"blobs_deleted"`
+	BlobsKept    int      `json:"blobs_kept"`
+	Transfer     []string `json:"transfer,omitempty"`
+	Review       []string `json:"review,omitempty"`
+}
+
+// planLine is one item of a plan's content.
+type planLine struct {
+	Key      string    `json:"key"`
+	Created  time.Time `json:"created_at"`
+	Schedule string    `json:"schedule"`
+	Action   string    `json:"action"`
+	Date     time.Time `json:"disposition_date"`
+	Versions []string  `json:"versions"`
+}
+
+// Approvers is how many distinct approvals a plan needs: Default, or
+// Transfer when it transfers records.
+type Approvers struct {
+	Default  int
+	Transfer int
+}
+
+// DefaultApprovers: one person, two for a transfer of permanent records.
+var DefaultApprovers = Approvers{Default: 1, Transfer: 2}
+
+// ErrPlanChanged: the plan no longer matches what is eligible, or its
+// content is not what was approved.
+var ErrPlanChanged = errors.New("plan no longer matches")
+
+// Plan lists what is eligible at asOf (past its disposition date, under no
+// hold), for one schedule or all, and records the plan.
+func (r *Records) Plan(ctx context.Context, asOf time.Time, scheduleID string, approvers Approvers, actor string) (Plan, error) {
+	if scheduleID != "" {
+		if _, err := r.Schedule(scheduleID); err != nil {
+			return Plan{}, err
+		}
+	}
+	lines, held, err := r.eligible(ctx, asOf, scheduleID)
+	if err != nil {
+		return Plan{}, err
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	groups := map[string]*Group{}
+	for _, l := range lines {
+		enc.Encode(l)
+		g := groups[l.Schedule]
+		if g == nil {
+			s, _ := r.Schedule(l.Schedule)
+			g = &Group{Schedule: l.Schedule, Authority: s.Authority, Action: l.Action}
+			groups[l.Schedule] = g
+		}
+		g.Items++
+	}
+	content := buf.Bytes()
+	d := archive.Sum(content)
+	if err := archive.PutBytes(ctx, r.a.Store(), archive.BlobKey(d), content); err != nil {
+		return Plan{}, fmt.Errorf("write plan: %w", err)
+	}
+	if err := r.a.Store().Sync(ctx); err != nil {
+		return Plan{}, err
+	}
+	now := r.now()
+	p := Plan{ID: planID(now, d), AsOf: asOf.UTC(), Schedule: scheduleID, CreatedAt: now, CreatedBy: actor, Items: len(lines), Held: held,
+		Content: d.String(), Status: PlanPlanned, Required: max(approvers.Default, 1)}
+	for _, g := range groups {
+		p.Groups = append(p.Groups, *g)
+		if g.Action == ActionTransfer {
+			p.Required = max(p.Required, approvers.Transfer)
+		}
+	}
+	sort.Slice(p.Groups, func(i, j int) bool { return p.Groups[i].Schedule < p.Groups[j].Schedule })
+	_, err = r.a.RecordEvent(ctx, EventPlanned, map[string]any{"plan": p})
+	return p, err
+}
+
+func planID(at time.Time, d archive.Digest) string {
+	return "DP-" + at.Format("20060102-150405") + "-" + d.String()[:8]
+}
+
+// eligible lists the items eligible at asOf, and counts those a hold keeps.
+func (r *Records) eligible(ctx context.Context, asOf time.Time, scheduleID string) ([]planLine, int, error) {
+	sched, err := r.scheduleOf()
+	if err != nil {
+		return nil, 0, err
+	}
+	hc, err := r.holdChecker()
+	if err != nil {
+		return nil, 0, err
+	}
+	schedules := map[string]*Schedule{}
+	all, err := r.Schedules()
+	if err != nil {
+		return nil, 0, err
+	}
+	for i := range all {
+		schedules[all[i].ID] = &all[i]
+	}
+	accts, err := r.a.Accounts()
+	if err != nil {
+		return nil, 0, err
+	}
+	deactivated := map[string]time.Time{}
+	for _, a := range accts {
+		if a.DeactivatedAt != nil {
+			deactivated[a.Key] = *a.DeactivatedAt
+		}
+	}
+	var out []planLine
+	held := 0
+	err = r.eachBatch(func(batch []catalog.Item) error {
+		var cand []catalog.Item
+		var lines []planLine
+		for _, it := range batch {
+			id, _ := sched(&it)
+			if id == "" || (scheduleID != "" && id != scheduleID) {
+				continue
+			}
+			s := schedules[id]
+			if s == nil {
+				continue // an unknown schedule keeps the record: say so in show
+			}
+			acctKey := archive.AccountKey(it.Platform, it.Account)
+			disp, err := s.Compute(it.CreatedAt, func(name string) (time.Time, bool) {
+				if name == "account-deactivated" {
+					t, ok := deactivated[acctKey]
+					return t, ok
+				}
+				return time.Time{}, false
+			}, r.Loc)
+			if err != nil {
+				return err
+			}
+			if !disp.Eligible(asOf) {
+				continue
+			}
+			l := planLine{Key: it.Key, Created: it.CreatedAt, Schedule: id, Action: s.Action, Date: disp.Date}
+			for _, v := range it.Versions {
+				l.Versions = append(l.Versions, v.Digest)
+			}
+			cand = append(cand, it)
+			lines = append(lines, l)
+		}
+		h, err := hc.held(ctx, cand)
+		if err != nil {
+			return err
+		}
+		for _, l := range lines {
+			if len(h[l.Key]) > 0 {
+				held++
+				continue
+			}
+			out = append(out, l)
+		}
+		return nil
+	})
+	return out, held, err
+}
+
+// PlanByID returns a recorded plan.
+func (r *Records) PlanByID(id string) (Plan, error) {
+	var p Plan
+	b, err := r.a.Catalog().State("plans", id)
+	if errors.Is(err, catalog.ErrNotFound) {
+		return p, fmt.Errorf("disposition plan %q: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return p, err
+	}
+	return p, json.Unmarshal(b, &p)
+}
+
+// Plans lists recorded plans.
+func (r *Records) Plans() ([]Plan, error) {
+	var out []Plan
+	for b, err := range r.a.Catalog().States("plans") {
+		if err != nil {
+			return nil, err
+		}
+		var p Plan
+		if err := json.Unmarshal(b, &p); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// Approve records by's approval of a plan. The same person cannot approve
+// twice, and the person who planned it cannot approve it alone when more
+// than one approval is required.
+func (r *Records) Approve(ctx context.Context, id, by string) (Plan, error) {
+	p, err := r.PlanByID(id)
+	if err != nil {
+		return p, err
+	}
+	by = strings.TrimSpace(by)
+	switch {
+	case by == "":
+		return p, fmt.Errorf("plan %s: --by names who approves", id)
+	case p.Status == PlanExecuted:
+		return p, fmt.Errorf("plan %s was already executed", id)
+	case strings.EqualFold(by, p.CreatedBy):
+		return p, fmt.Errorf("plan %s: %s made the plan and cannot approve it; approval must come from a second person", id, by)
+	}
+	for _, a := range p.Approvals {
+		if strings.EqualFold(a.By, by) {
+			return p, fmt.Errorf("plan %s: %s has already approved it; a second approval must come from someone else", id, by)
+		}
+	}
+	if _, err := r.planContent(ctx, p); err != nil {
+		return p, err
+	}
+	p.Approvals = append(p.Approvals, Approval{By: by, At: r.now()})
+	if len(p.Approvals) >= p.Required {
+		p.Status = PlanApproved
+	}
+	_, err = r.a.RecordEvent(ctx, EventApproved, map[string]any{"plan": p, "by": by})
+	return p, err
+}
+
+// planContent reads a plan's items and checks they are what was planned.
+func (r *Records) planContent(ctx context.Context, p Plan) ([]planLine, error) {
+	d, err := archive.ParseDigest(p.Content)
+	if err != nil {
+		return nil, err
+	}
+	b, err := archive.ReadBlob(ctx, r.a.Store(), d)
+	if err != nil {
+		return nil, fmt.Errorf("plan %s: %w: its content cannot be read as planned: %v", p.ID, ErrPlanChanged, err)
+	}
+	var out []planLine
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	for sc.Scan() {
+		var l planLine
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			return nil, fmt.Errorf("plan %s: %w", p.ID, err)
+		}
+		out = append(out, l)
+	}
+	return out, sc.Err()
+}
+
+// Execute carries out an approved plan. It checks again, at this moment,
+// that every item is still eligible, under no hold, and unchanged since it
+// was planned; if any is not, nothing is done and the error says which.
+// Then, for "destroy": a certificate of destruction goes to the journal,
+// the items leave the catalog (a residual entry stays) and the index, and
+// the blobs only they used are deleted from the store. "transfer" and
+// "review" items are listed for the person (the package for the receiving
+// archive comes with the export work).
+func (r *Records) Execute(ctx context.Context, id, actor string) (Plan, error) {
+	p, err := r.PlanByID(id)
+	if err != nil {
+		return p, err
+	}
+	switch {
+	case p.Status == PlanExecuted:
+		return p, r.finish(ctx, p)
+	case p.Status != PlanApproved:
+		return p, fmt.Errorf("plan %s has %d of the %d approvals it needs (osmarc disposition approve %s --by NAME)", id, len(p.Approvals), p.Required, id)
+	}
+	lines, err := r.planContent(ctx, p)
+	if err != nil {
+		return p, err
+	}
+	now := r.now()
+	// Check again, now.
+	nowLines, _, err := r.eligible(ctx, now, p.Schedule)
+	if err != nil {
+		return p, err
+	}
+	still := map[string]planLine{}
+	for _, l := range nowLines {
+		still[l.Key] = l
+	}
+	var gone []string
+	for _, l := range lines {
+		n, ok := still[l.Key]
+		if !ok || !slices.Equal(n.Versions, l.Versions) || n.Schedule != l.Schedule {
+			gone = append(gone, l.Key)
+		}
+	}
+	if len(gone) > 0 {
+		return p, fmt.Errorf("plan %s: %w: %d item(s) are no longer eligible, are now held, or changed since it was planned (first %s); make a new plan",
+			id, ErrPlanChanged, len(gone), gone[0])
+	}
+	res := &PlanExecution{}
+	var destroy []planLine
+	for _, l := range lines {
+		switch l.Action {
+		case ActionDestroy:
+			destroy = append(destroy, l)
+		case ActionTransfer:
+			res.Transfer = append(res.Transfer, l.Key)
+		default:
+			res.Review = append(res.Review, l.Key)
+		}
+	}
+	cert := &archive.Certificate{Plan: p.ID, PlanDigest: p.Content, Action: ActionDestroy, AsOf: p.AsOf, PlannedAt: p.CreatedAt, PlannedBy: p.CreatedBy,
+		ExecutedAt: now, ExecutedBy: actor}
+	for _, a := range p.Approvals {
+		cert.Approvals = append(cert.Approvals, archive.CertApproval{By: a.By, At: a.At})
+	}
+	used := map[string]bool{}
+	for _, l := range destroy {
+		cert.Items = append(cert.Items, archive.CertItem{Key: l.Key, CreatedAt: l.Created, Schedule: l.Schedule, DispositionDate: l.Date, Versions: l.Versions})
+		used[l.Key] = true
+	}
+	if err := r.blobsOf(cert, used); err != nil {
+		return p, err
+	}
+	var schedules []Schedule
+	for _, g := range p.Groups {
+		if s, err := r.Schedule(g.Schedule); err == nil {
+			schedules = append(schedules, s)
+		}
+	}
+	cert.Schedules, _ = json.Marshal(schedules)
+	p.Status, p.ExecutedAt = PlanExecuted, &now
+	res.Destroyed, res.BlobsDeleted, res.BlobsKept = len(cert.Items), len(cert.BlobsDeleted), len(cert.BlobsKept)
+	p.Result = res
+	d, err := r.a.RecordDestruction(ctx, cert, p)
+	if err != nil {
+		return p, err
+	}
+	res.Certificate = d.String()
+	return p, r.finish(ctx, p)
+}
+
+// finish deletes what an executed plan's certificate says was destroyed
+// (again, harmlessly, after an interrupted run) and drops the items from
+// the index.
+func (r *Records) finish(ctx context.Context, p Plan) error {
+	cd, err := r.certificateOf(p)
+	if err != nil || cd == "" {
+		return err
+	}
+	cert, err := r.a.ReadCertificate(ctx, cd)
+	if err != nil {
+		return err
+	}
+	if _, err := r.a.DeleteDestroyed(ctx, cert); err != nil {
+		return err
+	}
+	var keys []string
+	for _, it := range cert.Items {
+		keys = append(keys, it.Key)
+	}
+	return r.a.Unindex(ctx, keys)
+}
+
+// certificateOf finds the certificate an executed plan's event names.
+func (r *Records) certificateOf(p Plan) (string, error) {
+	if p.Result != nil && p.Result.Certificate != "" {
+		return p.Result.Certificate, nil
+	}
+	for ev, err := range r.a.Events(0) {
+		if err != nil {
+			return "", err
+		}
+		if ev.Type != EventExecuted {
+			continue
+		}
+		var d struct {
+			Plan        Plan   `json:"plan"`
+			Certificate string `json:"certificate"`
+		}
+		if json.Unmarshal(ev.Data, &d) == nil && d.Plan.ID == p.ID {
+			return d.Certificate, nil
+		}
+	}
+	return "", nil
+}
+
+// blobsOf fills a certificate's blob lists: every blob the destroyed items
+// use, deleted when no kept item uses it too.
+func (r *Records) blobsOf(cert *archive.Certificate, destroyed map[string]bool) error {
+	mine := map[string]bool{}
+	kept := map[string]bool{}
+	err := r.a.Catalog().BlobRefs(func(key string, digests []string) error {
+		for _, d := range digests {
+			if destroyed[key] {
+				mine[d] = true
+			} else {
+				kept[d] = true
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	var ds []string
+	for d := range mine {
+		ds = append(ds, d)
+	}
+	sort.Strings(ds)
+	for _, d := range ds {
+		b := archive.CertBlob{Digest: d, Size: r.a.Catalog().BlobSize(d)}
+		if kept[d] {
+			cert.BlobsKept = append(cert.BlobsKept, b)
+		} else {
+			cert.BlobsDeleted = append(cert.BlobsDeleted, b)
+		}
+	}
+	return nil
+}
