@@ -49,4 +49,3 @@ func (a *Archive) LastState(accountKey, collector string) (json.RawMessage, erro
 	}
 	return nil, nil
 }
-

@@ -38,7 +38,9 @@ func TestDispositionDates(t *testing.T) {
 		}
 		return v
 	}
-	date := func(loc *time.Location, y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, loc) }
+	date := func(loc *time.Location, y int, m time.Month, d int) time.Time {
+		return time.Date(y, m, d, 0, 0, 0, 0, loc)
+	}
 	deactivated := at("2025-06-30T17:00:00Z")
 	events := func(name string) (time.Time, bool) {
 		if name == "account-deactivated" {
