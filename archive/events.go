@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/osmarc/osmarc/archive/catalog"
+	"github.com/osmarc/osmarc/archive/journal"
 )
 
 // RecordEvent appends a record-management event of typ to the journal (in
@@ -48,4 +49,47 @@ func (a *Archive) LastState(accountKey, collector string) (json.RawMessage, erro
 		}
 	}
 	return nil, nil
+}
+
+// JournalReport is what VerifyJournal found.
+type JournalReport struct {
+	Events  uint64 `json:"events"`
+	Head    string `json:"head"`
+	Problem string `json:"problem,omitempty"`
+}
+
+// VerifyJournal re-computes the journal's hash chain from the store and
+// names the first event that was changed, removed or reordered; it also
+// checks the newest event against the one the catalog applied.
+func (a *Archive) VerifyJournal(ctx context.Context) (*JournalReport, error) {
+	rep := &JournalReport{}
+	v := journal.NewVerifier()
+	err := a.store.List(ctx, journal.Prefix, "", func(oi ObjectInfo) error {
+		b, err := ReadAll(ctx, a.store, oi.Key)
+		if err != nil {
+			return err
+		}
+		if _, err := v.Check(oi.Key, b); err != nil {
+			rep.Problem = err.Error()
+			return errStopList
+		}
+		rep.Events++
+		return nil
+	})
+	if err != nil && err != errStopList {
+		return nil, err
+	}
+	h := v.Head()
+	rep.Head = h.Hash
+	if rep.Problem == "" {
+		if ch, err := a.cat.Head(); err == nil {
+			switch {
+			case ch.Seq > h.Seq:
+				rep.Problem = fmt.Sprintf("journal ends at event %d but the catalog applied events up to %d: event %d was removed", h.Seq, ch.Seq, h.Seq+1)
+			case ch.Seq == h.Seq && ch.Hash != h.Hash:
+				rep.Problem = fmt.Sprintf("event %d differs from the one the catalog applied: event %d was changed", h.Seq, h.Seq)
+			}
+		}
+	}
+	return rep, nil
 }

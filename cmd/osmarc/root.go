@@ -98,6 +98,10 @@ open-records requests, and proves its integrity.`,
 		newVerifyCommand(g),
 		newRebuildCommand(g),
 		newAccountCommand(g),
+		newScheduleCommand(g),
+		newHoldCommand(g),
+		newDispositionCommand(g),
+		newAuditCommand(g),
 	)
 	return root
 }
