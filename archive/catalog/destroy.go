@@ -218,3 +218,12 @@ func (c *Catalog) BlobSize(digest string) int64 {
 	})
 	return n
 }
+
+// ScanItems calls fn with every item's key and stored JSON, in key order,
+// from one read transaction: for whole-catalog passes (disposition plans)
+// that decode only the fields they need. fn must not keep the slices.
+func (c *Catalog) ScanItems(fn func(key, value []byte) error) error {
+	return c.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bItems).ForEach(fn)
+	})
+}

@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"runtime"
 	"sort"
+	"sync"
 	"strings"
 	"time"
 
@@ -152,11 +154,10 @@ func planID(at time.Time, d archive.Digest) string {
 }
 
 // eligible lists the items eligible at asOf, and counts those a hold keeps.
+// It reads the catalog in one pass, decoding only the fields it needs, on
+// as many cores as there are (a plan over a million items is a pass over a
+// million records).
 func (r *Records) eligible(ctx context.Context, asOf time.Time, scheduleID string) ([]planLine, int, error) {
-	sched, err := r.scheduleOf()
-	if err != nil {
-		return nil, 0, err
-	}
 	hc, err := r.holdChecker()
 	if err != nil {
 		return nil, 0, err
@@ -173,61 +174,131 @@ func (r *Records) eligible(ctx context.Context, asOf time.Time, scheduleID strin
 	if err != nil {
 		return nil, 0, err
 	}
-	deactivated := map[string]time.Time{}
+	// What each account's items are kept under, by the item's raw
+	// platform and account (no key escaping per item).
+	type acctInfo struct {
+		sched       *Schedule
+		deactivated *time.Time
+	}
+	byAcct := map[[2]string]acctInfo{}
 	for _, a := range accts {
-		if a.DeactivatedAt != nil {
-			deactivated[a.Key] = *a.DeactivatedAt
+		if s := schedules[a.Schedule]; s != nil && (scheduleID == "" || s.ID == scheduleID) {
+			byAcct[[2]string{a.Platform, a.Handle}] = acctInfo{s, a.DeactivatedAt}
 		}
+	}
+	type lite struct {
+		Key       string    `json:"key"`
+		Platform  string    `json:"platform"`
+		Account   string    `json:"account"`
+		CreatedAt time.Time `json:"created_at"`
+	}
+	type batch struct {
+		vals [][]byte
+	}
+	type result struct {
+		lines []planLine
+		held  int
+		err   error
+	}
+	work := make(chan batch, 4)
+	results := make(chan result, 4)
+	var wg sync.WaitGroup
+	for range max(1, runtime.GOMAXPROCS(0)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range work {
+				var res result
+				var cand []catalog.Item
+				var lines []planLine
+				for _, v := range b.vals {
+					var it lite
+					if err := json.Unmarshal(v, &it); err != nil {
+						res.err = err
+						break
+					}
+					info, ok := byAcct[[2]string{it.Platform, it.Account}]
+					if !ok {
+						continue
+					}
+					disp, err := info.sched.Compute(it.CreatedAt, func(name string) (time.Time, bool) {
+						if name == "account-deactivated" && info.deactivated != nil {
+							return *info.deactivated, true
+						}
+						return time.Time{}, false
+					}, r.Loc)
+					if err != nil {
+						res.err = err
+						break
+					}
+					if !disp.Eligible(asOf) {
+						continue
+					}
+					var full catalog.Item
+					if err := json.Unmarshal(v, &full); err != nil {
+						res.err = err
+						break
+					}
+					l := planLine{Key: full.Key, Created: full.CreatedAt, Schedule: info.sched.ID, Action: info.sched.Action, Date: disp.Date}
+					for _, ver := range full.Versions {
+						l.Versions = append(l.Versions, ver.Digest)
+					}
+					cand = append(cand, full)
+					lines = append(lines, l)
+				}
+				if res.err == nil {
+					h, err := hc.held(ctx, cand)
+					res.err = err
+					for _, l := range lines {
+						if len(h[l.Key]) > 0 {
+							res.held++
+						} else {
+							res.lines = append(res.lines, l)
+						}
+					}
+				}
+				results <- res
+			}
+		}()
 	}
 	var out []planLine
 	held := 0
-	err = r.eachBatch(func(batch []catalog.Item) error {
-		var cand []catalog.Item
-		var lines []planLine
-		for _, it := range batch {
-			id, _ := sched(&it)
-			if id == "" || (scheduleID != "" && id != scheduleID) {
-				continue
+	var firstErr error
+	collected := make(chan struct{})
+	go func() {
+		for res := range results {
+			if res.err != nil && firstErr == nil {
+				firstErr = res.err
 			}
-			s := schedules[id]
-			if s == nil {
-				continue // an unknown schedule keeps the record: say so in show
-			}
-			acctKey := archive.AccountKey(it.Platform, it.Account)
-			disp, err := s.Compute(it.CreatedAt, func(name string) (time.Time, bool) {
-				if name == "account-deactivated" {
-					t, ok := deactivated[acctKey]
-					return t, ok
-				}
-				return time.Time{}, false
-			}, r.Loc)
-			if err != nil {
-				return err
-			}
-			if !disp.Eligible(asOf) {
-				continue
-			}
-			l := planLine{Key: it.Key, Created: it.CreatedAt, Schedule: id, Action: s.Action, Date: disp.Date}
-			for _, v := range it.Versions {
-				l.Versions = append(l.Versions, v.Digest)
-			}
-			cand = append(cand, it)
-			lines = append(lines, l)
+			out = append(out, res.lines...)
+			held += res.held
 		}
-		h, err := hc.held(ctx, cand)
-		if err != nil {
-			return err
+		close(collected)
+	}()
+	var cur batch
+	scanErr := r.a.Catalog().ScanItems(func(k, v []byte) error {
+		cur.vals = append(cur.vals, append([]byte(nil), v...))
+		if len(cur.vals) == 1000 {
+			work <- cur
+			cur = batch{}
 		}
-		for _, l := range lines {
-			if len(h[l.Key]) > 0 {
-				held++
-				continue
-			}
-			out = append(out, l)
-		}
-		return nil
+		return ctx.Err()
 	})
-	return out, held, err
+	if len(cur.vals) > 0 {
+		work <- cur
+	}
+	close(work)
+	wg.Wait()
+	close(results)
+	<-collected
+	if scanErr != nil {
+		return nil, 0, scanErr
+	}
+	if firstErr != nil {
+		return nil, 0, firstErr
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out, held, nil
 }
 
 // PlanByID returns a recorded plan.

@@ -47,6 +47,8 @@ type options struct {
 	seed        uint64
 	json        bool
 	keep        bool
+	// dispositionItems sizes the disposition benchmark (0 skips it).
+	dispositionItems int
 	osmarc      string
 }
 
@@ -62,6 +64,7 @@ func main() {
 	flag.IntVar(&o.concurrency, "concurrency", 16, "store writes in flight (osmarc's default)")
 	flag.Uint64Var(&o.seed, "seed", 1, "corpus seed")
 	flag.BoolVar(&o.json, "json", false, "print one JSON object")
+	flag.IntVar(&o.dispositionItems, "disposition-items", 1_000_000, "items of the disposition benchmark (0 skips it)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the working directory")
 	flag.StringVar(&o.osmarc, "osmarc", "", "osmarc binary (default: build one)")
 	flag.Parse()
@@ -188,6 +191,17 @@ func run(ctx context.Context, o options) error {
 	res["ingest_s3_mb_per_s"] = round(float64(s3Size) / 1e6 / s3Run.wall.Seconds())
 	res["ingest_s3_peak_rss_mb"] = round(s3Run.rssMB)
 
+	var extra []row
+	if o.dispositionItems > 0 {
+		dres, drows, err := benchDisposition(ctx, work, o.dispositionItems, o.seed)
+		if err != nil {
+			return fmt.Errorf("disposition: %w", err)
+		}
+		for k, v := range dres {
+			res[k] = v
+		}
+		extra = append(extra, drows...)
+	}
 	if o.json {
 		enc := json.NewEncoder(os.Stdout)
 		return enc.Encode(res)
@@ -217,6 +231,7 @@ func run(ctx context.Context, o options) error {
 			fmt.Sprintf("%.0f MB at %dk; flat (within 25%%)", f("peak_anon_mb_small"), o.smallItems/1000),
 			verdict(f("peak_anon_mb") <= 1.25*f("peak_anon_mb_small")+10)},
 	}
+	rows = append(rows, extra...)
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "MEASURE\tRESULT\tBESIDE\tVERDICT")
 	for _, r := range rows {
