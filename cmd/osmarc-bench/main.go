@@ -49,7 +49,7 @@ type options struct {
 	keep        bool
 	// dispositionItems sizes the disposition benchmark (0 skips it).
 	dispositionItems int
-	osmarc      string
+	osmarc           string
 }
 
 type row struct {
