@@ -342,7 +342,7 @@ func findEmails(s string, add func(Kind, int, int)) {
 }
 
 var (
-	rePhone = regexp.MustCompile(`(?i)(?:\+\s?1[\s.-]{0,2}|\b1[\s.-]{1,2})?(?:\(\s*[2-9]\d{2}\s*\)[\s.-]{0,2}|[2-9]\d{2}[\s.-]{0,2})[2-9]\d{2}[\s.-]{0,2}\d{4}(?:\s*(?:,\s*)?(?:ext\.?|extension|x|#|poste|p\.)\s*\d{1,6})?`)
+	rePhone        = regexp.MustCompile(`(?i)(?:\+\s?1[\s.-]{0,2}|\b1[\s.-]{1,2})?(?:\(\s*[2-9]\d{2}\s*\)[\s.-]{0,2}|[2-9]\d{2}[\s.-]{0,2})[2-9]\d{2}[\s.-]{0,2}\d{4}(?:\s*(?:,\s*)?(?:ext\.?|extension|x|#|poste|p\.)\s*\d{1,6})?`)
 	reOtherCountry = regexp.MustCompile(`\+\d{1,3}[\s.-]{0,2}$`)
 	// Words that make a bare ten-digit number a telephone number.
 	rePhoneWord = regexp.MustCompile(`(?i)(?:tel|tél|phone|téléphone|telephone|call|cell|mobile|fax|cellulaire|appelez|text|sms|whatsapp)\W{0,3}$`)

@@ -49,11 +49,11 @@ func TestFind(t *testing.T) {
 		{"٦١٣-٥٥٥-٠١٢٣", "phone:٦١٣-٥٥٥-٠١٢٣"},
 		{"post 1750000000000000001", ""},
 		{"+44 613 555 0123", ""},
-		{"123-555-0123", ""},       // no area code starts with 1
-		{"2024-03-01 12:00", ""},   // a date
-		{"613-555-01234", ""},      // too long
-		{"v1.613.555.0123.4", ""},  // part of a version string
-		{"3.14159265358979", ""},   // a number
+		{"123-555-0123", ""},      // no area code starts with 1
+		{"2024-03-01 12:00", ""},  // a date
+		{"613-555-01234", ""},     // too long
+		{"v1.613.555.0123.4", ""}, // part of a version string
+		{"3.14159265358979", ""},  // a number
 		{"ISBN 978-0-306-40615-7", ""},
 
 		// Social Security numbers.
