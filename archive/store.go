@@ -43,7 +43,9 @@ import (
 //     listing and is returned.
 //   - Delete removes the object; deleting a missing key is not an error.
 //     Only disposition deletes (DESIGN.md); the archive never calls it
-//     otherwise.
+//     otherwise. A store with Object Lock also implements Locker
+//     (lock_store.go): there Delete refuses a retained object with
+//     ErrRetained.
 //   - Keys are validated: empty, absolute, "." or ".." elements, backslashes
 //     or control characters give ErrInvalidKey.
 //

@@ -1,6 +1,12 @@
 // Package memstore is an in-memory archive.BlobStore for unit tests. It
 // keeps the whole contract, create-only writes and digest checks included,
 // so tests that use it see the same behaviour as the real stores.
+//
+// With WithObjectLock it also keeps the archive.Locker contract the way an
+// S3 bucket with Object Lock does: a retained object (legal hold, or a
+// retain-until date its injected clock has not reached) cannot be deleted,
+// and retention is only ever extended. Tests move the clock to let dates
+// pass. The locking code is in lock.go.
 package memstore
 
 import (
@@ -17,23 +23,37 @@ import (
 	"github.com/osmarc/osmarc/archive"
 )
 
-var _ archive.BlobStore = (*Store)(nil)
+var (
+	_ archive.BlobStore = (*Store)(nil)
+	_ archive.Locker    = (*Store)(nil)
+)
 
 // Store holds objects in a map.
 type Store struct {
 	mu      sync.RWMutex
 	objects map[string]object
 	name    string
+	now     func() time.Time
+	// lockMode is the Object Lock mode; "" means no Object Lock.
+	lockMode archive.LockMode
 }
 
 type object struct {
 	data    []byte
 	modTime time.Time
+	lock    archive.ObjectLock
 }
 
+// Option configures a store.
+type Option func(*Store)
+
 // New returns an empty store; name appears in Location.
-func New(name string) *Store {
-	return &Store{objects: map[string]object{}, name: name}
+func New(name string, opts ...Option) *Store {
+	s := &Store{objects: map[string]object{}, name: name, now: time.Now}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // Put implements archive.BlobStore.
@@ -61,7 +81,7 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, su
 		}
 		return fmt.Errorf("memstore: put %s: %w", key, archive.ErrExists)
 	}
-	s.objects[key] = object{data: buf.Bytes(), modTime: time.Now().UTC()}
+	s.objects[key] = object{data: buf.Bytes(), modTime: s.now().UTC()}
 	return nil
 }
 
@@ -124,8 +144,11 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 		return fmt.Errorf("memstore: %w", err)
 	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	if o, ok := s.objects[key]; ok && o.lock.Retained(s.now()) {
+		return fmt.Errorf("memstore: delete %s: %w: %s", key, archive.ErrRetained, o.lock)
+	}
 	delete(s.objects, key)
-	s.mu.Unlock()
 	return nil
 }
 
@@ -142,5 +165,5 @@ func (s *Store) Close() error { return nil }
 func (s *Store) Corrupt(key string, data []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.objects[key] = object{data: data, modTime: time.Now().UTC()}
+	s.objects[key] = object{data: data, modTime: s.now().UTC(), lock: s.objects[key].lock}
 }

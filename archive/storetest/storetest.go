@@ -14,14 +14,20 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/osmarc/osmarc/archive"
 )
 
 // Run checks the BlobStore contract against stores made by newStore. Each
-// subtest gets its own empty store.
-func Run(t *testing.T, newStore func(t *testing.T) archive.BlobStore) {
+// subtest gets its own empty store. Stores that implement archive.Locker
+// are checked against its contract too (lock.go).
+func Run(t *testing.T, newStore func(t *testing.T) archive.BlobStore, opts ...Option) {
 	t.Helper()
+	cfg := config{now: time.Now, sleep: time.Sleep}
+	for _, o := range opts {
+		o(&cfg)
+	}
 	tests := []struct {
 		name string
 		fn   func(t *testing.T, s archive.BlobStore)
@@ -48,6 +54,7 @@ func Run(t *testing.T, newStore func(t *testing.T) archive.BlobStore) {
 			tc.fn(t, s)
 		})
 	}
+	t.Run("ObjectLock", func(t *testing.T) { runLock(t, newStore, cfg) })
 }
 
 func put(t *testing.T, s archive.BlobStore, key string, b []byte) {
