@@ -3,7 +3,7 @@
 //
 // A store is named by a URL:
 //
-//	s3://BUCKET/PREFIX?endpoint=URL&region=R&path_style=true|false&profile=NAME
+//	s3://BUCKET/PREFIX?endpoint=URL&region=R&path_style=true|false&profile=NAME&lock_mode=compliance|governance
 //
 // PREFIX (optional) is a key prefix inside the bucket; the store's keys are
 // relative to it, and a store sees only the objects under its own prefix.
@@ -28,6 +28,25 @@
 //     decided by the service, so it holds between concurrent writers and
 //     processes. S3 writes are atomic: an object is visible whole or not at
 //     all, and durable once acknowledged, so Sync is a no-op.
+//   - Delete on a bucket with versioning deletes every version of the key
+//     by its version id (the content first, then any delete markers): a
+//     DeleteObject without a version id would only add a delete marker,
+//     hiding the object while its bytes stay, which is not destruction.
+//   - The store is an archive.Locker (lock.go). On a bucket created with
+//     Object Lock, PutLocked sends ObjectLockMode and
+//     ObjectLockRetainUntilDate with the PutObject (versitygw, unlike AWS,
+//     does not apply a bucket's default retention, so every locked write
+//     says its date), ExtendRetention uses PutObjectRetention after reading
+//     the current date (a shorter one is refused with
+//     archive.ErrRetentionShortened), SetLegalHold uses PutObjectLegalHold,
+//     and LockInfo reads GetObjectLockConfiguration. The mode is lock_mode=,
+//     else the mode of the bucket's default retention rule, else
+//     governance; lock_mode= on a bucket without Object Lock fails Open
+//     (archive.ErrNoObjectLock). Dates are rounded up to the second, as S3
+//     keeps them. A version the service refuses to delete because Object
+//     Lock retains it gives archive.ErrRetained, naming the key and the
+//     date or the legal hold. The store never sends
+//     x-amz-bypass-governance-retention.
 //   - SDK errors are translated at the edge into the archive's sentinel
 //     errors (ErrNotFound, ErrPermission, ErrDigestMismatch, ErrUnavailable)
 //     and wrapped with the operation and key; the SDK error stays in the

@@ -23,6 +23,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
@@ -30,7 +31,10 @@ import (
 	"github.com/osmarc/osmarc/archive"
 )
 
-var _ archive.BlobStore = (*Store)(nil)
+var (
+	_ archive.BlobStore = (*Store)(nil)
+	_ archive.Locker    = (*Store)(nil)
+)
 
 const (
 	// probeTimeout bounds the whole bucket probe of Open, credentials
@@ -56,6 +60,11 @@ type Store struct {
 	prefix   string // "" or ending in "/"
 	endpoint string // for messages
 	location string
+	// lockMode is the URL's lock_mode=, "" when not given; bucketInfo
+	// holds what the store has learnt of its bucket's versioning and
+	// Object Lock (lock.go).
+	lockMode archive.LockMode
+	bucketInfo
 }
 
 // storeURL is a parsed store URL.
@@ -66,10 +75,11 @@ type storeURL struct {
 	region    string // "" for the AWS chain's
 	profile   string
 	pathStyle bool
-	location  string // the canonical URL, for people
+	lockMode  archive.LockMode // lock_mode=, "" when not given
+	location  string           // the canonical URL, for people
 }
 
-// parseURL reads s3://BUCKET/PREFIX?endpoint=URL&region=R&path_style=B&profile=NAME.
+// parseURL reads s3://BUCKET/PREFIX?endpoint=URL&region=R&path_style=B&profile=NAME&lock_mode=M.
 // Its errors never repeat user information or the query (which could hold
 // secrets).
 func parseURL(raw string) (storeURL, error) {
@@ -111,12 +121,12 @@ func parseURL(raw string) (storeURL, error) {
 	}
 	for k, v := range q {
 		switch k {
-		case "endpoint", "region", "path_style", "profile":
+		case "endpoint", "region", "path_style", "profile", "lock_mode":
 			if len(v) != 1 {
 				return su, fmt.Errorf("s3store: malformed store URL %s: %s given %d times", shown, k, len(v))
 			}
 		default:
-			return su, fmt.Errorf("s3store: malformed store URL %s: unknown parameter %q (want endpoint, region, path_style, profile)", shown, k)
+			return su, fmt.Errorf("s3store: malformed store URL %s: unknown parameter %q (want endpoint, region, path_style, profile, lock_mode)", shown, k)
 		}
 	}
 	if ep := q.Get("endpoint"); ep != "" {
@@ -135,6 +145,13 @@ func parseURL(raw string) (storeURL, error) {
 	}
 	su.region = q.Get("region")
 	su.profile = q.Get("profile")
+	if m := q.Get("lock_mode"); m != "" {
+		mode, err := archive.ParseLockMode(m)
+		if err != nil {
+			return su, fmt.Errorf("s3store: malformed store URL %s: lock_mode=%q: want compliance or governance", shown, m)
+		}
+		su.lockMode = mode
+	}
 	su.pathStyle = su.endpoint != ""
 	if ps := q.Get("path_style"); ps != "" {
 		b, err := strconv.ParseBool(ps)
@@ -205,6 +222,7 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 		prefix:   su.prefix,
 		endpoint: su.endpoint,
 		location: su.location,
+		lockMode: su.lockMode,
 	}
 	if s.endpoint == "" {
 		s.endpoint = "the AWS S3 endpoint of region " + cfg.Region
@@ -218,6 +236,10 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 		o.DisableLogOutputChecksumValidationSkipped = true
 	})
 	if err := s.probe(ctx, cfg); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.probeLock(ctx); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -295,25 +317,32 @@ type putHooks struct {
 }
 
 func (s *Store) put(ctx context.Context, key string, r io.Reader, size int64, sum archive.Digest, h putHooks) error {
+	_, err := s.putObject(ctx, key, r, size, sum, nil, h)
+	return err
+}
+
+// putObject writes key, retained as lk says when it is not nil. existed
+// reports a blob key that was there already (and so was not written).
+func (s *Store) putObject(ctx context.Context, key string, r io.Reader, size int64, sum archive.Digest, lk *lockRequest, h putHooks) (existed bool, err error) {
 	if err := archive.CheckPut(key, sum); err != nil {
-		return fmt.Errorf("s3store: put %s: %w", key, err)
+		return false, fmt.Errorf("s3store: put %s: %w", key, err)
 	}
 	if size < 0 {
-		return fmt.Errorf("s3store: put %s: negative size %d", key, size)
+		return false, fmt.Errorf("s3store: put %s: negative size %d", key, size)
 	}
 	body, actual, cleanup, err := prepareBody(ctx, r, size)
 	if err != nil {
-		return fmt.Errorf("s3store: put %s: %w", key, err)
+		return false, fmt.Errorf("s3store: put %s: %w", key, err)
 	}
 	defer cleanup()
 	if actual != sum && !h.skipLocalCheck {
-		return fmt.Errorf("s3store: put %s: %w: the bytes hash to %s, the claimed digest is %s", key, archive.ErrDigestMismatch, actual, sum)
+		return false, fmt.Errorf("s3store: put %s: %w: the bytes hash to %s, the claimed digest is %s", key, archive.ErrDigestMismatch, actual, sum)
 	}
 	payloadHash := hex.EncodeToString(actual[:])
 	if h.payloadHash != "" {
 		payloadHash = h.payloadHash
 	}
-	_, err = s.client.PutObject(ctx, &s3.PutObjectInput{
+	in := &s3.PutObjectInput{
 		Bucket:         aws.String(s.bucket),
 		Key:            aws.String(s.prefix + key),
 		Body:           body,
@@ -325,21 +354,26 @@ func (s *Store) put(ctx context.Context, key string, r io.Reader, size int64, su
 		// HeadObject check is needed, and none races. A service that
 		// ignored If-None-Match would silently replace the object.
 		IfNoneMatch: aws.String("*"),
-	}, withPayloadHash(payloadHash), func(o *s3.Options) {
+	}
+	if lk != nil {
+		in.ObjectLockMode = types.ObjectLockMode(lk.mode)
+		in.ObjectLockRetainUntilDate = aws.Time(lk.until)
+	}
+	_, err = s.client.PutObject(ctx, in, withPayloadHash(payloadHash), func(o *s3.Options) {
 		// A conditional write racing another on the same key gets 409
 		// ConditionalRequestConflict; trying again settles it (201 or 412).
 		o.Retryer = retry.AddWithErrorCodes(o.Retryer, "ConditionalRequestConflict")
 	})
 	if err == nil {
-		return nil
+		return false, nil
 	}
 	if keyTaken(err) {
 		if archive.IsBlobKey(key) {
-			return nil // same name, same bytes
+			return true, nil // same name, same bytes
 		}
-		return newError(fmt.Sprintf("s3store: put %s: %v", key, archive.ErrExists), archive.ErrExists, err)
+		return false, newError(fmt.Sprintf("s3store: put %s: %v", key, archive.ErrExists), archive.ErrExists, err)
 	}
-	return s.fail("put", key, err)
+	return false, s.fail("put", key, err)
 }
 
 // withPayloadHash gives the signer the body's SHA-256, which Put has
@@ -556,12 +590,23 @@ func (s *Store) List(ctx context.Context, prefix, startAfter string, fn func(arc
 	return nil
 }
 
-// Delete implements archive.BlobStore. Deleting a missing key succeeds.
+// Delete implements archive.BlobStore. Deleting a missing key succeeds. On
+// a bucket with versioning (which Object Lock implies) it deletes every
+// version of the key, delete markers included, so the bytes are really
+// gone; a version that Object Lock retains refuses with
+// archive.ErrRetained (see deleteVersions).
 func (s *Store) Delete(ctx context.Context, key string) error {
 	if err := archive.CheckKey(key); err != nil {
 		return fmt.Errorf("s3store: delete %s: %w", key, err)
 	}
-	_, err := s.client.DeleteObject(ctx, &s3.DeleteObjectInput{
+	versioned, err := s.versioned(ctx)
+	if err != nil {
+		return fmt.Errorf("s3store: delete %s: %w", key, err)
+	}
+	if versioned {
+		return s.deleteVersions(ctx, key)
+	}
+	_, err = s.client.DeleteObject(ctx, &s3.DeleteObjectInput{
 		Bucket: aws.String(s.bucket),
 		Key:    aws.String(s.prefix + key),
 	})

@@ -3,8 +3,10 @@
 //
 //	store (or any relative path)   a directory inside the data directory
 //	file:///abs/path               a directory anywhere
-//	s3://BUCKET/PREFIX?endpoint=URL&region=R&path_style=true&profile=P
-//	                               any S3-compatible service
+//	s3://BUCKET/PREFIX?endpoint=URL&region=R&path_style=true&profile=P&lock_mode=M
+//	                               any S3-compatible service (lock_mode:
+//	                               compliance or governance, for a bucket
+//	                               with Object Lock)
 package stores
 
 import (

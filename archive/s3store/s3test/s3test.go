@@ -9,6 +9,9 @@
 // process at it, isolated from the developer's ~/.aws. StartServer is the
 // same without the testing package, for benchmark programs.
 //
+// WithVersioning starts the server with a versioning directory, so buckets
+// can have versioning and Object Lock (NewLockedBucket).
+//
 // The binary is $OSMARC_VERSITYGW, else .bin/versitygw in the module root
 // (the directory holding go.mod, found by walking up from the working
 // directory), else versitygw on $PATH. `make test` installs it into .bin/.
@@ -52,12 +55,15 @@ type Server struct {
 	Secret    string
 	Region    string
 
-	cmd     *exec.Cmd
-	done    chan struct{} // closed when the process has exited
-	output  *tailBuffer
-	client  *s3.Client
-	rmDir   string // removed on Stop when StartServer made it
-	stopped sync.Once
+	cmd    *exec.Cmd
+	done   chan struct{} // closed when the process has exited
+	output *tailBuffer
+	client *s3.Client
+	rmDir  string // removed on Stop when StartServer made it
+	// versioning: started with --versioning-dir, so buckets can have
+	// versioning and Object Lock.
+	versioning bool
+	stopped    sync.Once
 }
 
 // Start starts a server for the test and stops it in tb's Cleanup. It sets
@@ -69,7 +75,7 @@ type Server struct {
 // tb.Setenv it cannot be called from a parallel test.
 //
 // Without the binary it skips the test, or fails it when CI is "true".
-func Start(tb testing.TB) *Server {
+func Start(tb testing.TB, opts ...Option) *Server {
 	tb.Helper()
 	bin, err := FindBinary()
 	if err != nil {
@@ -80,7 +86,7 @@ func Start(tb testing.TB) *Server {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), readyTimeout+5*time.Second)
 	defer cancel()
-	s, err := StartServer(ctx, bin, tb.TempDir())
+	s, err := StartServer(ctx, bin, tb.TempDir(), opts...)
 	if err != nil {
 		tb.Fatalf("s3test: %v", err)
 	}
@@ -137,10 +143,26 @@ func FindBinary() (string, error) {
 	return "", ErrNoBinary
 }
 
+// Option changes how a server is started.
+type Option func(*startConfig)
+
+type startConfig struct {
+	versioning bool
+}
+
+// WithVersioning gives the server a versioning directory (versitygw's
+// --versioning-dir), without which it supports neither bucket versioning
+// nor Object Lock. Buckets made with NewLockedBucket need it.
+func WithVersioning() Option { return func(c *startConfig) { c.versioning = true } }
+
 // StartServer starts binary (FindBinary's when "") serving the directory
 // dir (a fresh temporary directory, removed by Stop, when ""), and waits
 // until it answers. The caller must call Stop.
-func StartServer(ctx context.Context, binary, dir string) (*Server, error) {
+func StartServer(ctx context.Context, binary, dir string, opts ...Option) (*Server, error) {
+	var sc startConfig
+	for _, o := range opts {
+		o(&sc)
+	}
 	if binary == "" {
 		var err error
 		if binary, err = FindBinary(); err != nil {
@@ -161,12 +183,19 @@ func StartServer(ctx context.Context, binary, dir string) (*Server, error) {
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return nil, fmt.Errorf("start versitygw: %w", err)
 	}
+	var versions string
+	if sc.versioning {
+		versions = filepath.Join(dir, "versions")
+		if err := os.MkdirAll(versions, 0o755); err != nil {
+			return nil, fmt.Errorf("start versitygw: %w", err)
+		}
+	}
 	// The free port is found by binding and releasing it, so another
 	// process may take it first: then versitygw exits and we try again.
 	var err error
 	for range 3 {
 		var s *Server
-		s, err = start(ctx, binary, root)
+		s, err = start(ctx, binary, root, versions)
 		if err == nil {
 			s.rmDir = rmDir
 			return s, nil
@@ -181,7 +210,7 @@ func StartServer(ctx context.Context, binary, dir string) (*Server, error) {
 	return nil, err
 }
 
-func start(ctx context.Context, binary, root string) (*Server, error) {
+func start(ctx context.Context, binary, root, versions string) (*Server, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, fmt.Errorf("start versitygw: %w", err)
@@ -195,10 +224,14 @@ func start(ctx context.Context, binary, root string) (*Server, error) {
 		done:      make(chan struct{}),
 		output:    &tailBuffer{max: 8 << 10},
 	}
-	s.cmd = exec.Command(binary,
-		"--access", s.AccessKey, "--secret", s.Secret,
+	args := []string{"--access", s.AccessKey, "--secret", s.Secret,
 		"--port", addr, "--keep-alive", "--quiet",
-		"posix", root)
+		"posix"}
+	if versions != "" {
+		args = append(args, "--versioning-dir", versions)
+		s.versioning = true
+	}
+	s.cmd = exec.Command(binary, append(args, root)...)
 	s.cmd.Stdout = s.output
 	s.cmd.Stderr = s.output
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -255,6 +288,23 @@ func (s *Server) NewBucket(ctx context.Context, name string) error {
 	}
 	return nil
 }
+
+// NewLockedBucket creates a bucket with Object Lock enabled (and so
+// versioning). The server must have been started WithVersioning.
+func (s *Server) NewLockedBucket(ctx context.Context, name string) error {
+	if !s.versioning {
+		return fmt.Errorf("create bucket %s with Object Lock: start the server with s3test.WithVersioning()", name)
+	}
+	_, err := s.client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name), ObjectLockEnabledForBucket: aws.Bool(true)})
+	if err != nil {
+		return fmt.Errorf("create bucket %s with Object Lock: %w", name, err)
+	}
+	return nil
+}
+
+// Client is an S3 client with the server's credentials, for tests that
+// look at or change a bucket behind a store's back.
+func (s *Server) Client() *s3.Client { return s.client }
 
 // URL is the store URL of prefix in bucket on this server.
 func (s *Server) URL(bucket, prefix string) string {
