@@ -1,0 +1,248 @@
+package x
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"strconv"
+	"strings"
+
+	"github.com/osmarc/osmarc/archive"
+	"github.com/osmarc/osmarc/archive/collect"
+)
+
+// MaxPageBytes bounds one saved response page (a line of JSON Lines, or a
+// file holding one response).
+const MaxPageBytes = 64 << 20
+
+// APIImporter imports saved X API v2 responses ("x-api-v2"): files that
+// each hold one response page (as the API sent it, or pretty-printed), or
+// JSON Lines with one response page a line, as twarc2 writes them
+// (twarc2's flattened output, one tweet a line with its expansions inline,
+// is read too). A folder is read file by file, in name order. Each page is
+// kept byte for byte and each tweet in it becomes an item version, as the
+// live collector would record it.
+type APIImporter struct{}
+
+// NewAPIImporter returns the x-api-v2 importer.
+func NewAPIImporter() *APIImporter { return &APIImporter{} }
+
+var _ collect.Importer = (*APIImporter)(nil)
+
+func (*APIImporter) Format() string   { return "x-api-v2" }
+func (*APIImporter) Platform() string { return Platform }
+
+// Sniff says whether src's first file starts like an X API v2 response.
+func (*APIImporter) Sniff(src collect.Source) bool {
+	files, err := sourceFiles(src)
+	if err != nil || len(files) == 0 {
+		return false
+	}
+	f, err := src.FS.Open(files[0])
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	head := make([]byte, 64<<10)
+	n, _ := io.ReadFull(f, head)
+	return sniffV2(head[:n])
+}
+
+// sniffV2 looks for the keys of a v2 response or tweet near the start.
+func sniffV2(head []byte) bool {
+	h := bytes.TrimSpace(head)
+	if len(h) == 0 || h[0] != '{' {
+		return false
+	}
+	if bytes.Contains(h, []byte(`"kind"`)) && bytes.Contains(h, []byte(`"youtube#`)) {
+		return false
+	}
+	hasData := bytes.Contains(h, []byte(`"data"`)) || bytes.Contains(h, []byte(`"__twarc"`))
+	tweetish := bytes.Contains(h, []byte(`"edit_history_tweet_ids"`)) || bytes.Contains(h, []byte(`"result_count"`)) ||
+		bytes.Contains(h, []byte(`"author_id"`)) || bytes.Contains(h, []byte(`"conversation_id"`))
+	return hasData && tweetish
+}
+
+// sourceFiles lists the regular files of src in name order.
+func sourceFiles(src collect.Source) ([]string, error) {
+	base := src.Path
+	if base == "" {
+		base = "."
+	}
+	fi, err := fs.Stat(src.FS, base)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.IsDir() {
+		return []string{base}, nil
+	}
+	var out []string
+	err = fs.WalkDir(src.FS, base, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if p != base && strings.HasPrefix(d.Name(), ".") {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasPrefix(d.Name(), ".") && d.Type().IsRegular() {
+			out = append(out, p)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Import reads src into sink.
+func (ai *APIImporter) Import(ctx context.Context, src collect.Source, acct archive.Account, sink collect.Sink) error {
+	files, err := sourceFiles(src)
+	if err != nil {
+		return err
+	}
+	r := &apiImport{importer: importer{sink: sink, account: acct}, ownID: acct.ID}
+	for _, name := range files {
+		if err := r.file(ctx, src, name); err != nil {
+			return err
+		}
+	}
+	return r.flushHeld(ctx)
+}
+
+type apiImport struct {
+	importer
+	ownID string
+}
+
+// file reads one file: JSON Lines when its first line is a whole JSON
+// value, else one response page.
+func (r *apiImport) file(ctx context.Context, src collect.Source, name string) error {
+	source := sourceName(src, name)
+	f, err := src.FS.Open(name)
+	if err != nil {
+		r.sink.Bad(&archive.InputError{Source: source, Err: err})
+		return nil
+	}
+	defer f.Close()
+	br := bufio.NewReaderSize(f, 256<<10)
+	lineNo := 0
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		line, rerr := readLine(br, MaxPageBytes)
+		if len(line) > 0 {
+			lineNo++
+		}
+		body := bytes.TrimSpace(line)
+		switch {
+		case errors.Is(rerr, errLineTooLong):
+			r.sink.Bad(&archive.InputError{Source: source, Line: lineNo, Err: fmt.Errorf("line longer than %d bytes", MaxPageBytes)})
+		case len(body) == 0:
+		case lineNo == 1 && !json.Valid(body):
+			// Not JSON Lines: the whole file is one response.
+			rest, err := io.ReadAll(io.LimitReader(br, MaxPageBytes+1-int64(len(line))))
+			if err != nil {
+				r.sink.Bad(&archive.InputError{Source: source, Err: err})
+				return nil
+			}
+			whole := append(line, rest...)
+			if len(whole) > MaxPageBytes {
+				r.sink.Bad(&archive.InputError{Source: source, Err: fmt.Errorf("larger than %d bytes: not one response page", MaxPageBytes)})
+				return nil
+			}
+			return r.page(ctx, whole, source, 0, "")
+		default:
+			if err := r.page(ctx, line, source, lineNo, strconv.Itoa(lineNo)+"-"+strconv.Itoa(lineNo)); err != nil {
+				return err
+			}
+		}
+		if rerr == io.EOF {
+			return nil
+		}
+		if rerr != nil && !errors.Is(rerr, errLineTooLong) {
+			r.sink.Bad(&archive.InputError{Source: source, Line: lineNo, Err: rerr})
+			return nil
+		}
+	}
+}
+
+// page keeps one response page and records its tweets.
+func (r *apiImport) page(ctx context.Context, body []byte, source string, line int, lines string) error {
+	d, err := r.sink.PutRaw(ctx, body, source, lines, "application/json")
+	if err != nil {
+		return fmt.Errorf("keep %s: %w", source, err)
+	}
+	p, err := ParsePage(body)
+	if err != nil {
+		r.sink.Bad(&archive.InputError{Source: source, Line: line, Err: err})
+		return nil
+	}
+	if p.Problem != nil && len(p.Tweets) == 0 {
+		r.sink.Bad(&archive.InputError{Source: source, Line: line, Err: fmt.Errorf("an error response, not a page of tweets: %s", p.Problem)})
+		return nil
+	}
+	for _, b := range p.Bad {
+		r.sink.Bad(&archive.InputError{Source: source, Line: line, Err: fmt.Errorf("%s: %w", b.Pointer, b.Err)})
+	}
+	if r.ownID == "" {
+		for _, u := range p.Users {
+			if strings.EqualFold(u.Username, r.account.Handle) {
+				r.ownID = u.ID
+			}
+		}
+	}
+	for _, t := range p.Tweets {
+		f, err := fromV2(t, p)
+		if err != nil {
+			r.sink.Bad(&archive.InputError{Source: source, Line: line, Err: fmt.Errorf("%s: tweet %s: %w", t.Pointer, t.ID, err)})
+			continue
+		}
+		o := archive.ItemOptions{Raw: &d, RawPath: t.Pointer, Source: source, Line: line}
+		if err := r.add(ctx, f, isOwn(f, r.ownID, r.account.Handle), o, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// isOwn says whether a tweet is the account's own: by the account's id
+// when known, else by its handle.
+func isOwn(f *facts, ownID, handle string) bool {
+	if ownID != "" {
+		return f.authorID == "" || f.authorID == ownID
+	}
+	return f.authorHandle == "" || strings.EqualFold(f.authorHandle, handle)
+}
+
+var errLineTooLong = errors.New("line too long")
+
+// readLine returns the next line with its newline. A line longer than
+// limit is read through and reported with errLineTooLong.
+func readLine(br *bufio.Reader, limit int) ([]byte, error) {
+	var out []byte
+	long := false
+	for {
+		frag, err := br.ReadSlice('\n')
+		if !long && len(out)+len(frag) <= limit {
+			out = append(out, frag...)
+		} else {
+			long = true
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if long {
+			if err == nil || err == io.EOF {
+				return []byte{'x'}, errLineTooLong
+			}
+		}
+		return out, err
+	}
+}
