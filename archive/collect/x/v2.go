@@ -36,15 +36,15 @@ type BadElement struct {
 
 // Tweet is an X API v2 tweet object, with the fields osmarc reads.
 type Tweet struct {
-	ID                  string      `json:"id"`
-	Text                string      `json:"text"`
-	CreatedAt           string      `json:"created_at"`
-	AuthorID            string      `json:"author_id"`
-	ConversationID      string      `json:"conversation_id"`
-	InReplyToUserID     string      `json:"in_reply_to_user_id"`
-	ReferencedTweets    []Reference `json:"referenced_tweets"`
-	Entities            *Entities   `json:"entities"`
-	Attachments         struct {
+	ID               string      `json:"id"`
+	Text             string      `json:"text"`
+	CreatedAt        string      `json:"created_at"`
+	AuthorID         string      `json:"author_id"`
+	ConversationID   string      `json:"conversation_id"`
+	InReplyToUserID  string      `json:"in_reply_to_user_id"`
+	ReferencedTweets []Reference `json:"referenced_tweets"`
+	Entities         *Entities   `json:"entities"`
+	Attachments      struct {
 		MediaKeys []string `json:"media_keys"`
 	} `json:"attachments"`
 	PublicMetrics       map[string]flexInt `json:"public_metrics"`
@@ -185,7 +185,7 @@ type rawPage struct {
 	Errors []json.RawMessage `json:"errors"`
 	APIError
 	// twarc2's flattened output: one tweet a line, expansions inline.
-	Author *User `json:"author"`
+	Author *User  `json:"author"`
 	ID     string `json:"id"`
 }
 
