@@ -455,6 +455,11 @@ func (r *Records) Execute(ctx context.Context, id, actor string) (Plan, error) {
 	if err := r.blobsOf(cert, used); err != nil {
 		return p, err
 	}
+	// Before any certificate: would the store's Object Lock let every blob
+	// go now? (lock.go)
+	if err := r.checkDeletable(ctx, id, cert); err != nil {
+		return p, err
+	}
 	var schedules []Schedule
 	for _, g := range p.Groups {
 		if s, err := r.Schedule(g.Schedule); err == nil {

@@ -191,8 +191,14 @@ func (r *Records) PlaceHold(ctx context.Context, h Hold, actor string) (Hold, er
 	}
 	h.Status, h.PlacedAt, h.PlacedBy = HoldActive, r.now(), actor
 	h.ReleasedAt, h.ReleasedBy, h.ReleaseReason = nil, "", ""
-	_, err := r.a.RecordEvent(ctx, EventHoldPlaced, map[string]any{"hold": h})
-	return h, err
+	if _, err := r.a.RecordEvent(ctx, EventHoldPlaced, map[string]any{"hold": h}); err != nil {
+		return h, err
+	}
+	// On a store with Object Lock the blobs get the legal-hold flag (lock.go).
+	if err := r.flagHold(ctx, h); err != nil {
+		return h, fmt.Errorf("hold %s is placed, but setting the legal-hold flag on its blobs in the store failed (run osmarc lock apply to finish): %w", h.Name, err)
+	}
+	return h, nil
 }
 
 // ReleaseHold releases a hold; its records may be disposed of again unless
@@ -207,6 +213,10 @@ func (r *Records) ReleaseHold(ctx context.Context, name, reason, actor string) (
 	}
 	if strings.TrimSpace(reason) == "" {
 		return h, fmt.Errorf("hold %s: --reason is required to release it", name)
+	}
+	// On a store with Object Lock the flags go first (lock.go).
+	if err := r.unflagHold(ctx, h); err != nil {
+		return h, fmt.Errorf("hold %s stays in place: removing the legal-hold flag from its blobs in the store failed: %w", name, err)
 	}
 	now := r.now()
 	h.Status, h.ReleasedAt, h.ReleasedBy, h.ReleaseReason = HoldReleased, &now, actor, reason
