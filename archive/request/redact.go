@@ -13,6 +13,7 @@ import (
 
 	"github.com/osmarc/osmarc/archive"
 	"github.com/osmarc/osmarc/archive/catalog"
+	"github.com/osmarc/osmarc/archive/request/pii"
 )
 
 // MinRedactText is the shortest text a person may mark for redaction by
@@ -311,4 +312,26 @@ func applySpans(v string, spans []Redaction, marker func(Redaction) string) stri
 		}
 	}
 	return b.String()
+}
+
+// Finding is personal information the detector flags in one field.
+type Finding struct {
+	Field string   `json:"field"`
+	Kind  pii.Kind `json:"kind"`
+	Text  string   `json:"text"`
+}
+
+// Flag returns what the detector finds in the latest version of an item.
+func Flag(ctx context.Context, a *archive.Archive, key string) ([]Finding, error) {
+	_, it, err := latest(ctx, a, key)
+	if err != nil {
+		return nil, err
+	}
+	var out []Finding
+	for _, f := range fieldsOf(it) {
+		for _, m := range pii.Find(*f.p) {
+			out = append(out, Finding{Field: f.name, Kind: m.Kind, Text: m.Text})
+		}
+	}
+	return out, nil
 }
