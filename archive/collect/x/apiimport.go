@@ -159,7 +159,7 @@ func (r *apiImport) file(ctx context.Context, src collect.Source, name string) e
 			}
 			return r.page(ctx, whole, source, 0, "")
 		default:
-			if err := r.page(ctx, line, source, lineNo, strconv.Itoa(lineNo)+"-"+strconv.Itoa(lineNo)); err != nil {
+			if err := r.page(ctx, body, source, lineNo, strconv.Itoa(lineNo)+"-"+strconv.Itoa(lineNo)); err != nil {
 				return err
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -311,7 +312,12 @@ func (ai *ArchiveImporter) readPart(ctx context.Context, im *importer, src colle
 			if ferr := flush(); ferr != nil {
 				return ferr
 			}
-			im.sink.Bad(&archive.InputError{Source: source, Line: y.line, Err: err})
+			line := 0
+			var ye *YTDError
+			if errors.As(err, &ye) {
+				line, err = ye.Line, errors.New(ye.Msg)
+			}
+			im.sink.Bad(&archive.InputError{Source: source, Line: line, Err: err})
 			break
 		}
 		var ae archiveElem

@@ -58,6 +58,18 @@ type Element struct {
 	JSON []byte
 }
 
+// YTDError is a structural error of an archive data file, at a line.
+type YTDError struct {
+	Line int
+	Msg  string
+}
+
+func (e *YTDError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Msg) }
+
+func (y *YTDReader) errorf(line int, format string, args ...any) error {
+	return &YTDError{Line: line, Msg: fmt.Sprintf(format, args...)}
+}
+
 var errYTDHeader = errors.New("not an archive data file: want \"window.YTD.<name>.part<N> = [\" or a JSON array")
 
 // header reads up to and including the array's '['.
@@ -140,7 +152,7 @@ func (y *YTDReader) Next() (Element, error) {
 		}
 		if c != ',' {
 			y.done = true
-			return Element{}, fmt.Errorf("line %d: after element %d: want ',' or ']', got %q", y.line, y.index-1, c)
+			return Element{}, y.errorf(y.line, "after element %d: want ',' or ']', got %q", y.index-1, c)
 		}
 		y.readByte()
 		y.sep = append(y.sep, ',')
@@ -152,7 +164,7 @@ func (y *YTDReader) Next() (Element, error) {
 	}
 	if c == ']' || c == ',' {
 		y.done = true
-		return Element{}, fmt.Errorf("line %d: element %d: want a value, got %q", y.line, y.index, c)
+		return Element{}, y.errorf(y.line, "element %d: want a value, got %q", y.index, c)
 	}
 	el := Element{Index: y.index, Line: y.line}
 	if err := y.value(); err != nil {
@@ -168,7 +180,7 @@ func (y *YTDReader) Next() (Element, error) {
 func (y *YTDReader) truncated(err error, where string) error {
 	y.done = true
 	if err == io.EOF {
-		return fmt.Errorf("line %d: truncated: the file ends %s", y.line, where)
+		return y.errorf(y.line, "truncated: the file ends %s", where)
 	}
 	return err
 }
@@ -186,7 +198,7 @@ func (y *YTDReader) end() error {
 			return err
 		}
 		if !isSpace(c) && c != ';' {
-			return fmt.Errorf("line %d: unexpected %q after the array", y.line, c)
+			return y.errorf(y.line, "unexpected %q after the array", c)
 		}
 	}
 }
@@ -200,13 +212,13 @@ func (y *YTDReader) value() error {
 	for {
 		c, err := y.readByte()
 		if err == io.EOF {
-			return fmt.Errorf("line %d: truncated: the file ends inside element %d (which starts on line %d)", y.line, y.index, start)
+			return y.errorf(y.line, "truncated: the file ends inside element %d (which starts on line %d)", y.index, start)
 		}
 		if err != nil {
 			return err
 		}
 		if len(y.elem) >= MaxElementBytes {
-			return fmt.Errorf("line %d: element %d is longer than %d bytes", start, y.index, MaxElementBytes)
+			return y.errorf(start, "element %d is longer than %d bytes", y.index, MaxElementBytes)
 		}
 		if len(y.elem) == 0 && !inString && depth == 0 {
 			switch c {
@@ -226,7 +238,7 @@ func (y *YTDReader) value() error {
 					c, _ := y.readByte()
 					y.elem = append(y.elem, c)
 					if len(y.elem) >= MaxElementBytes {
-						return fmt.Errorf("line %d: element %d is longer than %d bytes", start, y.index, MaxElementBytes)
+						return y.errorf(start, "element %d is longer than %d bytes", y.index, MaxElementBytes)
 					}
 				}
 			}
