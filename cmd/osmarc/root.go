@@ -102,6 +102,7 @@ open-records requests, and proves its integrity.`,
 		newHoldCommand(g),
 		newDispositionCommand(g),
 		newAuditCommand(g),
+		newLockCommand(g),
 		newRequestCommand(g),
 	)
 	return root
