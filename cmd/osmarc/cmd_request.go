@@ -765,7 +765,7 @@ func newRequestProduceCommand(g *globalOptions, o *requestOptions) *cobra.Comman
 					return err
 				}
 				for _, f := range []bagit.Field{
-					{Label: "Source-Organization", Value: a.Config().ArchiveID},
+					{Label: "Osmarc-Archive-ID", Value: a.Config().ArchiveID},
 					{Label: "External-Identifier", Value: sum.Request.ID},
 					{Label: "External-Description", Value: "Production of open-records request " + sum.Request.ID},
 					{Label: "Bagging-Date", Value: sum.ProducedAt.Format(request.DateLayout)},
