@@ -17,6 +17,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/osmarc/osmarc/archive"
+	"github.com/osmarc/osmarc/archive/collect"
 	"github.com/osmarc/osmarc/archive/stores"
 )
 
@@ -31,6 +32,8 @@ type globalOptions struct {
 	stdout io.Writer
 	stderr io.Writer
 	now    func() time.Time
+	// registry lists the collectors and importers (tests pass fakes).
+	registry *collect.Registry
 }
 
 // exitError carries an exit code with a message already printed (or none).
@@ -44,7 +47,7 @@ func (e *exitError) Error() string { return e.msg }
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	g := &globalOptions{stdin: stdin, stdout: stdout, stderr: stderr, now: time.Now}
+	g := &globalOptions{stdin: stdin, stdout: stdout, stderr: stderr, now: time.Now, registry: defaultRegistry()}
 	root := newRootCommand(g)
 	root.SetArgs(args)
 	root.SetIn(stdin)
@@ -104,6 +107,11 @@ open-records requests, and proves its integrity.`,
 		newAuditCommand(g),
 		newLockCommand(g),
 		newRequestCommand(g),
+		newCollectCommand(g),
+		newImportCommand(g),
+		newJobsCommand(g),
+		newCoverageCommand(g),
+		newDaemonCommand(g),
 	)
 	return root
 }
