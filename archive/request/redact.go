@@ -219,6 +219,7 @@ func foldRE(sub string) *regexp.Regexp { return regexp.MustCompile("(?i)" + rege
 // longest first.
 type scrubber struct {
 	re    *regexp.Regexp
+	raw   []int // texts of invalid UTF-8, replaced exactly
 	texts []scrubText
 	index map[string]int
 }
@@ -246,10 +247,15 @@ func newScrubber(texts []scrubText) *scrubber {
 		s.texts = append(s.texts, t)
 	}
 	sort.SliceStable(s.texts, func(i, j int) bool { return len(s.texts[i].text) > len(s.texts[j].text) })
-	parts := make([]string, len(s.texts))
+	var parts []string
 	for i, t := range s.texts {
 		s.index[strings.ToLower(t.text)] = i
-		parts[i] = regexp.QuoteMeta(t.text)
+		if utf8.ValidString(t.text) {
+			parts = append(parts, regexp.QuoteMeta(t.text))
+		} else {
+			// Not text a regexp takes: replaced byte for byte.
+			s.raw = append(s.raw, i)
+		}
 	}
 	if len(parts) > 0 {
 		s.re = regexp.MustCompile("(?i)(?:" + strings.Join(parts, "|") + ")")
@@ -272,6 +278,17 @@ func (s *scrubber) lookup(m string) *scrubText {
 // scrub returns v with every text replaced by its marker, and calls hit
 // for each replacement.
 func (s *scrubber) scrub(v string, hit func(*scrubText)) string {
+	for _, i := range s.raw {
+		t := &s.texts[i]
+		if n := strings.Count(v, t.text); n > 0 {
+			v = strings.ReplaceAll(v, t.text, t.marker)
+			for range n {
+				if hit != nil {
+					hit(t)
+				}
+			}
+		}
+	}
 	if s.re == nil || v == "" {
 		return v
 	}
