@@ -465,6 +465,8 @@ func TestScrub(t *testing.T) {
 		{"s3?X-Amz-Signature=abc&X-Amz-Credential=def", "s3?X-Amz-Signature=REDACTED&X-Amz-Credential=REDACTED"},
 		{"monkey=banana&page=2", "monkey=banana&page=2"},
 		{"nothing to see", "nothing to see"},
+		{"get https://x/me?access_token=abc: HTTP 401", "get https://x/me?access_token=REDACTED: HTTP 401"},
+		{"(see https://x/?key=abc).", "(see https://x/?key=REDACTED)."},
 	} {
 		if got := Scrub(tc.in); got != tc.want {
 			t.Errorf("Scrub(%q) = %q, want %q", tc.in, got, tc.want)

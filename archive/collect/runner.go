@@ -151,7 +151,7 @@ func ReadSecret(ref string, getenv func(string) string) (string, error) {
 		name := strings.TrimPrefix(ref, "env:")
 		v := strings.TrimSpace(getenv(name))
 		if v == "" {
-			return "", fmt.Errorf("%w: credentials %s: the environment variable %s is not set", ErrAuth, ref, name)
+			return "", authErrorf("credentials %s: the environment variable %s is not set", ref, name)
 		}
 		return v, nil
 	case strings.HasPrefix(ref, "file:"):
@@ -164,20 +164,26 @@ func ReadSecret(ref string, getenv func(string) string) (string, error) {
 			} else if errors.Is(err, fs.ErrPermission) {
 				why = "is not readable by this user"
 			}
-			return "", fmt.Errorf("%w: credentials %s: the file %s", ErrAuth, ref, why)
+			return "", authErrorf("credentials %s: the file %s", ref, why)
 		}
 		defer f.Close()
 		b, err := io.ReadAll(io.LimitReader(f, 64<<10))
 		if err != nil {
-			return "", fmt.Errorf("%w: credentials %s: the file cannot be read", ErrAuth, ref)
+			return "", authErrorf("credentials %s: the file cannot be read", ref)
 		}
 		v := strings.TrimSpace(string(b))
 		if v == "" {
-			return "", fmt.Errorf("%w: credentials %s: the file is empty", ErrAuth, ref)
+			return "", authErrorf("credentials %s: the file is empty", ref)
 		}
 		return v, nil
 	}
-	return "", fmt.Errorf("%w: credentials %q: want env:NAME or file:/path", ErrAuth, ref)
+	return "", authErrorf("credentials %q: want env:NAME or file:/path", ref)
+}
+
+// authErrorf is an error wrapping ErrAuth whose message says only what
+// is wrong with the credentials reference.
+func authErrorf(format string, args ...any) error {
+	return &runError{msg: fmt.Sprintf(format, args...), err: ErrAuth}
 }
 
 // Run runs collector c once for acct into archive a, as one capture:
@@ -322,7 +328,7 @@ func commit(ctx context.Context, a *archive.Archive, w *archive.CaptureWriter, r
 		runErr = errors.Join(runErr, fmt.Errorf("commit: %w", cerr))
 	}
 	if runErr == nil && res.Errors > 0 {
-		runErr = fmt.Errorf("%w: %d bad record(s) were not captured; the capture is incomplete", ErrMalformed, res.Errors)
+		runErr = &runError{msg: fmt.Sprintf("%d bad record(s) were not captured; the capture is incomplete", res.Errors), err: ErrMalformed}
 	}
 	if runErr != nil {
 		res.Complete = false

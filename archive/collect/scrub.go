@@ -28,10 +28,17 @@ func Scrub(s string) string {
 	if strings.Contains(s, "=") {
 		s = reSecretParam.ReplaceAllStringFunc(s, func(m string) string {
 			sub := reSecretParam.FindStringSubmatch(m)
-			if sub[3] == "" {
+			value := sub[3]
+			// Punctuation that ends a sentence is not part of the value
+			// ("…?access_token=abc: HTTP 401").
+			trail := len(value)
+			for trail > 0 && strings.ContainsRune(":;,.)]}", rune(value[trail-1])) {
+				trail--
+			}
+			if trail == 0 {
 				return m
 			}
-			return sub[1] + sub[2] + "=REDACTED"
+			return sub[1] + sub[2] + "=REDACTED" + value[trail:]
 		})
 	}
 	s = reBearer.ReplaceAllString(s, "$1 REDACTED")

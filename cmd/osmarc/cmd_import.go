@@ -108,7 +108,7 @@ func runImport(ctx context.Context, g *globalOptions, o importOptions, paths []s
 		if res.Complete {
 			what = "a complete listing"
 		}
-		fmt.Fprintf(g.stdout, "Capture %s (%s): %d items, %d new versions, %d removed, %d bad records; %s.\n",
+		fmt.Fprintf(g.stdout, "Capture %s (%s): %d items, %d new versions, %d removed, %d bad record(s); %s.\n",
 			res.Capture, res.Collector, res.Items, res.NewVersions, res.Removed, res.Errors, what)
 	}
 	if err != nil {

@@ -177,10 +177,16 @@ func runJobs(ctx context.Context, g *globalOptions, account string, asJSON bool)
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	header := false
 	for _, r := range runs {
-		if r.Failed {
-			fmt.Fprintf(g.stdout, "%s  %s: %s\n", r.StartedAt.UTC().Format(time.RFC3339), strings.Join(r.Accounts, ","), r.Error)
+		if !r.Failed {
+			continue
 		}
+		if !header {
+			fmt.Fprintln(g.stdout, "\nFailures")
+			header = true
+		}
+		fmt.Fprintf(g.stdout, "  %s  %s  %s: %s\n", r.StartedAt.UTC().Format(time.RFC3339), strings.Join(r.Accounts, ","), r.Class, r.Error)
 	}
 	return nil
 }

@@ -118,7 +118,9 @@ func TestCollectJobsCoverage(t *testing.T) {
 	must(t, "account", "add", "--data", dir, "--platform", "fake", "--handle", "nopriv", "--base-url", srv.URL)
 	must(t, "account", "add", "--data", dir, "--platform", "elsewhere", "--handle", "unit")
 	reg := &collect.Registry{Collectors: []collect.Collector{apiCollector{}}}
-	cli := func(args ...string) (int, string, string) { return withRegistry(t, reg, append(args, "--data", dir)...) }
+	cli := func(args ...string) (int, string, string) {
+		return withRegistry(t, reg, append(args, "--data", dir)...)
+	}
 
 	code, out, errs := cli("collect", "--account", "brigade", "--full")
 	if code != 0 || !strings.Contains(out, "fake/brigade: capture ") || !strings.Contains(out, "3 items, 3 new versions, 0 removed; complete listing") {
@@ -266,7 +268,9 @@ func (csvImporter) Sniff(src collect.Source) bool { return strings.HasSuffix(src
 func TestImportCommand(t *testing.T) {
 	dir := newArchive(t)
 	reg := &collect.Registry{Importers: []collect.Importer{lineImporter{}, csvImporter{}}}
-	cli := func(args ...string) (int, string, string) { return withRegistry(t, reg, append(args, "--data", dir)...) }
+	cli := func(args ...string) (int, string, string) {
+		return withRegistry(t, reg, append(args, "--data", dir)...)
+	}
 	tmp := t.TempDir()
 	good := "1 first post\n2 second post\n3 third post\n"
 	file := filepath.Join(tmp, "posts.txt")
@@ -289,7 +293,7 @@ func TestImportCommand(t *testing.T) {
 	// A malformed record: the good ones kept, exit 1, named file:line;
 	// the account is registered by the import.
 	code, out, errs := cli("import", "--format", "lines", "--account", "newunit", file)
-	if code != 1 || !strings.Contains(out, "Registered new account fake/newunit") || !strings.Contains(out, "3 items, 3 new versions, 0 removed, 1 bad records; incomplete") ||
+	if code != 1 || !strings.Contains(out, "Registered new account fake/newunit") || !strings.Contains(out, "3 items, 3 new versions, 0 removed, 1 bad record(s); incomplete") ||
 		!strings.Contains(errs, "posts.txt:2: not an id") || !strings.Contains(errs, "the 3 good item(s) were kept") {
 		t.Fatalf("import file: %d\n%s%s", code, out, errs)
 	}
