@@ -1,0 +1,288 @@
+package youtube
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"strconv"
+	"strings"
+
+	"github.com/osmarc/osmarc/archive"
+	"github.com/osmarc/osmarc/archive/collect"
+)
+
+// MaxPageBytes bounds one saved response page.
+const MaxPageBytes = 64 << 20
+
+// APIImporter imports saved YouTube Data API v3 responses ("youtube-api"):
+// files that each hold one list response, or JSON Lines with one response
+// a line; a folder is read file by file in name order. videos.list and
+// playlistItems.list pages give videos (a playlist item says less: no
+// language, no counts), commentThreads.list pages comments and their
+// replies, comments.list pages replies (or comments). Items are recorded
+// as the live collector records them; each page is kept byte for byte.
+type APIImporter struct{}
+
+// NewAPIImporter returns the youtube-api importer.
+func NewAPIImporter() *APIImporter { return &APIImporter{} }
+
+var _ collect.Importer = (*APIImporter)(nil)
+
+func (*APIImporter) Format() string   { return "youtube-api" }
+func (*APIImporter) Platform() string { return Platform }
+
+// Sniff says whether src's first file starts like a YouTube list response.
+func (*APIImporter) Sniff(src collect.Source) bool {
+	files, err := sourceFiles(src)
+	if err != nil || len(files) == 0 {
+		return false
+	}
+	f, err := src.FS.Open(files[0])
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	head := make([]byte, 16<<10)
+	n, _ := io.ReadFull(f, head)
+	h := bytes.TrimSpace(head[:n])
+	return len(h) > 0 && h[0] == '{' && bytes.Contains(h, []byte(`"youtube#`)) && bytes.Contains(h, []byte(`ListResponse"`))
+}
+
+func sourceFiles(src collect.Source) ([]string, error) {
+	base := src.Path
+	if base == "" {
+		base = "."
+	}
+	fi, err := fs.Stat(src.FS, base)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.IsDir() {
+		return []string{base}, nil
+	}
+	var out []string
+	err = fs.WalkDir(src.FS, base, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if p != base && strings.HasPrefix(d.Name(), ".") {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasPrefix(d.Name(), ".") && d.Type().IsRegular() {
+			out = append(out, p)
+		}
+		return nil
+	})
+	return out, err
+}
+
+func sourceName(src collect.Source, name string) string {
+	if src.Name == "" {
+		return name
+	}
+	if src.Path != "" && src.Path != "." {
+		if name == src.Path {
+			return src.Name
+		}
+		if rel, ok := strings.CutPrefix(name, strings.TrimSuffix(src.Path, "/")+"/"); ok {
+			name = rel
+		}
+	}
+	return strings.TrimSuffix(src.Name, "/") + "/" + name
+}
+
+// Import reads src into sink.
+func (ai *APIImporter) Import(ctx context.Context, src collect.Source, acct archive.Account, sink collect.Sink) error {
+	files, err := sourceFiles(src)
+	if err != nil {
+		return err
+	}
+	for _, name := range files {
+		if err := importFile(ctx, src, name, acct, sink); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func importFile(ctx context.Context, src collect.Source, name string, acct archive.Account, sink collect.Sink) error {
+	source := sourceName(src, name)
+	f, err := src.FS.Open(name)
+	if err != nil {
+		sink.Bad(&archive.InputError{Source: source, Err: err})
+		return nil
+	}
+	defer f.Close()
+	br := bufio.NewReaderSize(f, 256<<10)
+	lineNo := 0
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		line, rerr := readLine(br, MaxPageBytes)
+		if len(line) > 0 {
+			lineNo++
+		}
+		body := bytes.TrimSpace(line)
+		switch {
+		case errors.Is(rerr, errLineTooLong):
+			sink.Bad(&archive.InputError{Source: source, Line: lineNo, Err: fmt.Errorf("line longer than %d bytes", MaxPageBytes)})
+		case len(body) == 0:
+		case lineNo == 1 && !json.Valid(body):
+			rest, err := io.ReadAll(io.LimitReader(br, MaxPageBytes+1-int64(len(line))))
+			if err != nil {
+				sink.Bad(&archive.InputError{Source: source, Err: err})
+				return nil
+			}
+			whole := append(line, rest...)
+			if len(whole) > MaxPageBytes {
+				sink.Bad(&archive.InputError{Source: source, Err: fmt.Errorf("larger than %d bytes: not one response page", MaxPageBytes)})
+				return nil
+			}
+			return importPage(ctx, whole, source, 0, "", acct, sink)
+		default:
+			if err := importPage(ctx, body, source, lineNo, strconv.Itoa(lineNo)+"-"+strconv.Itoa(lineNo), acct, sink); err != nil {
+				return err
+			}
+		}
+		if rerr == io.EOF {
+			return nil
+		}
+		if rerr != nil && !errors.Is(rerr, errLineTooLong) {
+			sink.Bad(&archive.InputError{Source: source, Line: lineNo, Err: rerr})
+			return nil
+		}
+	}
+}
+
+// importPage keeps one response page and records its items.
+func importPage(ctx context.Context, body []byte, source string, line int, lines string, acct archive.Account, sink collect.Sink) error {
+	d, err := sink.PutRaw(ctx, body, source, lines, "application/json")
+	if err != nil {
+		return fmt.Errorf("keep %s: %w", source, err)
+	}
+	l, err := ParseList(body)
+	if err == nil && l.Error != nil {
+		err = fmt.Errorf("an error response, not a page of items: %s", l.Error.Message)
+	}
+	if err != nil {
+		sink.Bad(&archive.InputError{Source: source, Line: line, Err: err})
+		return nil
+	}
+	bad := func(ptr string, err error) {
+		sink.Bad(&archive.InputError{Source: source, Line: line, Err: fmt.Errorf("%s: %w", ptr, err)})
+	}
+	add := func(it archive.Item, metrics map[string]int64, ptr string) error {
+		err := sink.AddItem(ctx, it, archive.ItemOptions{Raw: &d, RawPath: ptr, Source: source, Line: line, Metrics: metricsJSON(metrics)})
+		if errors.Is(err, archive.ErrBadInput) {
+			bad(ptr, err)
+			return nil
+		}
+		return err
+	}
+	for i, raw := range l.Items {
+		ptr := "/items/" + strconv.Itoa(i)
+		switch l.Kind {
+		case "youtube#videoListResponse", "youtube#playlistItemListResponse":
+			var v Video
+			if err := json.Unmarshal(raw, &v); err != nil {
+				bad(ptr, describeJSON(err))
+				continue
+			}
+			vf := videoFromList(&v)
+			if l.Kind == "youtube#playlistItemListResponse" {
+				vf = videoFromPlaylist(&v)
+			}
+			it, err := vf.item(acct.Handle)
+			if err != nil {
+				bad(ptr, err)
+				continue
+			}
+			if err := add(it, vf.metrics, ptr); err != nil {
+				return err
+			}
+		case "youtube#commentThreadListResponse":
+			var th Thread
+			if err := json.Unmarshal(raw, &th); err != nil {
+				bad(ptr, describeJSON(err))
+				continue
+			}
+			top := th.Snippet.TopLevelComment
+			if top.Snippet.VideoID == "" {
+				top.Snippet.VideoID = th.Snippet.VideoID
+			}
+			it, m, err := commentItem(&top, acct.Handle)
+			if err != nil {
+				bad(ptr, err)
+				continue
+			}
+			m["reply_count"] = int64(th.Snippet.TotalReplyCount)
+			if err := add(it, m, ptr+"/snippet/topLevelComment"); err != nil {
+				return err
+			}
+			if th.Replies == nil {
+				continue
+			}
+			for j := range th.Replies.Comments {
+				rp := ptr + "/replies/comments/" + strconv.Itoa(j)
+				it, m, err := commentItem(&th.Replies.Comments[j], acct.Handle)
+				if err != nil {
+					bad(rp, err)
+					continue
+				}
+				if err := add(it, m, rp); err != nil {
+					return err
+				}
+			}
+		case "youtube#commentListResponse":
+			var c Comment
+			if err := json.Unmarshal(raw, &c); err != nil {
+				bad(ptr, describeJSON(err))
+				continue
+			}
+			it, m, err := commentItem(&c, acct.Handle)
+			if err != nil {
+				bad(ptr, err)
+				continue
+			}
+			if err := add(it, m, ptr); err != nil {
+				return err
+			}
+		default:
+			return nil // channels and others: kept, nothing to record
+		}
+	}
+	return nil
+}
+
+var errLineTooLong = errors.New("line too long")
+
+// readLine returns the next line with its newline. A line longer than
+// limit is read through and reported with errLineTooLong.
+func readLine(br *bufio.Reader, limit int) ([]byte, error) {
+	var out []byte
+	long := false
+	for {
+		frag, err := br.ReadSlice('\n')
+		if !long && len(out)+len(frag) <= limit {
+			out = append(out, frag...)
+		} else {
+			long = true
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if long && (err == nil || err == io.EOF) {
+			return []byte{'x'}, errLineTooLong
+		}
+		return out, err
+	}
+}
