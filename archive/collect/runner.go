@@ -88,8 +88,9 @@ type RunOptions struct {
 	Getenv func(string) string
 	// OnError is told of each bad record.
 	OnError func(*archive.InputError)
-	// Lock, when runs share an archive concurrently, serialises their
-	// writes to it (commits and events): the archive has one writer.
+	// Lock serialises the writes to the archive (commits and events) of
+	// runs that share it concurrently: the archive takes one writer at a
+	// time. Default: one lock shared by every run in the process.
 	Lock sync.Locker
 }
 
@@ -104,14 +105,12 @@ func (o *RunOptions) defaults() {
 		o.Getenv = os.Getenv
 	}
 	if o.Lock == nil {
-		o.Lock = noLock{}
+		o.Lock = &writeLock
 	}
 }
 
-type noLock struct{}
-
-func (noLock) Lock()   {}
-func (noLock) Unlock() {}
+// writeLock is the default RunOptions.Lock.
+var writeLock sync.Mutex
 
 // RunResult says what one run did.
 type RunResult struct {

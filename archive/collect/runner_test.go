@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -412,5 +413,55 @@ func TestRegistry(t *testing.T) {
 	var nilr *collect.Registry
 	if _, ok := nilr.Collector("fake"); ok || nilr.Formats() != nil {
 		t.Error("nil registry")
+	}
+}
+
+// TestRunConcurrent: concurrent runs sharing an archive, as the daemon's
+// do, all commit, and the journal stays one chain.
+func TestRunConcurrent(t *testing.T) {
+	a, _, _, o := setup(t)
+	var accts []archive.Account
+	for i := range 4 {
+		acct, err := a.AddAccount(context.Background(), archive.Account{Platform: "fake", Handle: fmt.Sprint("unit", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		accts = append(accts, acct)
+	}
+	// The default lock serialises the commits.
+	o.Full = true
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for round := range 4 {
+		for _, acct := range accts {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c := &fakeCollector{platform: "fake", ids: []string{"1", "2", fmt.Sprint(3 + round)}, failAfter: -1}
+				if round == 3 {
+					c.failAfter, c.failErr = 1, collect.ErrUnavailable
+				}
+				_, err := collect.Run(context.Background(), a, acct, c, o)
+				if round < 3 && err != nil {
+					errs <- err
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	caps, _ := a.Captures()
+	if len(caps) != 16 {
+		t.Errorf("%d captures, want 16", len(caps))
+	}
+	if f := failures(t, a); len(f) != 4 {
+		t.Errorf("%d failures, want 4", len(f))
+	}
+	rep, err := a.Verify(context.Background(), archive.VerifyOptions{})
+	if err != nil || !rep.OK {
+		t.Fatalf("verify: %v %+v", err, rep)
 	}
 }
