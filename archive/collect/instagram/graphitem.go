@@ -60,6 +60,9 @@ type gComment struct {
 	Hidden    bool   `json:"hidden"`
 	ParentID  string `json:"parent_id"`
 	Replies   *gEdge `json:"replies"`
+	Media     *struct {
+		ID string `json:"id"`
+	} `json:"media"`
 }
 
 var reMention = regexp.MustCompile(`(?:^|[^\w@.])@([A-Za-z0-9_](?:[A-Za-z0-9_.]*[A-Za-z0-9_])?)`)
@@ -173,6 +176,9 @@ func commentItem(account, media, parent string, c *gComment) (archive.Item, json
 	created, err := graph.Time(c.Timestamp)
 	if err != nil {
 		return archive.Item{}, nil, fmt.Errorf("comment %s: timestamp: %v", c.ID, err)
+	}
+	if media == "" && c.Media != nil {
+		media = c.Media.ID
 	}
 	it := archive.Item{
 		Platform: Platform, Account: account, ID: c.ID, Kind: "comment", CreatedAt: created,

@@ -35,7 +35,7 @@ const DefaultBaseURL = graph.DefaultBaseURL
 const MediaFields = "id,caption,media_type,media_product_type,media_url,thumbnail_url,permalink,timestamp,username,like_count,comments_count,children{id,media_type,media_url,thumbnail_url}"
 
 // ReplyFields are the fields asked of replies.
-const ReplyFields = "id,text,timestamp,username,from,like_count,hidden,parent_id"
+const ReplyFields = "id,text,timestamp,username,from,like_count,hidden,parent_id,media{id}"
 
 // CommentFields are the comment fields the collector asks for, replies
 // nested.

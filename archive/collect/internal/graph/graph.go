@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"reflect"
 	"regexp"
 	"strings"
 
@@ -288,11 +289,34 @@ func describe(err error) error {
 		return fmt.Errorf("malformed JSON at byte %d: %v", se.Offset, err)
 	case errors.As(err, &te):
 		if te.Field != "" {
-			return fmt.Errorf("field %s: want %s, got %s", te.Field, te.Type, te.Value)
+			return fmt.Errorf("field %s: want %s, got %s", te.Field, typeName(te.Type), te.Value)
 		}
-		return fmt.Errorf("want %s, got %s", te.Type, te.Value)
+		return fmt.Errorf("want %s, got %s", typeName(te.Type), te.Value)
 	}
 	return err
+}
+
+// typeName says what JSON a Go type wants.
+func typeName(t reflect.Type) string {
+	if t == nil {
+		return "a value"
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		return "a number"
+	}
+	return t.String()
 }
 
 // Describe words a JSON decoding error for a bad-record report.
