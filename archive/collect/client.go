@@ -453,6 +453,14 @@ func (c *Client) Get(ctx context.Context, rawURL string, header http.Header) (*R
 			if attempt >= c.opts.MaxRetries {
 				return last, fail(fmt.Errorf("%w (HTTP %d after %d attempts)", ErrUnavailable, resp.Status, attempt+1))
 			}
+			if wait > 0 && wait <= c.opts.MaxWait {
+				// A 503 with Retry-After says how long.
+				c.log.DebugContext(ctx, "unavailable: waiting as asked", "url", safe, "status", resp.Status, "wait", wait)
+				if err := c.opts.Sleep(ctx, wait); err != nil {
+					return last, fail(err)
+				}
+				continue
+			}
 			if err := c.backoff(ctx, attempt, safe, "HTTP "+strconv.Itoa(resp.Status)); err != nil {
 				return last, fail(err)
 			}

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -263,6 +264,8 @@ func TestClientRetriesAndRateLimits(t *testing.T) {
 			header: map[string]string{"X-Business-Use-Case-Usage": `{"1234":[{"type":"instagram","call_count":100,"total_cputime":1,"total_time":1,"estimated_time_to_regain_access":60}]}`}}},
 			want: ErrRateLimited, requests: 1, retryAt: t0.Add(time.Hour)},
 		{name: "503 retry-after", steps: []step{{status: 503, header: map[string]string{"Retry-After": "3"}}, {body: "{}"}},
+			requests: 2, sleeps: []time.Duration{3 * time.Second}},
+		{name: "503 retry-after too long", steps: []step{{status: 503, header: map[string]string{"Retry-After": "86400"}}, {body: "{}"}},
 			requests: 2, sleeps: []time.Duration{250 * time.Millisecond}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -598,4 +601,49 @@ func TestClientDownloadRetries5xx(t *testing.T) {
 	if n.Load() != 2 || d.Size != int64(len(pngBytes)) {
 		t.Errorf("%d requests, size %d", n.Load(), d.Size)
 	}
+}
+
+// FuzzScrub: Scrub never panics, is idempotent, and leaves no value of an
+// access_token parameter behind.
+func FuzzScrub(f *testing.F) {
+	f.Add("https://graph.facebook.com/me?access_token=EAAB123&fields=id")
+	f.Add("get https://u:p@h/x?key=abc: HTTP 401")
+	f.Add("Bearer abcdefghijk")
+	f.Fuzz(func(t *testing.T, s string) {
+		once := Scrub(s)
+		if Scrub(once) != once {
+			t.Errorf("not idempotent: %q -> %q -> %q", s, once, Scrub(once))
+		}
+		tok := "Zq9x7TOKENv3"
+		u := "https://api.example/v1?" + s + "&access_token=" + tok
+		if strings.Contains(Scrub(u), tok) {
+			t.Errorf("token left in %q", Scrub(u))
+		}
+	})
+}
+
+// FuzzRateLimitHeaders: the rate-limit header parsers never panic and
+// never ask for a negative wait.
+func FuzzRateLimitHeaders(f *testing.F) {
+	f.Add("120", "1767225600", `{"call_count":90,"total_time":10,"total_cputime":10}`, `{"1":[{"call_count":100,"estimated_time_to_regain_access":5}]}`)
+	f.Add("Wed, 21 Oct 2015 07:28:00 GMT", "2026-03-01T12:00:00.000Z", "{", "[]")
+	f.Fuzz(func(t *testing.T, retryAfter, reset, appUsage, bucUsage string) {
+		now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+		if d, ok := parseRetryAfter(retryAfter, now); ok && d < 0 {
+			t.Errorf("Retry-After %q: %v", retryAfter, d)
+		}
+		parseReset(reset)
+		h := http.Header{}
+		h.Set("X-App-Usage", appUsage)
+		h.Set("X-Business-Use-Case-Usage", bucUsage)
+		h.Set("Retry-After", retryAfter)
+		h.Set("X-Rate-Limit-Reset", reset)
+		h.Set("X-Rate-Limit-Remaining", "0")
+		ft := newFakeTime()
+		c := testClient(ft, nil)
+		u, _ := url.Parse("https://api.example/")
+		if wait, _ := c.learn(u, 429, h, []byte(appUsage)); wait < 0 {
+			t.Errorf("negative wait %v", wait)
+		}
+	})
 }
