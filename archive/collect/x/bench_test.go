@@ -2,6 +2,7 @@ package x
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -118,4 +119,45 @@ func TestImportSyntheticArchive(t *testing.T) {
 		t.Fatalf("imported %+v, want 3000 items and versions, no error", res)
 	}
 	t.Logf("3,000 tweets: %.0f items/s, peak heap %.0f MiB", rate, heap)
+}
+
+// discardSink checks and hashes items as the capture writer does, and
+// keeps nothing: it measures the importer without the store.
+type discardSink struct{ items, bad int }
+
+func (d *discardSink) PutRaw(ctx context.Context, body []byte, source, lines, mediaType string) (archive.Digest, error) {
+	return archive.Sum(body), nil
+}
+
+func (d *discardSink) AddItem(ctx context.Context, it archive.Item, o archive.ItemOptions) error {
+	if err := archive.NormaliseItem(&it); err != nil {
+		return err
+	}
+	c, err := it.CanonicalJSON()
+	archive.Sum(c)
+	d.items++
+	return err
+}
+
+func (d *discardSink) Bad(e *archive.InputError)                                    { d.bad++ }
+func (d *discardSink) Complete(s archive.Scope)                                     {}
+func (d *discardSink) SetState(state json.RawMessage)                               {}
+func (d *discardSink) PutMediaFile(ctx context.Context, dl *collect.Download) error { return nil }
+
+// BenchmarkImportArchiveReader is the importer alone (reading, decoding,
+// normalising, hashing) over a 100k-tweet archive, without the store.
+func BenchmarkImportArchiveReader(b *testing.B) {
+	dir := b.TempDir()
+	if _, err := WriteSyntheticArchive(dir, 100_000, 1); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		d := &discardSink{}
+		start := time.Now()
+		err := NewArchiveImporter().Import(context.Background(), collect.Source{Name: dir, FS: os.DirFS(dir), Path: "."}, archive.Account{Platform: Platform, Handle: SyntheticHandle}, d)
+		if err != nil || d.items != 100_000 || d.bad != 0 {
+			b.Fatalf("%d items, %d bad, %v", d.items, d.bad, err)
+		}
+		b.ReportMetric(float64(d.items)/time.Since(start).Seconds(), "items/s")
+	}
 }

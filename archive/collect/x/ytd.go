@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 )
 
@@ -204,69 +205,85 @@ func (y *YTDReader) end() error {
 }
 
 // value reads one JSON value into y.elem, counting brackets outside
-// strings.
+// strings. It scans what the buffered reader holds in a tight loop, not a
+// call a byte.
 func (y *YTDReader) value() error {
 	y.elem = y.elem[:0]
 	start := y.line
+	first, err := y.readByte()
+	if err != nil {
+		return y.truncated(err, "inside element "+strconv.Itoa(y.index))
+	}
+	y.elem = append(y.elem, first)
 	depth, inString, esc := 0, false, false
-	for {
-		c, err := y.readByte()
-		if err == io.EOF {
-			return y.errorf(y.line, "truncated: the file ends inside element %d (which starts on line %d)", y.index, start)
-		}
-		if err != nil {
-			return err
-		}
-		if len(y.elem) >= MaxElementBytes {
-			return y.errorf(start, "element %d is longer than %d bytes", y.index, MaxElementBytes)
-		}
-		if len(y.elem) == 0 && !inString && depth == 0 {
-			switch c {
-			case '{', '[':
-				depth = 1
-			case '"':
-				inString = true
-			}
-			y.elem = append(y.elem, c)
-			if depth == 0 && !inString {
-				// A scalar: read to the next delimiter.
-				for {
-					b, err := y.br.Peek(1)
-					if err != nil || isSpace(b[0]) || b[0] == ',' || b[0] == ']' {
-						return nil
-					}
-					c, _ := y.readByte()
-					y.elem = append(y.elem, c)
-					if len(y.elem) >= MaxElementBytes {
-						return y.errorf(start, "element %d is longer than %d bytes", y.index, MaxElementBytes)
-					}
-				}
-			}
-			continue
-		}
-		y.elem = append(y.elem, c)
-		switch {
-		case inString:
-			switch {
-			case esc:
-				esc = false
-			case c == '\\':
-				esc = true
-			case c == '"':
-				inString = false
-				if depth == 0 {
-					return nil
-				}
-			}
-		case c == '"':
-			inString = true
-		case c == '{' || c == '[':
-			depth++
-		case c == '}' || c == ']':
-			depth--
-			if depth == 0 {
+	switch first {
+	case '{', '[':
+		depth = 1
+	case '"':
+		inString = true
+	default:
+		// A scalar: read to the next delimiter.
+		for {
+			b, err := y.br.Peek(1)
+			if err != nil || isSpace(b[0]) || b[0] == ',' || b[0] == ']' {
 				return nil
 			}
+			c, _ := y.readByte()
+			y.elem = append(y.elem, c)
+			if len(y.elem) > MaxElementBytes {
+				return y.errorf(start, "element %d is longer than %d bytes", y.index, MaxElementBytes)
+			}
+		}
+	}
+	for {
+		if y.br.Buffered() == 0 {
+			if _, err := y.br.Peek(1); err == io.EOF {
+				return y.errorf(y.line, "truncated: the file ends inside element %d (which starts on line %d)", y.index, start)
+			} else if err != nil {
+				return err
+			}
+		}
+		buf, _ := y.br.Peek(y.br.Buffered())
+		n, done := 0, false
+	scan:
+		for n < len(buf) {
+			c := buf[n]
+			n++
+			switch {
+			case c == '\n':
+				y.line++
+			case inString:
+				switch {
+				case esc:
+					esc = false
+				case c == '\\':
+					esc = true
+				case c == '"':
+					inString = false
+					if depth == 0 {
+						done = true
+						break scan
+					}
+				}
+			case c == '"':
+				inString = true
+			case c == '{' || c == '[':
+				depth++
+			case c == '}' || c == ']':
+				depth--
+				if depth == 0 {
+					done = true
+					break scan
+				}
+			}
+		}
+		y.elem = append(y.elem, buf[:n]...)
+		y.br.Discard(n)
+		if len(y.elem) > MaxElementBytes {
+			return y.errorf(start, "element %d is longer than %d bytes", y.index, MaxElementBytes)
+		}
+		if done {
+			return nil
 		}
 	}
 }
