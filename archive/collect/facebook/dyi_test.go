@@ -1,9 +1,13 @@
 package facebook
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -188,4 +192,67 @@ func fuzzDYI(f *testing.F, name, seed string) {
 			}
 		}
 	})
+}
+
+// countSink counts what it is sent and keeps nothing.
+type countSink struct {
+	items, bads int
+	peak        uint64
+}
+
+func (s *countSink) PutRaw(ctx context.Context, body []byte, source, lines, mediaType string) (archive.Digest, error) {
+	return archive.Sum(body), nil
+}
+func (s *countSink) AddItem(ctx context.Context, it archive.Item, o archive.ItemOptions) error {
+	s.items++
+	if s.items%10000 == 0 {
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		s.peak = max(s.peak, ms.HeapAlloc)
+	}
+	return nil
+}
+func (s *countSink) Bad(*archive.InputError)                               { s.bads++ }
+func (s *countSink) Complete(archive.Scope)                                {}
+func (s *countSink) SetState(json.RawMessage)                              {}
+func (s *countSink) PutMediaFile(context.Context, *collect.Download) error { return nil }
+
+// A large export streams: memory stays far below the export's size.
+func TestDYIStreamsLargeExport(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "posts"), 0o755)
+	f, err := os.Create(filepath.Join(dir, "posts", "your_posts_1.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 120000
+	w := bufio.NewWriterSize(f, 1<<20)
+	w.WriteString("[\n")
+	text := strings.Repeat(`D\u00c3\u00a9fil\u00c3\u00a9 `, 10)
+	for i := range n {
+		if i > 0 {
+			w.WriteString(",\n")
+		}
+		fmt.Fprintf(w, `  {"timestamp": %d, "data": [{"post": "%s %d"}], "title": "3rd Canadian Division Brigade updated their status."}`, 1500000000+i, text, i)
+	}
+	w.WriteString("\n]\n")
+	w.Flush()
+	fi, _ := f.Stat()
+	f.Close()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	base := ms.HeapAlloc
+	sink := &countSink{}
+	if err := NewDYIImporter().Import(context.Background(), graphtest.DirSource(dir), brigade(), sink); err != nil {
+		t.Fatal(err)
+	}
+	if sink.items != n || sink.bads != 0 {
+		t.Fatalf("%d items, %d bad", sink.items, sink.bads)
+	}
+	grew := int64(sink.peak) - int64(base)
+	t.Logf("export %d MiB, heap grew %d MiB at most", fi.Size()>>20, grew>>20)
+	if grew > fi.Size()*3/4 {
+		t.Errorf("heap grew %d MiB reading a %d MiB export", grew>>20, fi.Size()>>20)
+	}
 }

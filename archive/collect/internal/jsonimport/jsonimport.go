@@ -28,6 +28,9 @@ import (
 // when it is a file, else every file under it that keep accepts (hidden
 // files and macOS resource forks are never read).
 func Files(src collect.Source, keep func(name string) bool) ([]string, error) {
+	if src.FS == nil {
+		return nil, fmt.Errorf("%s: no file system to read", src.Name)
+	}
 	root := src.Path
 	if root == "" {
 		root = "."
@@ -368,20 +371,25 @@ func Unix(sec int64) (string, error) {
 // next prefix-<unix>-2, and so on, in the order the file lists them, so
 // the same export read again gives the same ids.
 type IDs struct {
-	seen map[string]int
+	seen map[idKey]int32
+}
+
+type idKey struct {
+	prefix string
+	sec    int64
 }
 
 // Next is the id of the next item of prefix at sec.
 func (ids *IDs) Next(prefix string, sec int64) string {
 	if ids.seen == nil {
-		ids.seen = map[string]int{}
+		ids.seen = map[idKey]int32{}
 	}
-	base := fmt.Sprintf("%s-%d", prefix, sec)
-	ids.seen[base]++
-	if n := ids.seen[base]; n > 1 {
-		return fmt.Sprintf("%s-%d", base, n)
+	k := idKey{prefix, sec}
+	ids.seen[k]++
+	if n := ids.seen[k]; n > 1 {
+		return fmt.Sprintf("%s-%d-%d", prefix, sec, n)
 	}
-	return base
+	return fmt.Sprintf("%s-%d", prefix, sec)
 }
 
 // Media finds the file an export's media uri names (relative to the
@@ -393,10 +401,18 @@ func Media(ctx context.Context, sink collect.Sink, src collect.Source, from, uri
 	if uri == "" || uri == "." || strings.Contains(uri, "://") {
 		return "", nil
 	}
+	// The uri is relative to the export's root: src's root, a folder
+	// above the file read (a zip with a top folder), or, when one file of
+	// the export was given, a folder above src's root, so the uri's
+	// leading folders are tried away too.
 	var candidates []string
 	candidates = append(candidates, uri)
 	for dir := path.Dir(from); dir != "." && dir != "/"; dir = path.Dir(dir) {
 		candidates = append(candidates, path.Join(dir, uri))
+	}
+	for rest := uri; strings.Contains(rest, "/"); {
+		rest = rest[strings.IndexByte(rest, '/')+1:]
+		candidates = append(candidates, rest)
 	}
 	for _, c := range candidates {
 		fi, err := fs.Stat(src.FS, c)

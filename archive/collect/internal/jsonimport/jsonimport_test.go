@@ -212,6 +212,11 @@ func TestMedia(t *testing.T) {
 	if err != nil || d != archive.Sum([]byte("\xff\xd8\xff\xe0 jpeg")).String() || len(sink.Media) != 1 {
 		t.Fatalf("digest %q, %v", d, err)
 	}
+	// One file of the export given: its folder is the root.
+	one := collect.Source{Name: "your_posts_1.json", FS: fstest.MapFS{"your_posts_1.json": fsys["export/posts/your_posts_1.json"], "media/a.jpg": fsys["export/posts/media/a.jpg"]}, Path: "your_posts_1.json"}
+	if d2, err := Media(context.Background(), sink, one, "your_posts_1.json", "posts/media/a.jpg"); d2 != d || err != nil {
+		t.Errorf("single file: %q %v", d2, err)
+	}
 	if d, err := Media(context.Background(), sink, src, "export/posts/your_posts_1.json", "posts/media/missing.jpg"); d != "" || err != nil {
 		t.Errorf("missing file: %q %v", d, err)
 	}
