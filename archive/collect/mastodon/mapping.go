@@ -3,6 +3,7 @@ package mastodon
 import (
 	"encoding/json"
 	"strings"
+	"time"
 
 	"github.com/osmarc/osmarc/archive"
 	"github.com/osmarc/osmarc/archive/collect/internal/kit"
@@ -214,11 +215,14 @@ func pollOptions(p *Poll) []string {
 	return out
 }
 
-// timeOr is the time in normal form, or s as it was (for the archive to
-// refuse with a message) when it does not read as a time.
+// timeOr is the time in normal form, to the second (the API gives
+// milliseconds, ActivityPub and the export whole seconds: the same post
+// must read the same), or s as it was (for the archive to refuse with a
+// message) when it does not read as a time.
 func timeOr(s string) string {
-	if t := kit.Time(s); t != "" {
-		return t
+	t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(s))
+	if err != nil || t.Year() < 1970 {
+		return s
 	}
-	return s
+	return t.UTC().Truncate(time.Second).Format(time.RFC3339)
 }

@@ -17,6 +17,11 @@ import (
 	"github.com/osmarc/osmarc/archive/collect"
 )
 
+// WholeFile is the size up to which a file of saved responses that is one
+// JSON document is kept as one raw blob, byte for byte; a larger one has
+// its top-level array streamed, each element kept as its own blob.
+const WholeFile = 32 << 20
+
 // MaxLine bounds one line of a JSON Lines file of saved responses; a file
 // whose first line is longer is read as one streamed document instead.
 const MaxLine = 64 << 20
@@ -135,6 +140,20 @@ func ReadSaved(ctx context.Context, fsys fs.FS, p, name string, sink collect.Sin
 	if lines {
 		return readLines(ctx, f, name, sink, fn)
 	}
+	if st, err := f.Stat(); err == nil && st.Size() <= WholeFile {
+		b, err := io.ReadAll(f)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		if t := bytes.TrimSpace(b); len(t) > 0 && json.Valid(ValidUTF8Bytes(t)) {
+			d, err := sink.PutRaw(ctx, b, name, "", "application/json")
+			if err != nil {
+				return fmt.Errorf("%s: keep raw: %w", name, err)
+			}
+			return fn(&Saved{Page: &Page{URL: name, Body: b, Raw: d}, Value: t})
+		}
+		return readDocuments(ctx, bytes.NewReader(b), name, sink, fn)
+	}
 	return readDocuments(ctx, f, name, sink, fn)
 }
 
@@ -146,7 +165,7 @@ func looksLikeLines(fsys fs.FS, p string) (bool, error) {
 		return false, err
 	}
 	defer f.Close()
-	br := bufio.NewReaderSize(f, 1<<20)
+	br := bufio.NewReaderSize(f, 64<<10)
 	for read := 0; read <= MaxLine; {
 		line, err := br.ReadSlice('\n')
 		for errors.Is(err, bufio.ErrBufferFull) {
@@ -173,7 +192,7 @@ func looksLikeLines(fsys fs.FS, p string) (bool, error) {
 }
 
 func readLines(ctx context.Context, r io.Reader, name string, sink collect.Sink, fn func(*Saved) error) error {
-	br := bufio.NewReaderSize(r, 1<<20)
+	br := bufio.NewReaderSize(r, 64<<10)
 	n := 0
 	for {
 		if err := ctx.Err(); err != nil {
@@ -233,7 +252,7 @@ func readLine(br *bufio.Reader, max int) ([]byte, error) {
 }
 
 func readDocuments(ctx context.Context, r io.Reader, name string, sink collect.Sink, fn func(*Saved) error) error {
-	br := bufio.NewReaderSize(r, 1<<20)
+	br := bufio.NewReaderSize(r, 64<<10)
 	dec := json.NewDecoder(br)
 	bad := func(err error) error {
 		sink.Bad(&archive.InputError{Source: name, Err: fmt.Errorf("at byte %d: %s", dec.InputOffset(), DescribeJSON(err))})

@@ -107,8 +107,8 @@ func hasMultibyte(b []byte) bool {
 }
 
 // mojibakeHint: "Ã" or "Â" followed by a character whose Windows-1252 byte
-// is a UTF-8 continuation byte, or "â€" (the start of every mis-read
-// General Punctuation character: ’ “ ” – — …).
+// is a UTF-8 continuation byte, "â€" (the start of every mis-read General
+// Punctuation character: ’ “ ” – — …) or "ðŸ" (of every mis-read emoji).
 func mojibakeHint(s string) bool {
 	var prev rune
 	for _, r := range s {
@@ -117,7 +117,7 @@ func mojibakeHint(s string) bool {
 				return true
 			}
 		}
-		if prev == 'â' && r == '€' {
+		if (prev == 'â' && r == '€') || (prev == 'ð' && r == 'Ÿ') {
 			return true
 		}
 		prev = r
