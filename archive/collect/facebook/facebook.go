@@ -231,7 +231,7 @@ func (r *run) comments(ctx context.Context, post string) error {
 	case err == nil, errors.Is(err, collect.ErrMalformed):
 		return nil // a malformed page was reported where it was read
 	case errors.Is(err, collect.ErrNotFound):
-		r.sink.Bad(&archive.InputError{Source: r.g.Scrub(r.g.URL("/"+post+"/comments", nil)), Err: fmt.Errorf("comments of post %s: %v", post, err)})
+		r.sink.Bad(&archive.InputError{Source: r.g.Shown("/"+post+"/comments", nil), Err: fmt.Errorf("comments of post %s: %v", post, err)})
 		return nil
 	}
 	return fmt.Errorf("comments of post %s: %w", post, err)

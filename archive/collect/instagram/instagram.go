@@ -204,7 +204,7 @@ func (r *run) settle(err error, what, path string) error {
 	case err == nil, errors.Is(err, collect.ErrMalformed):
 		return nil
 	case errors.Is(err, collect.ErrNotFound):
-		r.sink.Bad(&archive.InputError{Source: r.g.Scrub(r.g.URL(path, nil)), Err: fmt.Errorf("%s: %v", what, err)})
+		r.sink.Bad(&archive.InputError{Source: r.g.Shown(path, nil), Err: fmt.Errorf("%s: %v", what, err)})
 		return nil
 	}
 	return fmt.Errorf("%s: %w", what, err)

@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -162,7 +163,7 @@ func (c *Client) URL(path string, q url.Values) string {
 // other failures are the Fetcher's, which wrap its sentinels.
 func (c *Client) Get(ctx context.Context, path string, q url.Values) ([]byte, string, error) {
 	u := c.URL(path, q)
-	shown := c.Scrub(u)
+	shown := c.Shown(path, q)
 	h := http.Header{}
 	if c.Token != "" {
 		h.Set("Authorization", "Bearer "+c.Token)
@@ -184,9 +185,20 @@ func (c *Client) Get(ctx context.Context, path string, q url.Values) ([]byte, st
 		return body, shown, fmt.Errorf("GET %s: %w", shown, ge)
 	}
 	if err != nil {
-		return body, shown, fmt.Errorf("GET %s: %w", shown, scrubbedError{err, c})
+		return body, shown, scrubbedError{err, c} // it names the URL
 	}
 	return body, shown, nil
+}
+
+// Shown is how messages and the record name a request: its URL, scrubbed,
+// without the fields parameter (the collector's version says which fields
+// it asks for), which would make every message hundreds of bytes long.
+func (c *Client) Shown(path string, q url.Values) string {
+	if q.Has("fields") {
+		q = maps.Clone(q)
+		q.Del("fields")
+	}
+	return c.Scrub(c.URL(path, q))
 }
 
 // isOnlyError says whether a 2xx body is an error object and nothing else.
