@@ -25,7 +25,7 @@ const (
 	tweetFields = "created_at,author_id,conversation_id,in_reply_to_user_id,referenced_tweets,entities,attachments,public_metrics,lang,edit_history_tweet_ids,edit_controls,note_tweet"
 	expansions  = "author_id,attachments.media_keys,referenced_tweets.id"
 	mediaFields = "url,preview_image_url,type,alt_text,variants"
-	userFields  = "username,name"
+	userFields  = "username,name,public_metrics"
 )
 
 // Windows of the collector.
@@ -102,7 +102,7 @@ type Recent struct {
 
 // Collect runs one capture of job.Account.
 func (c *Collector) Collect(ctx context.Context, job *collect.Job) error {
-	r := &run{job: job, emitted: map[string]bool{}, media: map[string]string{}, roots: map[string]Thread{}, replyN: map[string]int64{}, recent: map[string]Recent{}}
+	r := &run{job: job, emitted: map[string]bool{}, media: map[string]string{}, roots: map[string]Thread{}, replyN: map[string]int64{}, recent: map[string]Recent{}, listed: map[string]bool{}}
 	return r.collect(ctx)
 }
 
@@ -127,6 +127,8 @@ type run struct {
 	incomplete bool
 	err        error // the first error that did not end the run at once
 	usedRecent bool  // a search had to use the recent search
+	listed     map[string]bool // the account's tweets the timeline gave
+	tweetCount int64           // how many tweets X says the account has
 }
 
 func (r *run) fail(what string, err error) error {
@@ -200,6 +202,13 @@ func (r *run) collect(ctx context.Context) error {
 			if cut := r.now.Add(-recentWindow); cut.After(scope.Since) {
 				scope.Since = cut
 			}
+		}
+		if int64(len(r.listed)) < r.tweetCount || r.tweetCount == 0 && len(r.listed) >= 3000 {
+			// The timeline stopped short of the account's first tweet
+			// (it gives the newest 3,200): replies on the posts it did
+			// not give were not searched, so replies are left out of
+			// what this run says it listed.
+			scope.Kinds = []string{"post", "quote", "retweet"}
 		}
 		job.Sink.Complete(scope)
 	}
@@ -309,6 +318,9 @@ func (r *run) timeline(ctx context.Context) error {
 			return err
 		}
 		p := f.page
+		if u, ok := p.Users[r.userID]; ok {
+			r.tweetCount = max(r.tweetCount, int64(u.PublicMetrics.TweetCount))
+		}
 		if len(p.Tweets) == 0 {
 			for _, e := range p.Errors {
 				if e.ResourceType == "user" || p.Problem != nil {
@@ -326,6 +338,7 @@ func (r *run) timeline(ctx context.Context) error {
 			if c, err := parseTime(t.CreatedAt); err == nil && (r.oldest.IsZero() || c.Before(r.oldest)) {
 				r.oldest = c
 			}
+			r.listed[t.ID] = true
 			if err := r.tweet(ctx, t, f); err != nil {
 				return err
 			}

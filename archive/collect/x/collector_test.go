@@ -320,3 +320,28 @@ func TestCollectLooksUpUserID(t *testing.T) {
 		t.Error("the user id was not looked up")
 	}
 }
+
+// TestCollectCappedTimeline: when the timeline stops short of the
+// account's first tweet (X gives the newest 3,200), replies on the posts
+// it did not give were not searched; a complete run leaves replies out of
+// its scope, so it never marks them removed.
+func TestCollectCappedTimeline(t *testing.T) {
+	a, _, _ := archivetest.New(t)
+	srv := newXServer(t)
+	if _, err := captureRun(t, a, srv.job(nil, nil, true)); err != nil {
+		t.Fatal(err)
+	}
+	srv.pages[""] = "timeline-1-capped.json" // X says 5,200 tweets
+	srv.search = "search-2.json"             // and R2 is not found
+	sink := collect.NewMemorySink()
+	if err := New().Collect(context.Background(), srv.job(sink, nil, true)); err != nil {
+		t.Fatal(err)
+	}
+	if sink.Scope == nil || !slices.Equal(sink.Scope.Kinds, []string{"post", "quote", "retweet"}) {
+		t.Fatalf("scope %+v: want replies left out", sink.Scope)
+	}
+	res, err := captureRun(t, a, srv.job(nil, nil, true))
+	if err != nil || !res.Complete || res.Removed != 0 {
+		t.Errorf("capped run %+v, %v: want complete, nothing removed", res, err)
+	}
+}

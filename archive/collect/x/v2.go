@@ -83,9 +83,12 @@ type Entities struct {
 
 // User is an expanded user.
 type User struct {
-	ID       string `json:"id"`
-	Username string `json:"username"`
-	Name     string `json:"name"`
+	ID            string `json:"id"`
+	Username      string `json:"username"`
+	Name          string `json:"name"`
+	PublicMetrics struct {
+		TweetCount flexInt `json:"tweet_count"`
+	} `json:"public_metrics"`
 }
 
 // MediaObj is an expanded media object.
