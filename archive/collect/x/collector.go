@@ -125,8 +125,8 @@ type run struct {
 	// incomplete: a page went wrong; the run must not say it listed
 	// everything, nor move its state on.
 	incomplete bool
-	err        error // the first error that did not end the run at once
-	usedRecent bool  // a search had to use the recent search
+	err        error           // the first error that did not end the run at once
+	usedRecent bool            // a search had to use the recent search
 	listed     map[string]bool // the account's tweets the timeline gave
 	tweetCount int64           // how many tweets X says the account has
 }
