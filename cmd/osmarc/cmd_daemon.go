@@ -66,6 +66,7 @@ type daemonOptions struct {
 	concurrency int
 	jitter      time.Duration
 	full        bool
+	fullEvery   time.Duration
 	noMedia     bool
 	// onListen is told the address served (tests listen on port 0).
 	onListen func(addr string)
@@ -84,6 +85,10 @@ was down) is collected at once. The daemon holds the archive's writer lock
 for as long as it runs: stop it to change the registry or run other writing
 commands.
 
+A run is a complete listing (which is what lets osmarc mark items removed
+at the source) when the account's last one is older than --full-every, or
+always with --full; otherwise collectors go on from where they got to.
+
 On SIGTERM or Ctrl-C it starts no new run; runs in hand stop after the page
 in hand, their captures are committed (as incomplete), and it exits.
 
@@ -99,6 +104,7 @@ versions, errors by class, last success per account) on --listen.`,
 	f.IntVar(&o.concurrency, "concurrency", 4, "runs at most this many collectors at once")
 	f.DurationVar(&o.jitter, "jitter", 30*time.Second, "delay each run by a random time up to this (at most a quarter of its schedule's interval)")
 	f.BoolVar(&o.full, "full", false, "list everything on every run (otherwise collectors go on from where they got to)")
+	f.DurationVar(&o.fullEvery, "full-every", 24*time.Hour, "list an account completely when its last complete listing is older than this (0: never)")
 	f.BoolVar(&o.noMedia, "no-media", false, "do not download media")
 	return cmd
 }
@@ -308,6 +314,25 @@ func (d *daemon) lastRun(j scheduled) (time.Time, error) {
 	return time.Time{}, nil
 }
 
+// fullDue says whether the account's last complete listing by its
+// collector is older than --full-every (or there is none).
+func (d *daemon) fullDue(j scheduled) bool {
+	if d.o.fullEvery <= 0 {
+		return false
+	}
+	runs, err := history(d.a, j.acct.Key)
+	if err != nil {
+		return false
+	}
+	for i := len(runs) - 1; i >= 0; i-- {
+		r := runs[i]
+		if r.Collector == j.c.Platform() && r.Complete && !r.Failed && r.EndedAt != nil {
+			return d.g.now().Sub(*r.EndedAt) >= d.o.fullEvery
+		}
+	}
+	return true
+}
+
 // trigger starts a run of j unless one is already under way.
 func (d *daemon) trigger(ctx context.Context, j scheduled) {
 	if ctx.Err() != nil {
@@ -362,9 +387,10 @@ func (d *daemon) jitter(period time.Duration) time.Duration {
 func (d *daemon) runOne(ctx context.Context, j scheduled) {
 	d.m.running.Inc()
 	defer d.m.running.Dec()
-	d.log.Info("collecting", "account", j.acct.Key)
+	full := d.o.full || d.fullDue(j)
+	d.log.Info("collecting", "account", j.acct.Key, "full", full)
 	res, err := collect.Run(ctx, d.a, j.acct, j.c, collect.RunOptions{
-		Full: d.o.full, NoMedia: d.o.noMedia, Now: d.g.now, Lock: &d.writeMu,
+		Full: full, NoMedia: d.o.noMedia, Now: d.g.now, Lock: &d.writeMu,
 	})
 	if errors.Is(err, collect.ErrDeactivated) {
 		return

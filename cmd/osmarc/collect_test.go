@@ -416,6 +416,7 @@ func (s *syncBuffer) String() string {
 // waits for the daemon to stop after its first item.
 type tickCollector struct {
 	runs    atomic.Int32
+	fulls   atomic.Int32
 	blocked chan struct{}
 	once    sync.Once
 }
@@ -436,6 +437,10 @@ func (c *tickCollector) Collect(ctx context.Context, job *collect.Job) error {
 			return fmt.Errorf("page 2: %w", ctx.Err())
 		}
 	}
+	if job.Full {
+		c.fulls.Add(1)
+		job.Sink.Complete(archive.Scope{Account: job.Account.Key})
+	}
 	return nil
 }
 
@@ -452,7 +457,7 @@ func TestDaemon(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		done <- runDaemon(ctx, g, daemonOptions{listen: "127.0.0.1:0", concurrency: 2, onListen: func(a string) { addr <- a }})
+		done <- runDaemon(ctx, g, daemonOptions{listen: "127.0.0.1:0", concurrency: 2, fullEvery: time.Hour, onListen: func(a string) { addr <- a }})
 	}()
 	var base string
 	select {
@@ -486,7 +491,8 @@ func TestDaemon(t *testing.T) {
 	}
 	code, body := get("/metrics")
 	for _, want := range []string{
-		`osmarc_collect_runs_total{account="fake/brigade",collector="fake",result="incremental"} 2`,
+		`osmarc_collect_runs_total{account="fake/brigade",collector="fake",result="complete"} 1`,
+		`osmarc_collect_runs_total{account="fake/brigade",collector="fake",result="incremental"} 1`,
 		`osmarc_captures_total{account="fake/brigade",collector="fake"} 2`,
 		`osmarc_collect_items_total{account="fake/brigade"} 4`,
 		`osmarc_collect_last_success_timestamp_seconds{account="fake/brigade"}`,
@@ -496,6 +502,11 @@ func TestDaemon(t *testing.T) {
 		if code != 200 || !strings.Contains(body, want) {
 			t.Errorf("/metrics has no %q", want)
 		}
+	}
+	// The first run listed completely (none had); the second did not
+	// need to.
+	if tick.fulls.Load() != 1 {
+		t.Errorf("%d complete listings, want 1", tick.fulls.Load())
 	}
 	// The daemon is the one writer.
 	if code, _, errs := osmarc(t, "", "account", "add", "--data", dir, "--platform", "fake", "--handle", "late"); code != 1 || !strings.Contains(errs, "daemon") {
