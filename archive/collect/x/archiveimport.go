@@ -136,6 +136,18 @@ func findLayout(src collect.Source) (*layout, error) {
 	return nil, fmt.Errorf("%s: no data/tweets.js or data/tweet.js: not an X account archive", src.Name)
 }
 
+// ArchiveOwner says whose archive src is: the username and account id
+// its account.js (or manifest.js) gives, empty when it says neither. The
+// import command can check it against the account it imports into.
+func ArchiveOwner(src collect.Source) (handle, id string, err error) {
+	l, err := findLayout(src)
+	if err != nil {
+		return "", "", err
+	}
+	info := readInfo(src.FS, l.dataDir, archive.Account{})
+	return info.owner.handle, info.owner.id, nil
+}
+
 // archiveInfo is what account.js and manifest.js say of the archive.
 type archiveInfo struct {
 	owner     owner

@@ -71,17 +71,12 @@ func (im *importer) flushHeld(ctx context.Context) error {
 func (im *importer) record(ctx context.Context, f *facts, own bool, o archive.ItemOptions, mediaDirs []string) error {
 	it := f.item(im.account.Handle, own)
 	if len(mediaDirs) > 0 && im.fsys != nil {
-		i := 0
-		for _, m := range f.media {
-			if m.url == "" {
-				continue
-			}
+		for i, m := range f.itemMedia() {
 			if m.file != "" {
 				if err := im.attach(ctx, &it.Media[i], m, mediaDirs); err != nil {
 					return err
 				}
 			}
-			i++
 		}
 	}
 	o.Metrics = f.metricsJSON()

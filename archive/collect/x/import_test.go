@@ -379,3 +379,14 @@ func TestSniff(t *testing.T) {
 		}
 	}
 }
+
+func TestArchiveOwner(t *testing.T) {
+	h, id, err := ArchiveOwner(zipSource(t, "archive"))
+	if err != nil || h != fxHandle || id != fxUserID {
+		t.Errorf("owner %q %q %v", h, id, err)
+	}
+	h, id, err = ArchiveOwner(folderSource(t, "archive-old"))
+	if err != nil || h != "" || id != "" {
+		t.Errorf("an archive without account.js: %q %q %v", h, id, err)
+	}
+}

@@ -110,13 +110,26 @@ func (f *facts) item(account string, own bool) archive.Item {
 	it.Links = f.links
 	it.Hashtags = f.hashtags
 	it.Mentions = f.mentions
-	for _, m := range f.media {
-		if m.url == "" {
-			continue
-		}
+	for _, m := range f.itemMedia() {
 		it.Media = append(it.Media, archive.Media{URL: m.url, Type: m.typ, Alt: m.alt})
 	}
 	return it
+}
+
+// itemMedia are the media the item names, in order. A retweet names none:
+// its media are the retweeted tweet's (the API gives a retweet none, an
+// archive repeats the original's).
+func (f *facts) itemMedia() []mediaRef {
+	if f.kind() == "retweet" {
+		return nil
+	}
+	var out []mediaRef
+	for _, m := range f.media {
+		if m.url != "" {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 func (f *facts) kind() string {

@@ -28,7 +28,25 @@ window.YTD.tweets.part1 = [
             "id": "1200000000000000333"
           }
         ],
-        "urls": []
+        "urls": [],
+        "media": [
+          {
+            "expanded_url": "https://x.com/FireDept/status/2026250752619446278/photo/1",
+            "indices": [
+              "51",
+              "74"
+            ],
+            "url": "https://t.co/fdpic222",
+            "media_url": "http://pbs.twimg.com/media/FDalarm.jpg",
+            "id_str": "2",
+            "id": "2",
+            "media_url_https": "https://pbs.twimg.com/media/FDalarm.jpg",
+            "source_status_id_str": "2026250752619446278",
+            "source_user_id_str": "1200000000000000333",
+            "type": "photo",
+            "display_url": "pic.x.com/fdpic222"
+          }
+        ]
       },
       "display_text_range": [
         "0",
@@ -42,7 +60,27 @@ window.YTD.tweets.part1 = [
       "created_at": "Tue Feb 24 12:00:00 +0000 2026",
       "favorited": false,
       "full_text": "RT @FireDept: Test your smoke alarms this weekend.",
-      "lang": "en"
+      "lang": "en",
+      "extended_entities": {
+        "media": [
+          {
+            "expanded_url": "https://x.com/FireDept/status/2026250752619446278/photo/1",
+            "indices": [
+              "51",
+              "74"
+            ],
+            "url": "https://t.co/fdpic222",
+            "media_url": "http://pbs.twimg.com/media/FDalarm.jpg",
+            "id_str": "2",
+            "id": "2",
+            "media_url_https": "https://pbs.twimg.com/media/FDalarm.jpg",
+            "source_status_id_str": "2026250752619446278",
+            "source_user_id_str": "1200000000000000333",
+            "type": "photo",
+            "display_url": "pic.x.com/fdpic222"
+          }
+        ]
+      }
     }
   },
   {
