@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -88,6 +89,10 @@ type RunOptions struct {
 	Getenv func(string) string
 	// OnError is told of each bad record.
 	OnError func(*archive.InputError)
+	// Grace is how long a request already under way when ctx ends may
+	// go on, so the page in hand is finished and captured (default 30 s);
+	// no request starts after ctx ends.
+	Grace time.Duration
 	// Lock serialises the writes to the archive (commits and events) of
 	// runs that share it concurrently: the archive takes one writer at a
 	// time. Default: one lock shared by every run in the process.
@@ -106,6 +111,9 @@ func (o *RunOptions) defaults() {
 	}
 	if o.Lock == nil {
 		o.Lock = &writeLock
+	}
+	if o.Grace <= 0 {
+		o.Grace = 30 * time.Second
 	}
 }
 
@@ -229,6 +237,7 @@ func Run(ctx context.Context, a *archive.Archive, acct archive.Account, c Collec
 		}
 		hc = NewClient(co)
 	}
+	hc = &stoppingFetcher{inner: hc, stop: ctx, grace: o.Grace}
 	var sources []string
 	if acct.BaseURL != "" {
 		sources = []string{acct.BaseURL}
@@ -417,4 +426,58 @@ func importSafely(ctx context.Context, imp Importer, src Source, acct archive.Ac
 		}
 	}()
 	return imp.Import(ctx, src, acct, sink)
+}
+
+// stoppingFetcher lets the request in hand finish when the run is told to
+// stop, and starts none after: a collector stopped between pages keeps the
+// page it was fetching.
+type stoppingFetcher struct {
+	inner Fetcher
+	stop  context.Context
+	grace time.Duration
+}
+
+// detach returns a context for one request that outlives the run's stop by
+// the grace period, but ends at once when ctx ends for another reason (the
+// collector's own deadline).
+func (s *stoppingFetcher) detach(ctx context.Context) (context.Context, context.CancelFunc) {
+	d, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	var timer *time.Timer
+	var mu sync.Mutex
+	unhook := context.AfterFunc(ctx, func() {
+		if s.stop.Err() == nil || ctx.Err() == context.DeadlineExceeded {
+			cancel()
+			return
+		}
+		mu.Lock()
+		timer = time.AfterFunc(s.grace, cancel)
+		mu.Unlock()
+	})
+	return d, func() {
+		unhook()
+		mu.Lock()
+		if timer != nil {
+			timer.Stop()
+		}
+		mu.Unlock()
+		cancel()
+	}
+}
+
+func (s *stoppingFetcher) Get(ctx context.Context, url string, header http.Header) (*Response, error) {
+	if err := s.stop.Err(); err != nil {
+		return nil, fmt.Errorf("get %s: stopping: %w", Scrub(url), err)
+	}
+	rctx, cancel := s.detach(ctx)
+	defer cancel()
+	return s.inner.Get(rctx, url, header)
+}
+
+func (s *stoppingFetcher) Download(ctx context.Context, url string, limit int64, accept []string) (*Download, error) {
+	if err := s.stop.Err(); err != nil {
+		return nil, fmt.Errorf("download %s: stopping: %w", Scrub(url), err)
+	}
+	rctx, cancel := s.detach(ctx)
+	defer cancel()
+	return s.inner.Download(rctx, url, limit, accept)
 }

@@ -7,10 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -463,5 +466,69 @@ func TestRunConcurrent(t *testing.T) {
 	rep, err := a.Verify(context.Background(), archive.VerifyOptions{})
 	if err != nil || !rep.OK {
 		t.Fatalf("verify: %v %+v", err, rep)
+	}
+}
+
+// pager fetches pages 1, 2, … from base until one is empty or fails.
+type pager struct {
+	base  string
+	pages atomic.Int32
+}
+
+func (*pager) Platform() string { return "fake" }
+func (*pager) Version() string  { return "1" }
+
+func (p *pager) Collect(ctx context.Context, job *collect.Job) error {
+	for page := 1; ; page++ {
+		resp, err := job.HTTP.Get(ctx, fmt.Sprintf("%s/page/%d", p.base, page), nil)
+		if err != nil {
+			return err
+		}
+		p.pages.Add(1)
+		if len(resp.Body) == 0 {
+			return nil
+		}
+		it := archive.Item{Platform: "fake", Account: job.Account.Handle, ID: fmt.Sprint(page), Kind: "post", CreatedAt: "2026-01-01T00:00:00Z", Text: string(resp.Body)}
+		if err := job.Sink.AddItem(ctx, it, archive.ItemOptions{}); err != nil {
+			return err
+		}
+	}
+}
+
+// TestRunStopFinishesThePageInHand: a run told to stop while a page is
+// being fetched keeps that page, and fetches no other.
+func TestRunStopFinishesThePageInHand(t *testing.T) {
+	a, _, acct, o := setup(t)
+	acct.AllowPrivate = true
+	inFlight := make(chan struct{})
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/page/2" {
+			close(inFlight)
+			<-release
+		}
+		fmt.Fprintf(w, "text of %s", r.URL.Path)
+	}))
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &pager{base: srv.URL}
+	done := make(chan struct{})
+	var res collect.RunResult
+	var err error
+	go func() {
+		res, err = collect.Run(ctx, a, acct, p, o)
+		close(done)
+	}()
+	<-inFlight
+	cancel()
+	time.Sleep(50 * time.Millisecond)
+	close(release)
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the run did not stop")
+	}
+	if !errors.Is(err, context.Canceled) || res.Items != 2 || res.Complete || p.pages.Load() != 2 {
+		t.Fatalf("err %v, %d pages, result %+v", err, p.pages.Load(), res)
 	}
 }
