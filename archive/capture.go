@@ -87,6 +87,38 @@ type CaptureWriter struct {
 	scope   *Scope
 	state   json.RawMessage
 	done    bool
+	// queued remembers the newest blobs queued in this capture, which the
+	// catalog cannot know before Commit, so that one seen twice is written
+	// and counted once; it is bounded, so memory stays flat.
+	queued recentSet
+}
+
+// recentSet is a set of the last recentMax digests added.
+type recentSet struct {
+	m    map[Digest]struct{}
+	ring []Digest
+	next int
+}
+
+const recentMax = 1 << 16
+
+func (r *recentSet) has(d Digest) bool {
+	_, ok := r.m[d]
+	return ok
+}
+
+func (r *recentSet) add(d Digest) {
+	if r.m == nil {
+		r.m = make(map[Digest]struct{}, 1024)
+	}
+	if len(r.ring) < recentMax {
+		r.ring = append(r.ring, d)
+	} else {
+		delete(r.m, r.ring[r.next])
+		r.ring[r.next] = d
+		r.next = (r.next + 1) % recentMax
+	}
+	r.m[d] = struct{}{}
 }
 
 type pendingItem struct {
@@ -168,7 +200,8 @@ func (w *CaptureWriter) PutRaw(ctx context.Context, body []byte, source, lines, 
 	if err != nil {
 		return d, err
 	}
-	if !known[0] {
+	if !known[0] && !w.queued.has(d) {
+		w.queued.add(d)
 		w.put(d, body)
 	}
 	w.mw.blob(ManifestBlob{Digest: d, Size: int64(len(body)), Role: "raw", Source: source, Lines: lines, MediaType: mediaType})
@@ -241,10 +274,9 @@ func (w *CaptureWriter) flush() error {
 	if err != nil {
 		return err
 	}
-	queued := map[Digest]bool{}
 	for i, p := range w.pending {
-		if !known[i] && !queued[p.digest] {
-			queued[p.digest] = true
+		if !known[i] && !w.queued.has(p.digest) {
+			w.queued.add(p.digest)
 			w.put(p.digest, p.canon)
 			w.res.NewVersions++
 		}

@@ -178,3 +178,23 @@ func TestAbortedCaptureRecordsNothing(t *testing.T) {
 		t.Fatalf("verify after abort: %v", rep.Problems)
 	}
 }
+
+func TestSameVersionTwiceInOneCaptureIsWrittenOnce(t *testing.T) {
+	a, _, _ := archivetest.New(t)
+	w, _ := a.BeginCapture(ctx, archive.CaptureOptions{Collector: "test"})
+	// More than one flush apart (a flush happens every 500 items).
+	w.AddItem(ctx, post("1", "one"), archive.ItemOptions{})
+	for i := range 600 {
+		it := post("2", "filler")
+		it.ID = fmt.Sprintf("f%d", i)
+		w.AddItem(ctx, it, archive.ItemOptions{})
+	}
+	w.AddItem(ctx, post("1", "one"), archive.ItemOptions{})
+	res, err := w.Commit(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.NewVersions != 601 || res.BlobsWritten != 601 {
+		t.Fatalf("new versions %d, blobs written %d; want 601 each", res.NewVersions, res.BlobsWritten)
+	}
+}
