@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/osmarc/osmarc/archive"
@@ -388,5 +389,19 @@ func TestArchiveOwner(t *testing.T) {
 	h, id, err = ArchiveOwner(folderSource(t, "archive-old"))
 	if err != nil || h != "" || id != "" {
 		t.Errorf("an archive without account.js: %q %q %v", h, id, err)
+	}
+}
+
+// TestArchiveEditControl: an export that writes the edit history as
+// edit_control (API v1.1's shape) instead of edit_info.
+func TestArchiveEditControl(t *testing.T) {
+	js := `window.YTD.tweets.part0 = [
+  {"tweet": {"id_str": "` + idE2 + `", "full_text": "v2", "created_at": "Thu Feb 26 10:10:00 +0000 2026", "edit_control": {"edit_tweet_ids": ["` + idE1 + `", "` + idE2 + `"]}}},
+  {"tweet": {"id_str": "` + idE1 + `", "full_text": "v1", "created_at": "Thu Feb 26 10:00:00 +0000 2026", "edit_control": {"initial_tweet_id": "` + idE1 + `", "edit_tweet_ids": ["` + idE1 + `", "` + idE2 + `"]}}}
+]`
+	fsys := fstest.MapFS{"data/tweets.js": {Data: []byte(js)}}
+	sink := importInto(t, fixedImporter(), collect.Source{Name: "mem", FS: fsys, Path: "."})
+	if len(sink.Bads) > 0 || len(sink.Items) != 2 || sink.Items[0].Text != "v1" || sink.Items[1].Text != "v2" || sink.Items[1].ID != idE1 {
+		t.Errorf("items %+v\n%s", sink.Items, badText(sink))
 	}
 }

@@ -311,6 +311,12 @@ type ArchiveTweet struct {
 			} `json:"editControlInitial"`
 		} `json:"edit"`
 	} `json:"edit_info"`
+	// EditControl is the edit history in the shape of API v1.1's
+	// ext_edit_control, which some exports carry instead of edit_info.
+	EditControl *struct {
+		EditTweetIDs   []string `json:"edit_tweet_ids"`
+		InitialTweetID string   `json:"initial_tweet_id"`
+	} `json:"edit_control"`
 	IsQuoteStatus     flexBool `json:"is_quote_status"`
 	QuotedStatusIDStr string   `json:"quoted_status_id_str"`
 	DeletedAt         string   `json:"deleted_at"`
@@ -406,6 +412,14 @@ func fromArchive(t *ArchiveTweet, o owner) (*facts, error) {
 			f.chain = ei.Edit.EditControlInitial.EditTweetIDs
 		case ei.Edit != nil && ei.Edit.InitialTweetID != "":
 			f.chain = []string{ei.Edit.InitialTweetID, f.id}
+		}
+	}
+	if ec := t.EditControl; len(f.chain) == 0 && ec != nil {
+		switch {
+		case len(ec.EditTweetIDs) > 0:
+			f.chain = ec.EditTweetIDs
+		case ec.InitialTweetID != "":
+			f.chain = []string{ec.InitialTweetID, f.id}
 		}
 	}
 	f.parent = t.InReplyToStatusIDStr
