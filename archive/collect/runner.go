@@ -12,6 +12,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/osmarc/osmarc/archive"
@@ -89,6 +90,9 @@ type RunOptions struct {
 	Getenv func(string) string
 	// OnError is told of each bad record.
 	OnError func(*archive.InputError)
+	// Progress, when set, is told the number of items captured so far
+	// after each one.
+	Progress func(items int64)
 	// Grace is how long a request already under way when ctx ends may
 	// go on, so the page in hand is finished and captured (default 30 s);
 	// no request starts after ctx ends.
@@ -251,7 +255,7 @@ func Run(ctx context.Context, a *archive.Archive, acct archive.Account, c Collec
 	if err != nil {
 		return fail(ctx, a, &res, o, secret, fmt.Errorf("begin capture: %w", err))
 	}
-	sink := &runSink{CaptureSink: CaptureSink{w}}
+	sink := &runSink{CaptureSink: CaptureSink{w}, progress: o.Progress}
 	job := &Job{
 		Account: acct, Secret: secret, State: state, Full: o.Full, Media: !o.NoMedia,
 		HTTP: hc, Sink: sink, Now: o.Now, Log: log,
@@ -293,7 +297,7 @@ func RunImport(ctx context.Context, a *archive.Archive, acct archive.Account, im
 	if err != nil {
 		return fail(ctx, a, &res, o, "", fmt.Errorf("begin capture: %w", err))
 	}
-	sink := &runSink{CaptureSink: CaptureSink{w}}
+	sink := &runSink{CaptureSink: CaptureSink{w}, progress: o.Progress}
 	var errs []error
 	for _, src := range srcs {
 		if err := ctx.Err(); err != nil {
@@ -392,9 +396,19 @@ func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 // finished without error.
 type runSink struct {
 	CaptureSink
-	mu    sync.Mutex
-	scope *archive.Scope
-	state json.RawMessage
+	progress func(items int64)
+	items    atomic.Int64
+	mu       sync.Mutex
+	scope    *archive.Scope
+	state    json.RawMessage
+}
+
+func (s *runSink) AddItem(ctx context.Context, it archive.Item, o archive.ItemOptions) error {
+	err := s.CaptureSink.AddItem(ctx, it, o)
+	if err == nil && s.progress != nil {
+		s.progress(s.items.Add(1))
+	}
+	return err
 }
 
 func (s *runSink) Complete(sc archive.Scope) {

@@ -325,6 +325,8 @@ func (lineImporter) Import(ctx context.Context, src collect.Source, acct archive
 
 func TestRunImport(t *testing.T) {
 	a, _, acct, o := setup(t)
+	var seen int64
+	o.Progress = func(n int64) { seen = n }
 	fsys := fstest.MapFS{
 		"good.txt": {Data: []byte("a first\nb second\n")},
 		"bad.txt":  {Data: []byte("c third\n!oops\nd fourth\n")},
@@ -336,6 +338,9 @@ func TestRunImport(t *testing.T) {
 	}, o)
 	if !errors.Is(err, fs.ErrNotExist) || res.Collector != "import:lines" || res.Items != 4 || res.Errors != 2 || res.Complete {
 		t.Fatalf("err %v, result %+v", err, res)
+	}
+	if seen != 4 {
+		t.Errorf("progress said %d items", seen)
 	}
 	caps, _ := a.Captures()
 	if len(caps) != 1 || caps[0].Collector != "import:lines" || len(caps[0].Sources) != 3 {

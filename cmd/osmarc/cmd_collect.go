@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/osmarc/osmarc/archive"
@@ -125,13 +126,12 @@ func runCollect(ctx context.Context, g *globalOptions, o collectOptions) error {
 			res = collect.RunResult{Account: t.acct.Key, Class: collect.ClassOther, Error: t.fail}
 			err = errors.New(t.fail)
 		default:
-			if g.interactive() {
-				fmt.Fprintf(g.stderr, "collecting %s…\r", t.acct.Key)
-			}
+			progress, finish := itemProgress(g, "collect "+t.acct.Key)
 			res, err = collect.Run(ctx, a, t.acct, t.c, collect.RunOptions{
-				Full: o.full, NoMedia: o.noMedia, Now: g.now,
+				Full: o.full, NoMedia: o.noMedia, Now: g.now, Progress: progress,
 				OnError: func(e *archive.InputError) { fmt.Fprintln(g.stderr, "osmarc: "+oneLine(collect.Scrub(e.Error()))) },
 			})
+			finish()
 			if errors.Is(err, collect.ErrDeactivated) {
 				err = nil
 			}
@@ -184,4 +184,22 @@ func orNone(list []string) string {
 		return "none"
 	}
 	return strings.Join(list, ", ")
+}
+
+// itemProgress draws a count of items captured on a terminal (nothing
+// otherwise, or with --quiet); finish clears it.
+func itemProgress(g *globalOptions, what string) (progress func(int64), finish func()) {
+	if !g.interactive() {
+		return nil, func() {}
+	}
+	bar := progressbar.NewOptions64(-1,
+		progressbar.OptionSetWriter(g.stderr),
+		progressbar.OptionSetDescription(what),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("items"),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+	)
+	return func(n int64) { bar.Set64(n) }, func() { bar.Finish() }
 }

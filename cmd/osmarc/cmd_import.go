@@ -87,10 +87,12 @@ func runImport(ctx context.Context, g *globalOptions, o importOptions, paths []s
 	if registered && !o.json {
 		fmt.Fprintf(g.stdout, "Registered new account %s (platform %s, from format %s); see osmarc account list.\n", acct.Key, acct.Platform, imp.Format())
 	}
+	progress, finish := itemProgress(g, "import "+acct.Key)
 	res, err := collect.RunImport(ctx, a, acct, imp, srcs, collect.RunOptions{
-		Now:     g.now,
+		Now: g.now, Progress: progress,
 		OnError: func(e *archive.InputError) { fmt.Fprintln(g.stderr, "osmarc: "+oneLine(collect.Scrub(e.Error()))) },
 	})
+	finish()
 	if o.json {
 		out := struct {
 			collect.RunResult
