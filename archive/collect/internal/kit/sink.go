@@ -56,10 +56,14 @@ func (p *Page) Bad(sink collect.Sink, what string, err error) {
 
 // Fetch gets url and keeps the response body as raw input. On an HTTP
 // error it returns the fetcher's error (wrapping collect.ErrAuth and the
-// rest), without keeping the body.
+// rest) and, when there was a response, a Page with it (Resp and Body
+// set, the body not kept) so the caller can read the platform's error.
 func Fetch(ctx context.Context, job *collect.Job, url string, header http.Header, n int) (*Page, error) {
 	resp, err := job.HTTP.Get(ctx, url, header)
 	if err != nil {
+		if resp != nil {
+			return &Page{URL: url, N: n, Body: resp.Body, Resp: resp}, err
+		}
 		return nil, err
 	}
 	d, err := job.Sink.PutRaw(ctx, resp.Body, url, "", mediaType(resp))
