@@ -42,7 +42,7 @@ type YTDReader struct {
 
 // NewYTDReader reads r.
 func NewYTDReader(r io.Reader) *YTDReader {
-	return &YTDReader{br: bufio.NewReaderSize(r, 256<<10), line: 1}
+	return &YTDReader{br: bufio.NewReaderSize(r, 64<<10), line: 1}
 }
 
 // Element is one element of the array.
