@@ -550,6 +550,9 @@ func (r *run) searchBatch(ctx context.Context, threads []Thread) error {
 		}
 	}
 	all := r.searchAllAllowed()
+	if !all {
+		r.note(noteRecentOnly)
+	}
 	q := baseQuery()
 	q.Set("query", strings.Join(terms, " OR "))
 	q.Set("max_results", "100")
@@ -575,7 +578,7 @@ func (r *run) searchBatch(ctx context.Context, threads []Thread) error {
 			// recent one, and say so in the state.
 			t := r.now
 			r.next.SearchAllRefusedAt = &t
-			r.note("the full-archive search was refused (HTTP 403); replies are searched with the recent search, which reaches back 7 days")
+			r.note(noteRecentOnly)
 			all = false
 			q.Del("next_token")
 			continue
@@ -604,6 +607,8 @@ func (r *run) searchBatch(ctx context.Context, threads []Thread) error {
 		q.Set("next_token", next)
 	}
 }
+
+const noteRecentOnly = "the full-archive search was refused (HTTP 403); replies are searched with the recent search, which reaches back 7 days"
 
 func (r *run) note(s string) {
 	if !slices.Contains(r.next.Notes, s) {

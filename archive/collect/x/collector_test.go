@@ -345,3 +345,27 @@ func TestCollectCappedTimeline(t *testing.T) {
 		t.Errorf("capped run %+v, %v: want complete, nothing removed", res, err)
 	}
 }
+
+// TestCollectSearchAllRefusedRemembered: the next run does not ask the
+// full-archive search again within the week, and says so again.
+func TestCollectSearchAllRefusedRemembered(t *testing.T) {
+	srv := newXServer(t)
+	srv.searchAll403 = true
+	first := collect.NewMemorySink()
+	if err := New().Collect(context.Background(), srv.job(first, nil, true)); err != nil {
+		t.Fatal(err)
+	}
+	n := len(srv.requests())
+	next := collect.NewMemorySink()
+	if err := New().Collect(context.Background(), srv.job(next, first.State, true)); err != nil {
+		t.Fatal(err)
+	}
+	if reqs := strings.Join(srv.requests()[n:], "\n"); strings.Contains(reqs, "/search/all") {
+		t.Errorf("asked the refused search again:\n%s", reqs)
+	}
+	var st State
+	json.Unmarshal(next.State, &st)
+	if st.SearchAllRefusedAt == nil || len(st.Notes) != 1 {
+		t.Errorf("state %+v", st)
+	}
+}
