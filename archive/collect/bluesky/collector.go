@@ -120,6 +120,9 @@ func (Collector) Collect(ctx context.Context, job *collect.Job) error {
 				continue
 			}
 			at := sortTime(&fv)
+			if fv.Reason != nil && strings.HasSuffix(fv.Reason.Type, "#reasonPin") {
+				at = time.Time{} // a pinned post heads the feed out of order
+			}
 			if !at.IsZero() {
 				if oldest.IsZero() || at.Before(oldest) {
 					oldest = at

@@ -231,3 +231,19 @@ func TestOutboxStreams(t *testing.T) {
 		t.Errorf("heap reached %d MB reading a 60 MB outbox", sink.maxHeap>>20)
 	}
 }
+
+func TestOutboxCutShort(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(fixture.Dir(t, "mastodon"), "export", "outbox.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := b[:bytes.Index(b, []byte(`"id": "https://social.example.gov/users/cityofexample/statuses/110000000000000006/activity"`))+40]
+	sink := collect.NewMemorySink()
+	src := collect.Source{Name: "outbox.json", FS: fstest.MapFS{"outbox.json": {Data: cut}}, Path: "outbox.json"}
+	if err := NewOutboxImporter().Import(context.Background(), src, fixture.Account(Platform, "cityofexample", "", ""), sink); err != nil {
+		t.Fatal(err)
+	}
+	if len(sink.Items) != 2 || len(sink.Bads) != 1 || !strings.Contains(sink.Bads[0].Error(), "truncated") {
+		t.Errorf("items %d, bads %v", len(sink.Items), sink.Bads)
+	}
+}

@@ -194,6 +194,9 @@ func (OutboxImporter) Import(ctx context.Context, src collect.Source, account ar
 	}
 	dec := json.NewDecoder(bufio.NewReaderSize(f, 1<<20))
 	bad := func(what string, err error) error {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
 		sink.Bad(&archive.InputError{Source: name, Err: fmt.Errorf("%s at byte %d: %s", what, dec.InputOffset(), kit.DescribeJSON(err))})
 		return nil
 	}

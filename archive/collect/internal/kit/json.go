@@ -37,7 +37,7 @@ func DescribeJSON(err error) string {
 	case err == nil:
 		return ""
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return "truncated JSON: the body ends inside a value"
+		return "truncated JSON: it ends inside a value"
 	case errors.As(err, &se):
 		return fmt.Sprintf("malformed JSON at byte %d: %v", se.Offset, se)
 	case errors.As(err, &te):

@@ -22,6 +22,9 @@ import (
 // its top-level array streamed, each element kept as its own blob.
 const WholeFile = 32 << 20
 
+// wholeFile is WholeFile; tests lower it.
+var wholeFile int64 = WholeFile
+
 // MaxLine bounds one line of a JSON Lines file of saved responses; a file
 // whose first line is longer is read as one streamed document instead.
 const MaxLine = 64 << 20
@@ -140,7 +143,7 @@ func ReadSaved(ctx context.Context, fsys fs.FS, p, name string, sink collect.Sin
 	if lines {
 		return readLines(ctx, f, name, sink, fn)
 	}
-	if st, err := f.Stat(); err == nil && st.Size() <= WholeFile {
+	if st, err := f.Stat(); err == nil && st.Size() <= wholeFile {
 		b, err := io.ReadAll(f)
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
@@ -255,6 +258,9 @@ func readDocuments(ctx context.Context, r io.Reader, name string, sink collect.S
 	br := bufio.NewReaderSize(r, 64<<10)
 	dec := json.NewDecoder(br)
 	bad := func(err error) error {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF // the file ended inside an array
+		}
 		sink.Bad(&archive.InputError{Source: name, Err: fmt.Errorf("at byte %d: %s", dec.InputOffset(), DescribeJSON(err))})
 		return nil
 	}
