@@ -13,10 +13,12 @@
 // "comment-ID" (the two number apart).
 //
 // An incremental run reads posts most recently modified first and
-// comments newest first, back to a week before what the last run saw; a
-// full run reads everything and, when every page read cleanly, says the
-// listing was complete, so posts and comments gone since (a comment a
-// moderator removed) are marked removed at source.
+// comments newest first, back to a week before what the last run saw. A
+// full run reads everything in id order (new objects join the end, so
+// page-number paging skips none) and, when every page read cleanly and
+// no collection shrank while it was read (X-WP-Total), says the listing
+// was complete, so posts and comments gone since (a comment a moderator
+// removed) are marked removed at source.
 package wordpress
 
 import (
@@ -71,6 +73,9 @@ type run struct {
 	sink      *countingSink
 	users     map[string]*archive.Author
 	revisions bool // the token may read revisions (until a 401/403 says not)
+	// shifted: a collection's X-WP-Total changed between its pages, so
+	// an object may have moved across a page boundary unseen.
+	shifted bool
 }
 
 type countingSink struct {
@@ -105,6 +110,11 @@ func (Collector) Collect(ctx context.Context, job *collect.Job) error {
 	// Posts.
 	postsCut := cut(prev.PostsModified)
 	q := url.Values{"per_page": {strconv.Itoa(PerPage)}, "orderby": {"modified"}, "order": {"desc"}, "_embed": {"author,wp:term,wp:featuredmedia"}}
+	if job.Full {
+		// In id order new posts join the end, so paging skips none.
+		q.Set("orderby", "id")
+		q.Set("order", "asc")
+	}
 	err = r.pages(ctx, "/wp-json/wp/v2/posts", q, "posts", func(page *kit.Page, raw json.RawMessage, i int) (time.Time, error) {
 		var p Post
 		if err := json.Unmarshal(raw, &p); err != nil {
@@ -123,6 +133,10 @@ func (Collector) Collect(ctx context.Context, job *collect.Job) error {
 	// Comments, all posts' in one listing.
 	commentsCut := cut(prev.CommentsDate)
 	q = url.Values{"per_page": {strconv.Itoa(PerPage)}, "orderby": {"date_gmt"}, "order": {"desc"}}
+	if job.Full {
+		q.Set("orderby", "id")
+		q.Set("order", "asc")
+	}
 	err = r.pages(ctx, "/wp-json/wp/v2/comments", q, "comments", func(page *kit.Page, raw json.RawMessage, i int) (time.Time, error) {
 		var c Comment
 		if err := json.Unmarshal(raw, &c); err != nil {
@@ -145,8 +159,10 @@ func (Collector) Collect(ctx context.Context, job *collect.Job) error {
 	if cs.bad > 0 {
 		return nil
 	}
-	if job.Full {
+	if job.Full && !r.shifted {
 		cs.Complete(archive.Scope{Account: job.Account.Key})
+	} else if job.Full && job.Log != nil {
+		job.Log.Info("wordpress: not a complete listing: posts or comments were deleted while the pages were read, so one may have been skipped", "account", job.Account.Key)
 	}
 	b, _ := json.Marshal(next)
 	cs.SetState(b)
@@ -158,6 +174,7 @@ func (Collector) Collect(ctx context.Context, job *collect.Job) error {
 // rest_post_invalid_page_number), or, in an incremental run, until a page
 // ends before cutoff. A page that does not parse is reported and skipped.
 func (r *run) pages(ctx context.Context, path string, q url.Values, what string, each func(*kit.Page, json.RawMessage, int) (time.Time, error), cutoff time.Time) error {
+	firstTotal := ""
 	for n := 1; ; n++ {
 		q.Set("page", strconv.Itoa(n))
 		u := r.base + path + "?" + q.Encode()
@@ -169,6 +186,11 @@ func (r *run) pages(ctx context.Context, path string, q url.Values, what string,
 			return fmt.Errorf("wordpress: list %s of %s (page %d): %w", what, r.job.Account.Key, n, err)
 		}
 		total, totalErr := strconv.Atoi(page.Resp.Header.Get("X-WP-TotalPages"))
+		if t := page.Resp.Header.Get("X-WP-Total"); n == 1 {
+			firstTotal = t
+		} else if t != firstTotal {
+			r.shifted = true
+		}
 		var raws []json.RawMessage
 		oldest := time.Time{}
 		if err := kit.UnmarshalPage(page.Body, &raws); err != nil {

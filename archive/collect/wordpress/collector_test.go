@@ -15,12 +15,18 @@ import (
 
 const site = "blog.example.gov"
 
-func postsKey(page int) string {
-	return "/wp-json/wp/v2/posts?" + url.Values{"per_page": {"100"}, "orderby": {"modified"}, "order": {"desc"}, "_embed": {"author,wp:term,wp:featuredmedia"}, "page": {string(rune('0' + page))}}.Encode()
+// postsKey is a page of posts as a full run asks for it (id order);
+// incremental runs ask newest-modified first.
+func postsKey(page int) string { return postsKeyOrder(page, "id", "asc") }
+
+func postsKeyOrder(page int, orderby, order string) string {
+	return "/wp-json/wp/v2/posts?" + url.Values{"per_page": {"100"}, "orderby": {orderby}, "order": {order}, "_embed": {"author,wp:term,wp:featuredmedia"}, "page": {string(rune('0' + page))}}.Encode()
 }
 
-func commentsKey(page int) string {
-	return "/wp-json/wp/v2/comments?" + url.Values{"per_page": {"100"}, "orderby": {"date_gmt"}, "order": {"desc"}, "page": {string(rune('0' + page))}}.Encode()
+func commentsKey(page int) string { return commentsKeyOrder(page, "id", "asc") }
+
+func commentsKeyOrder(page int, orderby, order string) string {
+	return "/wp-json/wp/v2/comments?" + url.Values{"per_page": {"100"}, "orderby": {orderby}, "order": {order}, "page": {string(rune('0' + page))}}.Encode()
 }
 
 const revisionsKey = "/wp-json/wp/v2/posts/101/revisions?per_page=100"
@@ -146,7 +152,7 @@ func TestRevisionsRefusedIsNoError(t *testing.T) {
 
 func TestNoTokenNoRevisions(t *testing.T) {
 	s := serve(t)
-	job, _ := newJob(t, s, false)
+	job, _ := newJob(t, s, true)
 	job.Secret = ""
 	sink := collect.NewMemorySink()
 	job.Sink = sink
@@ -160,6 +166,9 @@ func TestNoTokenNoRevisions(t *testing.T) {
 
 func TestIncremental(t *testing.T) {
 	s := serve(t)
+	s.Handle(postsKeyOrder(1, "modified", "desc"), fixture.Route{File: "posts-page1.json", Header: pages(2)})
+	s.Handle(postsKeyOrder(2, "modified", "desc"), fixture.Route{File: "posts-page2.json", Header: pages(2)})
+	s.Handle(commentsKeyOrder(1, "date_gmt", "desc"), fixture.Route{File: "comments-page1.json", Header: map[string]string{"X-WP-TotalPages": "1"}})
 	job, _ := newJob(t, s, false)
 	job.State = []byte(`{"posts_modified":"2026-02-18T10:15:00Z","comments_date":"2026-02-18T12:00:00Z"}`)
 	sink := collect.NewMemorySink()
@@ -167,7 +176,7 @@ func TestIncremental(t *testing.T) {
 	if err := New().Collect(context.Background(), job); err != nil {
 		t.Fatal(err)
 	}
-	if s.Hits(postsKey(2)) != 0 || sink.Scope != nil {
+	if s.Hits(postsKeyOrder(1, "modified", "desc")) != 1 || s.Hits(postsKeyOrder(2, "modified", "desc")) != 0 || sink.Scope != nil {
 		t.Error("incremental run read past the lookback or said it was complete")
 	}
 	if string(sink.State) == "" {
@@ -251,5 +260,16 @@ func TestBaseURL(t *testing.T) {
 	}
 	if _, err := baseURL(&collect.Job{Account: archive.Account{Key: "wordpress/blog", Handle: "blog"}}); err == nil {
 		t.Error("no base URL accepted")
+	}
+}
+
+func TestDeletedWhilePagingIsNotComplete(t *testing.T) {
+	s := serve(t)
+	s.Handle(postsKey(2), fixture.Route{File: "posts-page2.json", Header: map[string]string{"X-WP-Total": "2", "X-WP-TotalPages": "2"}})
+	a, _, _ := archivetest.New(t)
+	job, _ := newJob(t, s, true)
+	res, err := fixture.RunInto(t, a, New(), job)
+	if err != nil || res.Complete {
+		t.Errorf("a listing whose total changed between pages said it was complete: %+v %v", res, err)
 	}
 }
