@@ -343,3 +343,5 @@ func TestParseLinks(t *testing.T) {
 		t.Errorf("%+v", got)
 	}
 }
+
+func fixtureRoute(file string) fixture.Route { return fixture.Route{File: file} }
