@@ -117,12 +117,9 @@ func editItem(cur archive.Item, s *Status, e StatusEdit, first bool) archive.Ite
 		}
 	}
 	it.Mentions = kit.Unique(it.Mentions)
-	it.Hashtags = nil
-	for t := range tags {
-		it.Hashtags = append(it.Hashtags, t)
-	}
-	// Keep the status's order where it has the tag.
-	ordered := []string{}
+	// Hashtags in the order of the status's tags, then any this version
+	// alone has, in the order of its text.
+	var ordered []string
 	for _, t := range cur.Hashtags {
 		if tags[t] {
 			ordered = append(ordered, t)
