@@ -122,6 +122,7 @@ func (r *recentSet) add(d Digest) {
 }
 
 type pendingItem struct {
+	media   []Digest
 	item    Item
 	canon   []byte
 	digest  Digest
@@ -181,9 +182,15 @@ func (w *CaptureWriter) removeSpools() {
 	}
 }
 
-// Bad counts a bad input record and reports it.
+// Bad counts a bad input record and reports it. A bad record makes the
+// capture incomplete; a media file that failed (e.Media) does not, since
+// the item that names it was captured.
 func (w *CaptureWriter) Bad(e *InputError) {
-	w.res.Errors++
+	if e.Media {
+		w.res.MediaErrors++
+	} else {
+		w.res.Errors++
+	}
 	if w.opts.OnError != nil {
 		w.opts.OnError(e)
 	}
@@ -237,6 +244,17 @@ func (w *CaptureWriter) AddItem(ctx context.Context, it Item, o ItemOptions) err
 	if err := NormaliseItem(&it); err != nil {
 		return badItem{err}
 	}
+	// Media digests are what this capture stored, not what the item says:
+	// they go in the manifest's line for the sighting, not in the version,
+	// so a post seen with and without its media downloaded is one version.
+	var media []Digest
+	for i := range it.Media {
+		if it.Media[i].Digest != "" {
+			d, _ := ParseDigest(it.Media[i].Digest)
+			media = append(media, d)
+			it.Media[i].Digest = ""
+		}
+	}
 	canon, err := it.CanonicalJSON()
 	if err != nil {
 		return badItem{err}
@@ -244,7 +262,7 @@ func (w *CaptureWriter) AddItem(ctx context.Context, it Item, o ItemOptions) err
 	if o.SeenAt.IsZero() {
 		o.SeenAt = w.a.now()
 	}
-	w.pending = append(w.pending, pendingItem{item: it, canon: canon, digest: Sum(canon), opts: o, created: it.Created()})
+	w.pending = append(w.pending, pendingItem{item: it, canon: canon, digest: Sum(canon), opts: o, created: it.Created(), media: media})
 	if len(w.pending) >= 500 {
 		return w.flush()
 	}
@@ -286,12 +304,7 @@ func (w *CaptureWriter) flush() error {
 			Raw: p.opts.Raw, RawLine: p.opts.RawLine, RawPath: p.opts.RawPath, Source: p.opts.Source, Line: p.opts.Line,
 			SeenAt: p.opts.SeenAt, Metrics: p.opts.Metrics, RemovedAt: p.opts.RemovedAt,
 		}
-		for _, m := range p.item.Media {
-			if m.Digest != "" {
-				d, _ := ParseDigest(m.Digest)
-				mi.Media = append(mi.Media, d)
-			}
-		}
+		mi.Media = p.media
 		w.mw.item(mi)
 		w.cw.Write(p.canon)
 		w.cw.WriteByte('\n')

@@ -1,6 +1,7 @@
 package archive_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -196,5 +197,44 @@ func TestSameVersionTwiceInOneCaptureIsWrittenOnce(t *testing.T) {
 	}
 	if res.NewVersions != 601 || res.BlobsWritten != 601 {
 		t.Fatalf("new versions %d, blobs written %d; want 601 each", res.NewVersions, res.BlobsWritten)
+	}
+}
+
+func TestMediaIsCaptureDataNotContent(t *testing.T) {
+	a, _, _ := archivetest.New(t)
+	withMedia := func(digest string) archive.Item {
+		it := post("1", "parade photos")
+		it.Media = []archive.Media{{URL: "https://cdn.example/p.jpg", Type: "image/jpeg", Alt: "soldiers marching", Digest: digest}}
+		return it
+	}
+	jpeg := []byte("\xff\xd8\xff\xe0 not really a jpeg")
+	d := archive.Sum(jpeg)
+	// Seen with its media downloaded by a collector...
+	w, _ := a.BeginCapture(ctx, archive.CaptureOptions{Collector: "mastodon"})
+	if err := w.PutMedia(ctx, bytes.NewReader(jpeg), int64(len(jpeg)), d, "image/jpeg", "https://cdn.example/p.jpg"); err != nil {
+		t.Fatal(err)
+	}
+	w.AddItem(ctx, withMedia(d.String()), archive.ItemOptions{})
+	w.Complete(archive.Scope{Account: "mastodon/brigade"})
+	if _, err := w.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// ...and by an import that has no media file, and by a run whose
+	// download failed: one version, and the failed download leaves the
+	// listing complete.
+	w, _ = a.BeginCapture(ctx, archive.CaptureOptions{Collector: "mastodon"})
+	w.AddItem(ctx, withMedia(""), archive.ItemOptions{})
+	w.Bad(&archive.InputError{Source: "https://cdn.example/p.jpg", Err: errors.New("HTTP 404"), Media: true})
+	w.Complete(archive.Scope{Account: "mastodon/brigade"})
+	res, err := w.Commit(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.NewVersions != 0 || !res.Complete || res.MediaErrors != 1 || res.Errors != 0 {
+		t.Fatalf("result = %+v", res)
+	}
+	s, _ := a.Show(ctx, "mastodon/brigade/1")
+	if len(s.Versions) != 1 || s.Versions[0].Item.Media[0].Digest != "" || len(s.Sightings[0].Media) != 1 || s.Sightings[0].Media[0] != d.String() {
+		t.Fatalf("versions %d, sighting media %v", len(s.Versions), s.Sightings[0].Media)
 	}
 }

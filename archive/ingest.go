@@ -32,6 +32,9 @@ type InputError struct {
 	Source string
 	Line   int
 	Err    error
+	// Media marks a media file that could not be fetched or stored: the
+	// item itself was captured, so the listing stays complete.
+	Media bool
 }
 
 func (e *InputError) Error() string {
@@ -69,6 +72,8 @@ type IngestResult struct {
 	Complete bool `json:"complete"`
 	// Removed counts items the capture found removed at the source.
 	Removed int64 `json:"removed"`
+	// MediaErrors counts media that could not be fetched or stored.
+	MediaErrors int64 `json:"media_errors"`
 }
 
 // Ingest runs one capture of items in osmarc's JSON Lines item format read

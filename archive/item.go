@@ -45,7 +45,9 @@ type Author struct {
 	Name   string `json:"name,omitempty"`
 }
 
-// Media is an attachment. Digest is set once its bytes are in the store.
+// Media is an attachment. Digest, set by a collector once its bytes are in
+// the store, is not part of the item's version: the capture records it for
+// the sighting (see CaptureWriter.AddItem).
 type Media struct {
 	Alt    string `json:"alt,omitempty"`
 	Digest string `json:"digest,omitempty"`

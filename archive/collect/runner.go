@@ -135,6 +135,9 @@ type RunResult struct {
 	Removed     int64  `json:"removed"`
 	// Errors counts the bad records reported.
 	Errors int64 `json:"errors"`
+	// MediaErrors counts media that could not be fetched or stored; they
+	// do not make the capture incomplete.
+	MediaErrors int64 `json:"media_errors"`
 	// Complete: the run listed its scope completely, without error.
 	Complete  bool          `json:"complete"`
 	StartedAt time.Time     `json:"started_at"`
@@ -332,6 +335,7 @@ func commit(ctx context.Context, a *archive.Archive, w *archive.CaptureWriter, r
 	ir, cerr := w.Commit(context.WithoutCancel(ctx))
 	o.Lock.Unlock()
 	res.Capture, res.Items, res.NewVersions, res.Removed, res.Errors = ir.Capture, ir.Items, ir.NewVersions, ir.Removed, ir.Errors
+	res.MediaErrors = ir.MediaErrors
 	res.Complete, res.NewAccounts = ir.Complete, ir.NewAccounts
 	if cerr != nil {
 		if ir.Capture == "" {

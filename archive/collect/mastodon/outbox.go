@@ -479,10 +479,10 @@ func (ob *outbox) media(ms []archive.Media) error {
 		d, err := fileDownload(ob.fsys, p, u)
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
-				ob.sink.Bad(&archive.InputError{Source: ob.name, Err: fmt.Errorf("media %s is not in the export", u)})
+				ob.sink.Bad(&archive.InputError{Source: ob.name, Err: fmt.Errorf("media %s is not in the export", u), Media: true})
 				continue
 			}
-			ob.sink.Bad(&archive.InputError{Source: ob.name, Err: fmt.Errorf("media %s: %v", u, err)})
+			ob.sink.Bad(&archive.InputError{Source: ob.name, Err: fmt.Errorf("media %s: %v", u, err), Media: true})
 			continue
 		}
 		err = ob.sink.PutMediaFile(ob.ctx, d)

@@ -145,7 +145,7 @@ func (c *Client) Media(ctx context.Context, job *collect.Job, sink collect.Sink,
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			sink.Bad(&archive.InputError{Source: c.Scrub(it.Media[i].URL), Err: fmt.Errorf("media of %s %s: %v", it.Kind, it.ID, scrubbedError{err, c})})
+			sink.Bad(&archive.InputError{Source: c.Scrub(it.Media[i].URL), Err: fmt.Errorf("media of %s %s: %v", it.Kind, it.ID, scrubbedError{err, c}), Media: true})
 			continue
 		}
 		err = sink.PutMediaFile(ctx, d)

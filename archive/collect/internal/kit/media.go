@@ -48,7 +48,7 @@ func (m *Media) Fetch(ctx context.Context, ms []archive.Media, skip func(archive
 				return ctx.Err()
 			}
 			m.done[u] = ""
-			m.job.Sink.Bad(&archive.InputError{Source: u, Err: fmt.Errorf("media not downloaded: %w", err)})
+			m.job.Sink.Bad(&archive.InputError{Source: u, Err: fmt.Errorf("media not downloaded: %w", err), Media: true})
 			continue
 		}
 		err = m.job.Sink.PutMediaFile(ctx, dl)
