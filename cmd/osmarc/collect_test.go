@@ -538,3 +538,52 @@ func TestDaemon(t *testing.T) {
 	// The lock is released.
 	must(t, "account", "add", "--data", dir, "--platform", "fake", "--handle", "late")
 }
+
+func TestDefaultRegistryNamesEveryPlatformAndFormat(t *testing.T) {
+	r := defaultRegistry()
+	for _, p := range []string{"feed", "mastodon", "bluesky", "wordpress", "facebook", "instagram", "x", "youtube"} {
+		if c, ok := r.Collector(p); !ok || c.Platform() != p {
+			t.Errorf("no collector for %s", p)
+		}
+	}
+	for _, f := range []string{"x-archive", "facebook-dyi", "instagram-export", "mastodon-outbox", "feed",
+		"mastodon-api", "bluesky-api", "facebook-graph", "instagram-graph", "youtube-api", "wordpress-api", "x-api-v2"} {
+		if im, ok := r.Importer(f); !ok || im.Format() != f {
+			t.Errorf("no importer for %s", f)
+		}
+	}
+}
+
+// TestImportShippedFormats imports real fixtures of account exports through
+// the command line with the default registry: each is a capture, a second
+// import adds nothing, and a wrong --format says what the file looks like.
+func TestImportShippedFormats(t *testing.T) {
+	dir := newArchive(t)
+	for _, tc := range []struct {
+		format, account, path string
+	}{
+		{"x-archive", "Brigade3", "../../testdata/collect/x/archive"},
+		{"mastodon-outbox", "brigade@social.example.gov", "../../testdata/collect/mastodon/export"},
+		{"facebook-dyi", "3rd-brigade", "../../testdata/collect/facebook/dyi"},
+	} {
+		t.Run(tc.format, func(t *testing.T) {
+			code, out, errs := osmarc(t, "", "import", "--data", dir, "--format", tc.format, "--account", tc.account, tc.path)
+			if code != 0 && !strings.Contains(errs, "bad record") {
+				t.Fatalf("import %s: exit %d\n%s%s", tc.format, code, out, errs)
+			}
+			before := statsJSON(t, dir)
+			if before["items"].(float64) == 0 {
+				t.Fatalf("import %s captured nothing: %s %s", tc.format, out, errs)
+			}
+			osmarc(t, "", "import", "--data", dir, "--format", tc.format, "--account", tc.account, tc.path)
+			after := statsJSON(t, dir)
+			if after["versions"] != before["versions"] || after["items"] != before["items"] {
+				t.Fatalf("importing %s twice changed the archive: %v → %v", tc.format, before, after)
+			}
+		})
+	}
+	code, _, errs := osmarc(t, "", "import", "--data", dir, "--format", "facebook-dyi", "--account", "Brigade3", "../../testdata/collect/x/archive")
+	if code == 0 || !strings.Contains(errs, "x-archive") {
+		t.Fatalf("a wrong --format: exit %d, %q", code, errs)
+	}
+}
