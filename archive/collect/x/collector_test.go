@@ -300,11 +300,66 @@ func TestCollectMediaFailure(t *testing.T) {
 	if err := New().Collect(context.Background(), srv.job(sink, nil, true)); err != nil {
 		t.Fatal(err)
 	}
-	if len(sink.Bads) != 1 || !strings.Contains(sink.Bads[0].Source, "pbs.twimg.com/media/P1photo.jpg") {
+	if len(sink.Bads) != 1 || !sink.Bads[0].Media || !strings.Contains(sink.Bads[0].Source, "pbs.twimg.com/media/P1photo.jpg") {
 		t.Fatalf("bad:\n%s", badText(sink))
 	}
 	if p1 := sink.Item(idP1); p1 == nil || p1.Media[0].Digest != "" || len(byID(sink)) != 9 {
 		t.Errorf("the run should go on without the photo: %+v", p1)
+	}
+	// The listing is still complete: the post was captured, its photo
+	// was not.
+	a, _, _ := archivetest.New(t)
+	res, err := captureRun(t, a, srv.job(nil, nil, true))
+	if err != nil || !res.Complete || res.MediaErrors != 1 || res.Errors != 0 {
+		t.Errorf("capture %+v, %v", res, err)
+	}
+}
+
+// TestCollectThroughRunner runs the collector as osmarc collect does: the
+// token read from the account's credentials at run time, the state carried
+// from one run to the next, a removal found by the second complete run.
+func TestCollectThroughRunner(t *testing.T) {
+	a, _, _ := archivetest.New(t)
+	srv := newXServer(t)
+	ctx := context.Background()
+	acct := fxAccount(srv.URL)
+	acct.Credentials, acct.AllowPrivate = "env:OSMARC_TEST_X_TOKEN", true
+	acct, err := a.AddAccount(ctx, acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := collect.NewClient(collect.ClientOptions{AllowPrivate: true, Sleep: noSleep})
+	opts := collect.RunOptions{
+		Full: true, HTTP: rewriteFetcher{client, srv.URL}, Now: func() time.Time { return fxNow },
+		Getenv: func(k string) string {
+			if k == "OSMARC_TEST_X_TOKEN" {
+				return fxToken
+			}
+			return ""
+		},
+	}
+	res, err := collect.Run(ctx, a, acct, New(), opts)
+	if err != nil || !res.Complete || res.Items != 10 {
+		t.Fatalf("first run %+v, %v", res, err)
+	}
+	srv.search = "search-2.json"
+	srv.sinceTimeline, srv.sinceSearch = "timeline-new.json", "search-new.json"
+	opts.Full = false
+	res, err = collect.Run(ctx, a, acct, New(), opts)
+	if err != nil || res.Complete {
+		t.Fatalf("incremental run %+v, %v", res, err)
+	}
+	if reqs := strings.Join(srv.requests(), "\n"); !strings.Contains(reqs, "since_id="+idP1) {
+		t.Error("the state was not carried to the next run")
+	}
+	opts.Full = true
+	res, err = collect.Run(ctx, a, acct, New(), opts)
+	if err != nil || !res.Complete || res.Removed < 1 {
+		t.Fatalf("complete run %+v, %v", res, err)
+	}
+	d, err := a.Show(ctx, archive.ItemKey(Platform, fxHandle, idR2))
+	if err != nil || d.RemovedAt == nil {
+		t.Errorf("R2: %v removed %v", err, d.RemovedAt)
 	}
 }
 

@@ -99,7 +99,7 @@ func (im *importer) attach(ctx context.Context, m *archive.Media, ref mediaRef, 
 		}
 		d, err := fileDownload(im.fsys, name, ref.url)
 		if err != nil {
-			im.sink.Bad(&archive.InputError{Source: name, Err: err})
+			im.sink.Bad(&archive.InputError{Source: name, Err: err, Media: true})
 			return nil
 		}
 		digest, err := storeMedia(ctx, im.sink, d)

@@ -503,7 +503,7 @@ func (r *run) download(ctx context.Context, u string) (string, error) {
 		if ctx.Err() != nil {
 			return "", ctx.Err()
 		}
-		r.job.Sink.Bad(&archive.InputError{Source: collect.Scrub(u), Err: fmt.Errorf("media: %s", collect.ScrubSecret(err.Error(), r.secret))})
+		r.job.Sink.Bad(&archive.InputError{Source: collect.Scrub(u), Err: fmt.Errorf("media: %s", collect.ScrubSecret(err.Error(), r.secret)), Media: true})
 		r.media[u] = ""
 		return "", nil
 	}

@@ -59,6 +59,7 @@ type ytServer struct {
 	threadV3 string
 	fail     map[string][]string // path → fixture names (or "503") to answer first
 	bearer   string              // accepted bearer token ("" accepts only the key)
+	noThumbs bool                // thumbnails answer 404
 }
 
 func newYTServer(t testing.TB) *ytServer {
@@ -79,6 +80,10 @@ func (s *ytServer) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	if strings.HasPrefix(r.URL.Path, "/thumb/") {
+		if s.noThumbs {
+			http.NotFound(w, r)
+			return
+		}
 		w.Header().Set("Content-Type", "image/jpeg")
 		w.Write(readFixture(s.t, "api", "thumbnail.jpg"))
 		return

@@ -173,6 +173,16 @@ func TestCollectExpiredToken(t *testing.T) {
 	}
 }
 
+func TestCollectMediaFailure(t *testing.T) {
+	a, _, _ := archivetest.New(t)
+	srv := newYTServer(t)
+	srv.noThumbs = true
+	res, err := captureRun(t, a, srv.job(nil, nil, true))
+	if err != nil || !res.Complete || res.MediaErrors != 3 || res.Errors != 0 || res.Items != 17 {
+		t.Errorf("capture %+v, %v: want the videos kept and the listing complete", res, err)
+	}
+}
+
 func TestCollectBearerAndHandle(t *testing.T) {
 	srv := newYTServer(t)
 	sink := collect.NewMemorySink()
