@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/osmarc/osmarc/archive"
+	"github.com/osmarc/osmarc/index"
+)
+
+func newReindexCommand(g *globalOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "reindex",
+		Short: "Rebuild the search index from the catalog and the store",
+		Long: `reindex builds a new search index from every item in the catalog, reading
+each item's versions from the store, and puts it in place of the old one
+when it is complete: a failed or interrupted reindex leaves the old index as
+it was. "osmarc rebuild" reindexes too.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runReindex(cmd.Context(), g)
+		},
+	}
+}
+
+func runReindex(ctx context.Context, g *globalOptions) error {
+	a, err := g.open(ctx, "reindex", false)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	n, took, err := reindexArchive(ctx, g, a)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(g.stdout, "Reindexed %d item(s) in %s.\n", n, took.Round(time.Millisecond))
+	return nil
+}
+
+// openIndex opens the data directory's search index for a command that
+// holds the writer's lock, and installs it as the archive's indexer, so
+// the captures the command makes keep the index up to date. The caller
+// closes it after the archive's last capture.
+func openIndex(a *archive.Archive) (*index.Index, error) {
+	ix, err := index.Open(filepath.Join(a.Dir(), index.DirName))
+	if err != nil {
+		return nil, err
+	}
+	ix.SetVersionReader(a)
+	a.SetIndexer(ix)
+	return ix, nil
+}
+
+// reindexArchive rebuilds the index of an archive opened for writing.
+func reindexArchive(ctx context.Context, g *globalOptions, a *archive.Archive) (uint64, time.Duration, error) {
+	start := time.Now()
+	ix, err := openIndex(a)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer func() {
+		a.SetIndexer(nil)
+		ix.Close()
+	}()
+	s, err := a.Stats()
+	if err != nil {
+		return 0, 0, err
+	}
+	bar := g.progress(s.Items, "reindex")
+	err = ix.Reindex(ctx, a, func(n int) {
+		if bar != nil {
+			bar.Set(n)
+		}
+	})
+	if bar != nil {
+		bar.Finish()
+	}
+	if err != nil {
+		return 0, 0, err
+	}
+	n, err := ix.Count()
+	return n, time.Since(start), err
+}

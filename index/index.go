@@ -1,0 +1,561 @@
+package index
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/document"
+	"github.com/blevesearch/bleve/v2/index/scorch"
+	"github.com/blevesearch/bleve/v2/mapping"
+	bindex "github.com/blevesearch/bleve_index_api"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/osmarc/osmarc/archive"
+	"github.com/osmarc/osmarc/archive/catalog"
+)
+
+// DirName is the index's directory inside the data directory.
+const DirName = "index"
+
+// BatchSize is how many documents go into one bleve batch: larger batches
+// are no faster and use more memory.
+const BatchSize = 1000
+
+// Sentinel errors.
+var (
+	// ErrQuery is a malformed query; the error says what and where.
+	ErrQuery = errors.New("malformed query")
+	// ErrNoIndex is returned by OpenReadOnly when there is no index yet.
+	ErrNoIndex = errors.New("no search index")
+	// ErrReadOnly is returned by writes to an index opened read-only.
+	ErrReadOnly = errors.New("search index opened read-only")
+)
+
+// VersionReader reads one version's content by its digest.
+// *archive.Archive satisfies it.
+type VersionReader interface {
+	Version(ctx context.Context, digest string) (*archive.Item, error)
+}
+
+// Annotator fills a document's records-management fields (class,
+// schedule, exemptions, holds, removal) before it is indexed.
+type Annotator func(ctx context.Context, d *Doc) error
+
+// Index is an open search index. Its methods are safe for concurrent use;
+// writes are serialised.
+type Index struct {
+	dir      string
+	readOnly bool
+
+	mu       sync.RWMutex // guards idx against Reindex's swap
+	idx      bleve.Index
+	wmu      sync.Mutex // serialises writers
+	versions VersionReader
+	annotate Annotator
+}
+
+var _ archive.Indexer = (*Index)(nil)
+
+// Open opens the index in dir for reading and writing, creating it if it
+// does not exist. The caller holds the data directory's writer lock (the
+// archive's), so no other process writes the index.
+func Open(dir string) (*Index, error) {
+	idx, err := openBleve(dir, false)
+	if err != nil {
+		return nil, err
+	}
+	return &Index{dir: dir, idx: idx}, nil
+}
+
+// OpenReadOnly opens an existing index for searching only. It returns
+// ErrNoIndex when dir holds none.
+func OpenReadOnly(dir string) (*Index, error) {
+	idx, err := openBleve(dir, true)
+	if err != nil {
+		return nil, err
+	}
+	return &Index{dir: dir, idx: idx, readOnly: true}, nil
+}
+
+func openBleve(dir string, readOnly bool) (bleve.Index, error) {
+	registerAnalysers()
+	cfg := map[string]interface{}{"read_only": readOnly, "bolt_timeout": "1s"}
+	idx, err := bleve.OpenUsing(dir, cfg)
+	switch {
+	case err == nil:
+		return idx, nil
+	case errors.Is(err, bleve.ErrorIndexPathDoesNotExist) || errors.Is(err, bleve.ErrorIndexMetaMissing):
+		if readOnly {
+			return nil, fmt.Errorf("%w in %s: run osmarc reindex", ErrNoIndex, dir)
+		}
+		idx, err = bleve.NewUsing(dir, newMapping(), "scorch", "scorch", map[string]interface{}{"bolt_timeout": "1s"})
+		if err != nil {
+			return nil, fmt.Errorf("index: create %s: %w", dir, err)
+		}
+		return idx, nil
+	default:
+		return nil, fmt.Errorf("index: open %s: %w (run osmarc reindex to rebuild it)", dir, err)
+	}
+}
+
+// Mapping is the index's bleve mapping. osmarc builds its documents
+// itself (analysing each text once for all the fields derived from it),
+// but the mapping describes the same fields, so bleve's own tools read the
+// index, and bleve alone, given Doc.Fields, indexes the same thing (the
+// benchmark compares the two). Items in French use the "fr" document
+// type, the others the default, "en".
+func Mapping() mapping.IndexMapping { return newMapping() }
+
+func newMapping() *mapping.IndexMappingImpl {
+	registerAnalysers()
+	m := bleve.NewIndexMapping()
+	m.DefaultAnalyzer = AnalyserPlain
+	m.IndexDynamic, m.StoreDynamic, m.DocValuesDynamic = false, false, false
+	m.DefaultType = "en"
+	for _, lang := range []string{"en", "fr"} {
+		dm := bleve.NewDocumentStaticMapping()
+		text := func(name, analyser string, store bool) *mapping.FieldMapping {
+			f := bleve.NewTextFieldMapping()
+			f.Name, f.Analyzer, f.Store = name, analyser, store
+			f.IncludeTermVectors, f.DocValues, f.IncludeInAll, f.SkipFreqNorm = false, false, false, true
+			return f
+		}
+		kw := func(name string, index, store bool) {
+			f := bleve.NewKeywordFieldMapping()
+			f.Index, f.Store, f.DocValues, f.IncludeTermVectors, f.IncludeInAll, f.SkipFreqNorm = index, store, false, false, false, true
+			dm.AddFieldMappingsAt(name, f)
+		}
+		langField, langAn, weightedAn := fTextEN, AnalyserEnglish, AnalyserEnglishWeighted
+		if lang == "fr" {
+			langField, langAn, weightedAn = fTextFR, AnalyserFrench, AnalyserFrenchWeighted
+		}
+		dm.AddFieldMappingsAt("text", text(fText, AnalyserPlain, true), text(fTextBi, AnalyserBigram, false),
+			text(langField, langAn, false), text(langField+weighted, weightedAn, false))
+		dm.AddFieldMappingsAt("history", text(fHistory, AnalyserPlain, true), text(fHistoryBi, AnalyserBigram, false))
+		dm.AddFieldMappingsAt(fAuthor, text(fAuthor, AnalyserPlain, false))
+		for _, f := range []string{fAuthorID, fAccountLC, fThread, fHashtag, fMention, fLink, fSchedule, fExemption, fHold, fTime} {
+			kw(f, true, false)
+		}
+		for _, f := range []string{fHandle, fPlatform, fAccount, fKind, fLang, fParent, fClass, fRemoved, fEdited} {
+			kw(f, true, true)
+		}
+		for _, f := range []string{fName, fCreated, fFirst, fLast, fRemovedAt, fID} {
+			kw(f, false, true)
+		}
+		if lang == "en" {
+			m.DefaultMapping = dm
+		} else {
+			m.AddDocumentMapping(lang, dm)
+		}
+	}
+	return m
+}
+
+// Close closes the index.
+func (ix *Index) Close() error {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if ix.idx == nil {
+		return nil
+	}
+	err := ix.idx.Close()
+	ix.idx = nil
+	if err != nil {
+		return fmt.Errorf("index: close: %w", err)
+	}
+	return nil
+}
+
+// Dir is the index's directory.
+func (ix *Index) Dir() string { return ix.dir }
+
+// SetVersionReader installs what Update reads versions with when an update
+// carries no content, and earlier versions of edited items.
+func (ix *Index) SetVersionReader(vr VersionReader) { ix.versions = vr }
+
+// SetAnnotator installs the function that fills records-management fields
+// of each document before it is indexed.
+func (ix *Index) SetAnnotator(fn Annotator) { ix.annotate = fn }
+
+// Count is the number of documents in the index.
+func (ix *Index) Count() (uint64, error) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	if ix.idx == nil {
+		return 0, errors.New("index: closed")
+	}
+	n, err := ix.idx.DocCount()
+	if err != nil {
+		return 0, fmt.Errorf("index: count: %w", err)
+	}
+	return n, nil
+}
+
+// Update indexes the items a capture saw (archive.Indexer). An item's
+// latest content comes with the update or is read through the version
+// reader; an edited item's earlier versions are always read through it.
+// It returns once the batch is durable in the index.
+func (ix *Index) Update(ctx context.Context, batch []archive.IndexUpdate) error {
+	docs := make([]Doc, len(batch))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for i := range batch {
+		g.Go(func() error {
+			d, err := ix.buildDoc(gctx, batch[i].Item, batch[i].Latest)
+			docs[i] = d
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	return ix.IndexDocs(ctx, docs)
+}
+
+// buildDoc reads what an item's document needs and annotates it.
+func (ix *Index) buildDoc(ctx context.Context, it catalog.Item, latest *archive.Item) (Doc, error) {
+	if len(it.Versions) == 0 {
+		return Doc{}, fmt.Errorf("index: item %s has no versions", it.Key)
+	}
+	need := len(it.Versions) - 1
+	if latest == nil {
+		need++
+	}
+	if need > 0 && ix.versions == nil {
+		return Doc{}, fmt.Errorf("index: item %s: no version reader to read its versions", it.Key)
+	}
+	if latest == nil {
+		v, err := ix.versions.Version(ctx, it.Latest().Digest)
+		if err != nil {
+			return Doc{}, fmt.Errorf("index: read latest version of %s: %w", it.Key, err)
+		}
+		latest = v
+	}
+	var earlier []*archive.Item
+	for _, v := range it.Versions[:len(it.Versions)-1] {
+		e, err := ix.versions.Version(ctx, v.Digest)
+		if err != nil {
+			return Doc{}, fmt.Errorf("index: read version %s of %s: %w", v.Digest, it.Key, err)
+		}
+		earlier = append(earlier, e)
+	}
+	d := NewDoc(it, latest, earlier)
+	d.Removed, d.RemovedAt = removal(it)
+	if ix.annotate != nil {
+		if err := ix.annotate(ctx, &d); err != nil {
+			return Doc{}, fmt.Errorf("index: annotate %s: %w", it.Key, err)
+		}
+	}
+	return d, nil
+}
+
+// removal reads the catalog's record of removal at source, once the
+// catalog keeps one (a RemovedAt field of type time.Time or *time.Time);
+// until then every item is "not removed".
+func removal(it any) (bool, time.Time) {
+	v := reflect.ValueOf(it)
+	if v.Kind() == reflect.Pointer {
+		v = v.Elem()
+	}
+	if v.Kind() != reflect.Struct {
+		return false, time.Time{}
+	}
+	f := v.FieldByName("RemovedAt")
+	if !f.IsValid() {
+		return false, time.Time{}
+	}
+	if f.Kind() == reflect.Pointer {
+		if f.IsNil() {
+			return false, time.Time{}
+		}
+		f = f.Elem()
+	}
+	t, ok := f.Interface().(time.Time)
+	if !ok || t.IsZero() {
+		return false, time.Time{}
+	}
+	return true, t.UTC()
+}
+
+// IndexDocs adds or replaces documents, BatchSize at a time; each batch is
+// durable when its call to bleve returns.
+func (ix *Index) IndexDocs(ctx context.Context, docs []Doc) error {
+	if ix.readOnly {
+		return ErrReadOnly
+	}
+	ix.wmu.Lock()
+	defer ix.wmu.Unlock()
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	for len(docs) > 0 {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		n := min(len(docs), BatchSize)
+		if err := ix.write(buildAll(docs[:n])); err != nil {
+			return err
+		}
+		docs = docs[n:]
+	}
+	return nil
+}
+
+// buildAll makes the bleve documents of docs, analysing their texts on
+// every core.
+func buildAll(docs []Doc) []*document.Document {
+	out := make([]*document.Document, len(docs))
+	workers := min(runtime.GOMAXPROCS(0), 8)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(docs); i += workers {
+				out[i] = docs[i].bleveDoc()
+			}
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// write indexes one batch of built documents.
+func (ix *Index) write(bds []*document.Document) error {
+	b := ix.idx.NewBatch()
+	for _, bd := range bds {
+		if err := b.IndexAdvanced(bd); err != nil {
+			return fmt.Errorf("index: add %s: %w", bd.ID(), err)
+		}
+	}
+	if err := ix.idx.Batch(b); err != nil {
+		return fmt.Errorf("index: write batch: %w", err)
+	}
+	return nil
+}
+
+// Delete removes documents by item key; keys not in the index are ignored.
+func (ix *Index) Delete(ctx context.Context, keys []string) error {
+	if ix.readOnly {
+		return ErrReadOnly
+	}
+	ix.wmu.Lock()
+	defer ix.wmu.Unlock()
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	for len(keys) > 0 {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		n := min(len(keys), BatchSize)
+		b := ix.idx.NewBatch()
+		for _, k := range keys[:n] {
+			b.Delete(k)
+		}
+		if err := ix.idx.Batch(b); err != nil {
+			return fmt.Errorf("index: delete batch: %w", err)
+		}
+		keys = keys[n:]
+	}
+	return nil
+}
+
+// Reindex builds a new index from the archive's catalog and store, beside
+// the current one, and puts it in its place when it is complete: a failed
+// or interrupted reindex leaves the old index as it was. Items are read in
+// key order, a batch at a time, so memory stays bounded however many
+// there are. progress, if not nil, is told how many items are done.
+func (ix *Index) Reindex(ctx context.Context, a *archive.Archive, progress func(n int)) error {
+	if ix.readOnly {
+		return ErrReadOnly
+	}
+	ix.wmu.Lock()
+	defer ix.wmu.Unlock()
+	tmpDir := ix.dir + ".rebuild"
+	if err := os.RemoveAll(tmpDir); err != nil {
+		return fmt.Errorf("index: reindex: %w", err)
+	}
+	fresh, err := openBleve(tmpDir, false)
+	if err != nil {
+		return err
+	}
+	tmp := &Index{dir: tmpDir, idx: fresh, versions: a, annotate: ix.annotate}
+	if err := tmp.fill(ctx, a, progress); err != nil {
+		fresh.Close()
+		os.RemoveAll(tmpDir)
+		return fmt.Errorf("index: reindex: %w", err)
+	}
+	if err := tmp.Compact(ctx); err != nil {
+		fresh.Close()
+		os.RemoveAll(tmpDir)
+		return fmt.Errorf("index: reindex: %w", err)
+	}
+	if err := fresh.Close(); err != nil {
+		os.RemoveAll(tmpDir)
+		return fmt.Errorf("index: reindex: %w", err)
+	}
+	// Swap: the old index goes aside, the new one takes its name.
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if ix.idx != nil {
+		if err := ix.idx.Close(); err != nil {
+			return fmt.Errorf("index: reindex: close old index: %w", err)
+		}
+		ix.idx = nil
+	}
+	old := ix.dir + ".old"
+	os.RemoveAll(old)
+	if err := os.Rename(ix.dir, old); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("index: reindex: %w", err)
+	}
+	if err := os.Rename(tmpDir, ix.dir); err != nil {
+		os.Rename(old, ix.dir)
+		return fmt.Errorf("index: reindex: %w", err)
+	}
+	syncDir(filepath.Dir(ix.dir))
+	os.RemoveAll(old)
+	idx, err := openBleve(ix.dir, false)
+	if err != nil {
+		return err
+	}
+	ix.idx = idx
+	return nil
+}
+
+// fill indexes every catalog item. Catalog records stream in key order;
+// a batch's versions are read by a few workers at a time and its
+// documents built on every core while bleve writes the batch before it,
+// so at most two batches are in memory.
+func (ix *Index) fill(ctx context.Context, a *archive.Archive, progress func(n int)) error {
+	type built struct {
+		bds []*document.Document
+		err error
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	batches := make(chan built, 1)
+	defer func() {
+		// Stop the reader and wait for it: the archive is the caller's.
+		cancel()
+		for range batches {
+		}
+	}()
+	go func() {
+		defer close(batches)
+		var items []catalog.Item
+		send := func() bool {
+			docs := make([]Doc, len(items))
+			g, gctx := errgroup.WithContext(ctx)
+			g.SetLimit(16)
+			for i := range items {
+				g.Go(func() error {
+					d, err := ix.buildDoc(gctx, items[i], nil)
+					docs[i] = d
+					return err
+				})
+			}
+			b := built{err: g.Wait()}
+			if b.err == nil {
+				b.bds = buildAll(docs)
+			}
+			items = items[:0]
+			select {
+			case batches <- b:
+				return b.err == nil
+			case <-ctx.Done():
+				return false
+			}
+		}
+		for it, err := range a.List(archive.ListFilter{}) {
+			if err != nil {
+				select {
+				case batches <- built{err: err}:
+				case <-ctx.Done():
+				}
+				return
+			}
+			items = append(items, it)
+			if len(items) >= BatchSize && !send() {
+				return
+			}
+		}
+		if len(items) > 0 {
+			send()
+		}
+	}()
+	done := 0
+	for b := range batches {
+		if b.err != nil {
+			return b.err
+		}
+		if err := ix.write(b.bds); err != nil {
+			return err
+		}
+		done += len(b.bds)
+		if progress != nil {
+			progress(done)
+		}
+	}
+	if done == 0 && progress != nil {
+		progress(0)
+	}
+	return ctx.Err()
+}
+
+// Compact merges the index's segments into one. Searches then do one
+// lookup per term instead of one per segment, and count and facet on
+// whole bitmaps; Reindex does it when it finishes. New items still arrive
+// in small segments, which bleve merges in the background.
+func (ix *Index) Compact(ctx context.Context) error {
+	if ix.readOnly {
+		return ErrReadOnly
+	}
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	adv, err := ix.idx.Advanced()
+	if err != nil {
+		return fmt.Errorf("index: compact: %w", err)
+	}
+	sc, ok := adv.(*scorch.Scorch)
+	if !ok {
+		return nil
+	}
+	if err := sc.ForceMerge(ctx, nil); err != nil {
+		return fmt.Errorf("index: compact: %w", err)
+	}
+	return ctx.Err()
+}
+
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+}
+
+// snapshot returns a point-in-time reader of the index; the caller closes
+// it.
+func (ix *Index) snapshot() (bindex.IndexReader, func(), error) {
+	ix.mu.RLock()
+	if ix.idx == nil {
+		ix.mu.RUnlock()
+		return nil, nil, errors.New("index: closed")
+	}
+	adv, err := ix.idx.Advanced()
+	if err != nil {
+		ix.mu.RUnlock()
+		return nil, nil, fmt.Errorf("index: %w", err)
+	}
+	r, err := adv.Reader()
+	if err != nil {
+		ix.mu.RUnlock()
+		return nil, nil, fmt.Errorf("index: open reader: %w", err)
+	}
+	return r, func() { r.Close(); ix.mu.RUnlock() }, nil
+}

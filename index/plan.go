@@ -1,0 +1,526 @@
+package index
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/RoaringBitmap/roaring/v2"
+)
+
+// hlTerms are the terms a query looks for in the text, for snippets.
+type hlTerms struct {
+	plain map[string]bool
+	lang  map[string]map[string]bool // analyser name → terms
+}
+
+func newHL() *hlTerms {
+	return &hlTerms{plain: map[string]bool{}, lang: map[string]map[string]bool{AnalyserEnglish: {}, AnalyserFrench: {}}}
+}
+
+// maxHighlight bounds the terms of one wildcard kept for snippets.
+const maxHighlight = 200
+
+// leaf is one evaluated clause.
+type leaf struct {
+	c     clause
+	match bits
+	// terms in the language fields that score it (relevance).
+	score []langTerm
+}
+
+// langTerm is a term of a language field (text_en or text_fr).
+type langTerm struct {
+	field, term string
+}
+
+// plan is a query evaluated on one snapshot: its matches and what
+// relevance and snippets need.
+type plan struct {
+	e      *engine
+	match  bits
+	leaves []*leaf // must and should leaves, which score
+	hl     *hlTerms
+}
+
+// compile evaluates a parsed query with extra filter clauses (each must
+// match, none scores).
+func (e *engine) compile(p *parsed, filters []bits) (*plan, error) {
+	pl := &plan{e: e, hl: newHL()}
+	var musts, shoulds, nots []bits
+	for _, c := range p.clauses {
+		lf := &leaf{c: c}
+		var err error
+		lf.match, lf.score, err = e.clause(c, pl.hl)
+		if err != nil {
+			return nil, err
+		}
+		switch c.occur {
+		case must:
+			musts = append(musts, lf.match)
+			pl.leaves = append(pl.leaves, lf)
+		case should:
+			shoulds = append(shoulds, lf.match)
+			pl.leaves = append(pl.leaves, lf)
+		case mustNot:
+			nots = append(nots, lf.match)
+		}
+	}
+	var r bits
+	switch {
+	case len(musts) > 0:
+		r = musts[0]
+		for _, m := range musts[1:] {
+			r = and(r, m)
+		}
+		// Plain clauses beside required ones only rank.
+	case len(shoulds) > 0:
+		r = e.empty()
+		for i := range e.segs {
+			parts := make([]*roaring.Bitmap, 0, len(shoulds))
+			for _, s := range shoulds {
+				parts = append(parts, s[i])
+			}
+			r[i] = union(parts...)
+		}
+	default:
+		r = e.all()
+	}
+	for _, f := range filters {
+		r = and(r, f)
+	}
+	for _, n := range nots {
+		r = andNot(r, n)
+	}
+	pl.match = r
+	return pl, nil
+}
+
+// clause evaluates one clause.
+func (e *engine) clause(c clause, hl *hlTerms) (bits, []langTerm, error) {
+	qerr := func(format string, args ...any) error {
+		return &QueryError{Column: c.col, Msg: fmt.Sprintf(format, args...)}
+	}
+	switch c.field {
+	case "", "text", "history":
+		return e.textClause(c, hl, qerr)
+	case "author":
+		return e.authorClause(c, qerr)
+	case "created":
+		var lo, hi time.Time
+		s, end, err := parseDateBound(c.text)
+		if err != nil {
+			return nil, nil, qerr("%v", err)
+		}
+		switch c.op {
+		case "":
+			lo, hi = s, end
+		case ">":
+			lo = end
+		case ">=":
+			lo = s
+		case "<":
+			hi = s
+		case "<=":
+			hi = end
+		}
+		b, err := e.timeRange(lo, hi)
+		return b, nil, err
+	case "year":
+		if len(c.text) != 4 || strings.Trim(c.text, "0123456789") != "" {
+			return nil, nil, qerr("year:%s is not a year like 2024", c.text)
+		}
+		b, err := e.term(fTime, "Y"+c.text)
+		return b, nil, err
+	case "key":
+		out := e.empty()
+		for i, s := range e.segs {
+			b, err := s.ss.DocNumbers([]string{c.text})
+			if err != nil {
+				return nil, nil, fmt.Errorf("index: look up key: %w", err)
+			}
+			out[i] = b
+		}
+		return out, nil, nil
+	}
+	return e.keywordClause(c, qerr)
+}
+
+// keywordValue normalises a value of a keyword field as the index holds
+// it, and names the field it is matched in.
+func keywordValue(field, v string) (string, string, error) {
+	switch field {
+	case fAccount:
+		return fAccountLC, strings.ToLower(v), nil
+	case fPlatform, fKind, fLang, fClass, fSchedule, fExemption, fHold:
+		return field, strings.ToLower(v), nil
+	case fHashtag:
+		return field, normTag(v), nil
+	case fMention:
+		return field, normHandle(v), nil
+	case fRemoved, fEdited:
+		switch strings.ToLower(v) {
+		case "true", "yes", "y", "1":
+			return field, "true", nil
+		case "false", "no", "n", "0":
+			return field, "false", nil
+		}
+		return "", "", fmt.Errorf("%s:%s: want true or false", field, v)
+	}
+	return field, v, nil
+}
+
+func (e *engine) keywordClause(c clause, qerr func(string, ...any) error) (bits, []langTerm, error) {
+	field, v, err := keywordValue(c.field, c.text)
+	if err != nil {
+		return nil, nil, qerr("%v", err)
+	}
+	switch c.kind {
+	case leafWildcard, leafRegexp:
+		pattern := c.text
+		if field == fAccountLC || field != fLink && field != fParent && field != fThread {
+			pattern = strings.ToLower(pattern)
+		}
+		terms, err := e.regexpTerms(field, pattern, c)
+		if err != nil {
+			return nil, nil, err
+		}
+		b, err := e.terms(field, terms)
+		return b, nil, err
+	}
+	if field == fLang {
+		// lang:fr is French of every region: fr, fr-ca, fr-be…
+		terms, err := e.prefixTerms(fLang, v+"-")
+		if err != nil {
+			return nil, nil, err
+		}
+		b, err := e.terms(fLang, append(terms, v))
+		return b, nil, err
+	}
+	b, err := e.term(field, v)
+	return b, nil, err
+}
+
+// regexpTerms expands a regular expression over a field's terms.
+func (e *engine) regexpTerms(field, pattern string, c clause) ([]string, error) {
+	fd, err := e.snap.FieldDictRegexp(field, pattern)
+	if err != nil {
+		return nil, &QueryError{Column: c.col, Msg: fmt.Sprintf("bad pattern %q: %v", c.text, err)}
+	}
+	terms, err := dictTerms(fd, nil, maxExpansion, fmt.Sprintf("pattern %q", c.text))
+	if err != nil {
+		return nil, &QueryError{Column: c.col, Msg: err.Error()}
+	}
+	return terms, nil
+}
+
+// textFields are the plain and pair fields a text clause searches.
+func textFields(field string) (plain, pairs []string) {
+	switch field {
+	case "text":
+		return []string{fText}, []string{fTextBi}
+	case "history":
+		return []string{fHistory}, []string{fHistoryBi}
+	}
+	return []string{fText, fHistory}, []string{fTextBi, fHistoryBi}
+}
+
+func (e *engine) textClause(c clause, hl *hlTerms, qerr func(string, ...any) error) (bits, []langTerm, error) {
+	plainFields, pairFields := textFields(c.field)
+	langs := c.field != "history"
+	switch c.kind {
+	case leafWildcard, leafRegexp:
+		pattern := c.text
+		if c.kind == leafWildcard {
+			pattern = string(foldTerm([]byte(strings.ToLower(pattern))))
+		}
+		out := e.empty()
+		for _, f := range plainFields {
+			terms, err := e.regexpTerms(f, pattern, c)
+			if err != nil {
+				return nil, nil, err
+			}
+			b, err := e.terms(f, terms)
+			if err != nil {
+				return nil, nil, err
+			}
+			out = or(out, b)
+			hl.addPlain(terms)
+		}
+		return out, nil, nil
+	case leafPhrase:
+		toks := analyse(AnalyserPlain, c.text)
+		b, err := e.phrase(toks, plainFields, pairFields)
+		if err != nil {
+			return nil, nil, err
+		}
+		hl.addPlain(toks)
+		var score []langTerm
+		if langs {
+			for _, name := range []string{AnalyserEnglish, AnalyserFrench} {
+				for _, t := range analyse(name, c.text) {
+					score = append(score, langTerm{langField(name), t})
+					hl.lang[name][t] = true
+				}
+			}
+		}
+		return b, score, nil
+	}
+	toks := analyse(AnalyserPlain, c.text)
+	switch {
+	case len(toks) == 0:
+		return e.empty(), nil, nil
+	case len(toks) > 1 && c.fuzzy == 0:
+		// A word the analyser splits ("3rd-brigade", "e-mail") is the
+		// phrase of its parts.
+		c.kind = leafPhrase
+		return e.textClause(c, hl, qerr)
+	}
+	t := toks[0]
+	out := e.empty()
+	if c.fuzzy > 0 {
+		for _, f := range plainFields {
+			fd, err := e.snap.FieldDictFuzzy(f, t, c.fuzzy, "")
+			terms, err := dictTerms(fd, err, maxExpansion, fmt.Sprintf("%s~%d", c.text, c.fuzzy))
+			if err != nil {
+				return nil, nil, qerr("%v", err)
+			}
+			b, err := e.terms(f, terms)
+			if err != nil {
+				return nil, nil, err
+			}
+			out = or(out, b)
+			hl.addPlain(terms)
+		}
+		return out, nil, nil
+	}
+	hl.plain[t] = true
+	for _, f := range plainFields {
+		b, err := e.term(f, t)
+		if err != nil {
+			return nil, nil, err
+		}
+		out = or(out, b)
+	}
+	var score []langTerm
+	if langs {
+		for _, name := range []string{AnalyserEnglish, AnalyserFrench} {
+			lt := analyse(name, c.text)
+			if len(lt) != 1 {
+				continue // a stop word: the plain field found it
+			}
+			st, err := e.stem(langField(name), lt[0])
+			if err != nil {
+				return nil, nil, err
+			}
+			out = or(out, st.all)
+			score = append(score, langTerm{langField(name), lt[0]})
+			hl.lang[name][lt[0]] = true
+		}
+	}
+	return out, score, nil
+}
+
+func langField(analyserName string) string {
+	if analyserName == AnalyserFrench {
+		return fTextFR
+	}
+	return fTextEN
+}
+
+func (h *hlTerms) addPlain(terms []string) {
+	for i, t := range terms {
+		if i >= maxHighlight {
+			return
+		}
+		h.plain[t] = true
+	}
+}
+
+// phrase finds a sequence of plain words in the given stored fields: one
+// word by its term, two by their pair, more by all their pairs and then a
+// check of the stored text.
+func (e *engine) phrase(toks []string, plainFields, pairFields []string) (bits, error) {
+	out := e.empty()
+	switch len(toks) {
+	case 0:
+		return out, nil
+	case 1:
+		for _, f := range plainFields {
+			b, err := e.term(f, toks[0])
+			if err != nil {
+				return nil, err
+			}
+			out = or(out, b)
+		}
+		return out, nil
+	}
+	for fi, f := range pairFields {
+		var cand bits
+		for i := 0; i+1 < len(toks); i++ {
+			b, err := e.term(f, toks[i]+" "+toks[i+1])
+			if err != nil {
+				return nil, err
+			}
+			if cand == nil {
+				cand = b
+			} else {
+				cand = and(cand, b)
+			}
+		}
+		if len(toks) > 2 {
+			var err error
+			if cand, err = e.verifyPhrase(cand, plainFields[fi], toks); err != nil {
+				return nil, err
+			}
+		}
+		out = or(out, cand)
+	}
+	return out, nil
+}
+
+// verifyPhrase keeps the candidates whose stored field holds the words in
+// sequence.
+func (e *engine) verifyPhrase(cand bits, field string, toks []string) (bits, error) {
+	out := e.empty()
+	want := map[string]bool{field: true}
+	for i, b := range cand {
+		if b == nil {
+			continue
+		}
+		keep := roaring.New()
+		var ierr error
+		b.Iterate(func(doc uint32) bool {
+			f, err := e.stored(i, doc, want)
+			if err != nil {
+				ierr = err
+				return false
+			}
+			for _, v := range f[field] {
+				if containsSeq(analyse(AnalyserPlain, v), toks) {
+					keep.Add(doc)
+					break
+				}
+			}
+			return true
+		})
+		if ierr != nil {
+			return nil, ierr
+		}
+		out[i] = keep
+	}
+	return out, nil
+}
+
+func containsSeq(hay, needle []string) bool {
+	for i := 0; i+len(needle) <= len(hay); i++ {
+		ok := true
+		for j := range needle {
+			if hay[i+j] != needle[j] {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
+func (e *engine) authorClause(c clause, qerr func(string, ...any) error) (bits, []langTerm, error) {
+	switch c.kind {
+	case leafWildcard, leafRegexp:
+		pattern := c.text
+		if c.kind == leafWildcard {
+			pattern = string(foldTerm([]byte(strings.ToLower(strings.TrimPrefix(pattern, "@")))))
+		}
+		out := e.empty()
+		for _, f := range []string{fAuthor, fHandle} {
+			terms, err := e.regexpTerms(f, pattern, c)
+			if err != nil {
+				return nil, nil, err
+			}
+			b, err := e.terms(f, terms)
+			if err != nil {
+				return nil, nil, err
+			}
+			out = or(out, b)
+		}
+		return out, nil, nil
+	}
+	out := e.empty()
+	// The handle or id, whole.
+	for _, ft := range [][2]string{{fHandle, normHandle(c.text)}, {fAuthorID, c.text}} {
+		b, err := e.term(ft[0], ft[1])
+		if err != nil {
+			return nil, nil, err
+		}
+		out = or(out, b)
+	}
+	toks := analyse(AnalyserPlain, c.text)
+	if c.fuzzy > 0 && len(toks) == 1 {
+		fd, err := e.snap.FieldDictFuzzy(fAuthor, toks[0], c.fuzzy, "")
+		terms, err := dictTerms(fd, err, maxExpansion, c.text)
+		if err != nil {
+			return nil, nil, qerr("%v", err)
+		}
+		b, err := e.terms(fAuthor, terms)
+		if err != nil {
+			return nil, nil, err
+		}
+		return or(out, b), nil, nil
+	}
+	// Words of the name and handle, in sequence when more than one.
+	var words bits
+	for _, t := range toks {
+		b, err := e.term(fAuthor, t)
+		if err != nil {
+			return nil, nil, err
+		}
+		if words == nil {
+			words = b
+		} else {
+			words = and(words, b)
+		}
+	}
+	if len(toks) > 1 {
+		var err error
+		if words, err = e.verifyAuthor(words, toks); err != nil {
+			return nil, nil, err
+		}
+	}
+	if words != nil {
+		out = or(out, words)
+	}
+	return out, nil, nil
+}
+
+func (e *engine) verifyAuthor(cand bits, toks []string) (bits, error) {
+	out := e.empty()
+	want := map[string]bool{fName: true, fHandle: true}
+	for i, b := range cand {
+		if b == nil {
+			continue
+		}
+		keep := roaring.New()
+		var ierr error
+		b.Iterate(func(doc uint32) bool {
+			f, err := e.stored(i, doc, want)
+			if err != nil {
+				ierr = err
+				return false
+			}
+			who := strings.Join(append(f[fName], f[fHandle]...), " ")
+			if containsSeq(analyse(AnalyserPlain, who), toks) {
+				keep.Add(doc)
+			}
+			return true
+		})
+		if ierr != nil {
+			return nil, ierr
+		}
+		out[i] = keep
+	}
+	return out, nil
+}

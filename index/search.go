@@ -1,0 +1,457 @@
+package index
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/osmarc/osmarc/archive"
+)
+
+// Sort orders search hits.
+type Sort string
+
+const (
+	// SortRelevance puts the best matches first (the default); a query
+	// with no words to rank by falls back to newest first.
+	SortRelevance Sort = "relevance"
+	// SortNewest puts the most recently created items first.
+	SortNewest Sort = "newest"
+	// SortOldest puts the earliest created items first.
+	SortOldest Sort = "oldest"
+)
+
+// ParseSort reads a sort order as a user types it ("" is relevance).
+func ParseSort(s string) (Sort, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", "relevance", "score":
+		return SortRelevance, nil
+	case "newest", "new", "desc":
+		return SortNewest, nil
+	case "oldest", "old", "asc":
+		return SortOldest, nil
+	}
+	return "", fmt.Errorf("unknown sort %q (relevance, newest or oldest)", s)
+}
+
+// DefaultLimit is the page size when a request gives none.
+const DefaultLimit = 20
+
+// MaxLimit bounds one page; SearchAll streams any number.
+const MaxLimit = 10000
+
+// Request is a search: a query string and filters. Filters with several
+// values match any of them; different filters must all match.
+type Request struct {
+	// Query uses the query-string syntax (see the package doc); empty
+	// matches every item.
+	Query string
+
+	Accounts   []string
+	Platforms  []string
+	Kinds      []string
+	Langs      []string // "fr" matches fr, fr-ca, …
+	Classes    []string
+	Exemptions []string
+	Holds      []string
+	// From and To bound created_at: From inclusive, To exclusive; zero
+	// means open.
+	From, To time.Time
+	// Removed and Edited, when true, keep only items removed at source,
+	// or edited.
+	Removed bool
+	Edited  bool
+
+	Sort   Sort
+	Limit  int // 0 means DefaultLimit
+	Offset int
+	// Facets asks for counts by platform, account, kind, year and class.
+	Facets bool
+}
+
+// Result is one page of hits.
+type Result struct {
+	Total  uint64                  `json:"total"`
+	Hits   []Hit                   `json:"hits"`
+	Facets map[string][]FacetCount `json:"facets,omitempty"`
+	Took   time.Duration           `json:"-"`
+}
+
+// FacetCount is how many hits have one value of a field.
+type FacetCount struct {
+	Value string `json:"value"`
+	Count uint64 `json:"count"`
+}
+
+// Facet names, in Result.Facets.
+var FacetNames = []string{"platform", "account", "kind", "year", "class"}
+
+// Span is a matched stretch of a snippet: byte offsets, end exclusive.
+type Span struct {
+	Start int `json:"start"`
+	End   int `json:"end"`
+}
+
+// Hit is one item found.
+type Hit struct {
+	Key       string    `json:"key"`
+	Platform  string    `json:"platform"`
+	Account   string    `json:"account"`
+	ID        string    `json:"id"`
+	Kind      string    `json:"kind"`
+	CreatedAt time.Time `json:"created_at"`
+	Author    string    `json:"author,omitempty"`
+	Lang      string    `json:"lang,omitempty"`
+	// Parent is the platform id of the item this one answers, and
+	// ParentKey that item's archive key.
+	Parent    string  `json:"parent,omitempty"`
+	ParentKey string  `json:"parent_key,omitempty"`
+	Class     string  `json:"class,omitempty"`
+	Edited    bool    `json:"edited"`
+	Removed   bool    `json:"removed"`
+	Score     float64 `json:"score,omitempty"`
+	// Snippet is a stretch of the text around what matched, and Marks
+	// the matches in it; SnippetFrom says whether it comes from the
+	// latest "text" or an earlier version ("history").
+	Snippet     string `json:"snippet"`
+	Marks       []Span `json:"marks,omitempty"`
+	SnippetFrom string `json:"snippet_from,omitempty"`
+}
+
+// Marked is the snippet with each match between open and close.
+func (h *Hit) Marked(open, close string) string {
+	var b strings.Builder
+	at := 0
+	for _, m := range h.Marks {
+		b.WriteString(h.Snippet[at:m.Start])
+		b.WriteString(open)
+		b.WriteString(h.Snippet[m.Start:m.End])
+		b.WriteString(close)
+		at = m.End
+	}
+	b.WriteString(h.Snippet[at:])
+	return b.String()
+}
+
+// query prepares a request on a snapshot: parsed, filtered, evaluated.
+func (e *engine) query(req *Request) (*plan, error) {
+	p, err := parseQuery(req.Query)
+	if err != nil {
+		return nil, err
+	}
+	var filters []bits
+	kw := func(field string, vs []string) error {
+		if len(vs) == 0 {
+			return nil
+		}
+		var alt bits
+		for _, v := range vs {
+			b, _, err := e.keywordClause(clause{field: field, text: v}, func(f string, a ...any) error { return fmt.Errorf(f, a...) })
+			if err != nil {
+				return err
+			}
+			if alt == nil {
+				alt = b
+			} else {
+				alt = or(alt, b)
+			}
+		}
+		filters = append(filters, alt)
+		return nil
+	}
+	for _, f := range []struct {
+		field string
+		vs    []string
+	}{
+		{fAccount, req.Accounts}, {fPlatform, req.Platforms}, {fKind, req.Kinds}, {fLang, req.Langs},
+		{fClass, req.Classes}, {fExemption, req.Exemptions}, {fHold, req.Holds},
+	} {
+		if err := kw(f.field, nonBlank(f.vs)); err != nil {
+			return nil, err
+		}
+	}
+	if req.Removed {
+		if err := kw(fRemoved, []string{"true"}); err != nil {
+			return nil, err
+		}
+	}
+	if req.Edited {
+		if err := kw(fEdited, []string{"true"}); err != nil {
+			return nil, err
+		}
+	}
+	if !req.From.IsZero() || !req.To.IsZero() {
+		b, err := e.timeRange(req.From, req.To)
+		if err != nil {
+			return nil, err
+		}
+		filters = append(filters, b)
+	}
+	pl, err := e.compile(p, filters)
+	var qe *QueryError
+	if errors.As(err, &qe) {
+		qe.Query = req.Query
+	}
+	return pl, err
+}
+
+func nonBlank(vs []string) []string {
+	var out []string
+	for _, v := range vs {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func (req *Request) check() error {
+	if req.Limit < 0 || req.Offset < 0 {
+		return errors.New("index: search: limit and offset must not be negative")
+	}
+	if req.Limit == 0 {
+		req.Limit = DefaultLimit
+	}
+	if req.Limit > MaxLimit {
+		return fmt.Errorf("index: search: limit %d is more than %d (use SearchAll for every hit)", req.Limit, MaxLimit)
+	}
+	if req.Sort == "" {
+		req.Sort = SortRelevance
+	}
+	if _, err := ParseSort(string(req.Sort)); err != nil {
+		return fmt.Errorf("index: search: %w", err)
+	}
+	if !req.From.IsZero() && !req.To.IsZero() && !req.From.Before(req.To) {
+		return fmt.Errorf("index: search: from %s is not before to %s", req.From.Format(time.RFC3339), req.To.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// Search runs a request and returns one page of hits, the total and, if
+// asked, facet counts. A malformed query is a *QueryError (ErrQuery).
+func (ix *Index) Search(ctx context.Context, req Request) (*Result, error) {
+	start := time.Now()
+	if err := req.check(); err != nil {
+		return nil, err
+	}
+	r, done, err := ix.snapshot()
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	e, err := newEngine(r)
+	if err != nil {
+		return nil, err
+	}
+	pl, err := e.query(&req)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	res := &Result{Total: pl.match.card(), Hits: []Hit{}}
+	if req.Facets {
+		if res.Facets, err = e.facets(pl.match); err != nil {
+			return nil, err
+		}
+	}
+	var refs []scored
+	sortBy := req.Sort
+	var sc *scorer
+	if sortBy == SortRelevance {
+		if sc, err = pl.scorer(); err != nil {
+			return nil, err
+		}
+		if len(sc.leaves) == 0 {
+			sortBy = SortNewest
+		}
+	}
+	switch sortBy {
+	case SortRelevance:
+		if refs, err = sc.top(req.Offset, req.Limit); err != nil {
+			return nil, err
+		}
+	default:
+		err := e.walkTime(pl.match, sortBy == SortNewest, uint64(req.Offset), func(d docRef, _ string) bool {
+			refs = append(refs, scored{d: d})
+			return len(refs) < req.Limit
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if res.Hits, err = e.hits(refs, pl.hl); err != nil {
+		return nil, err
+	}
+	res.Took = time.Since(start)
+	return res, nil
+}
+
+// SearchAll calls fn with every hit of the request, in order of creation
+// (newest first, or oldest first with SortOldest; relevance would need
+// every hit's score at once, so it is not used here). Limit and Offset
+// are ignored. It reads one snapshot of the index, so every hit is seen
+// exactly once even while the index changes, and holds in memory only the
+// hits of one hour of creation time at a time. An error from fn stops it
+// and is returned.
+func (ix *Index) SearchAll(ctx context.Context, req Request, fn func(Hit) error) (uint64, error) {
+	req.Limit = 1
+	if err := req.check(); err != nil {
+		return 0, err
+	}
+	r, done, err := ix.snapshot()
+	if err != nil {
+		return 0, err
+	}
+	defer done()
+	e, err := newEngine(r)
+	if err != nil {
+		return 0, err
+	}
+	pl, err := e.query(&req)
+	if err != nil {
+		return 0, err
+	}
+	var n uint64
+	var ferr error
+	err = e.walkTime(pl.match, req.Sort != SortOldest, 0, func(d docRef, _ string) bool {
+		if ferr = ctx.Err(); ferr != nil {
+			return false
+		}
+		h, err := e.hit(d, pl.hl)
+		if err != nil {
+			ferr = err
+			return false
+		}
+		if ferr = fn(h); ferr != nil {
+			return false
+		}
+		n++
+		// Keep the memo of term bitmaps from growing with the walk.
+		if n%10000 == 0 {
+			clear(e.memo)
+		}
+		return true
+	})
+	if err == nil {
+		err = ferr
+	}
+	return n, err
+}
+
+// hits reads a page of hits, on every core: reading stored fields and
+// making snippets is most of a small search's work.
+func (e *engine) hits(refs []scored, hl *hlTerms) ([]Hit, error) {
+	out := make([]Hit, len(refs))
+	workers := min(runtime.GOMAXPROCS(0), (len(refs)+3)/4)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(refs); i += workers {
+				h, err := e.hit(refs[i].d, hl)
+				if err != nil {
+					errs[w] = err
+					return
+				}
+				h.Score = refs[i].score
+				out[i] = h
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+var hitFields = map[string]bool{
+	"_id": true, fPlatform: true, fAccount: true, fID: true, fKind: true, fCreated: true, fName: true, fHandle: true,
+	fLang: true, fParent: true, fClass: true, fEdited: true, fRemoved: true, fText: true, fHistory: true,
+}
+
+func (e *engine) hit(d docRef, hl *hlTerms) (Hit, error) {
+	f, err := e.stored(d.seg, d.doc, hitFields)
+	if err != nil {
+		return Hit{}, err
+	}
+	h := Hit{
+		Key: first(f["_id"]), Platform: first(f[fPlatform]), Account: first(f[fAccount]), ID: first(f[fID]),
+		Kind: first(f[fKind]), Lang: first(f[fLang]), Parent: first(f[fParent]), Class: first(f[fClass]),
+		Edited: first(f[fEdited]) == "true", Removed: first(f[fRemoved]) == "true",
+	}
+	if c := first(f[fCreated]); c != "" {
+		h.CreatedAt, _ = time.Parse(time.RFC3339Nano, c)
+	}
+	switch name, handle := first(f[fName]), first(f[fHandle]); {
+	case name != "" && handle != "":
+		h.Author = name + " (@" + handle + ")"
+	case name != "":
+		h.Author = name
+	case handle != "":
+		h.Author = "@" + handle
+	}
+	if h.Parent != "" {
+		h.ParentKey = archive.ItemKey(h.Platform, h.Account, h.Parent)
+	}
+	h.Snippet, h.Marks, h.SnippetFrom = snippet(first(f[fText]), f[fHistory], h.Lang, hl)
+	return h, nil
+}
+
+// facets counts the hits by each value of the facet fields.
+func (e *engine) facets(r bits) (map[string][]FacetCount, error) {
+	out := map[string][]FacetCount{}
+	for _, name := range FacetNames {
+		field, prefix := name, ""
+		if name == "year" {
+			field, prefix = fTime, "Y"
+		}
+		values, err := e.prefixTerms(field, prefix)
+		if err != nil {
+			return nil, err
+		}
+		counts := []FacetCount{}
+		for _, v := range values {
+			var n uint64
+			for i, s := range e.segs {
+				if r[i] == nil || r[i].IsEmpty() {
+					continue
+				}
+				b, err := s.term(field, v)
+				if err != nil {
+					return nil, err
+				}
+				if b != nil {
+					n += r[i].AndCardinality(b)
+				}
+			}
+			if n > 0 {
+				counts = append(counts, FacetCount{Value: strings.TrimPrefix(v, prefix), Count: n})
+			}
+		}
+		if name == "year" {
+			sort.Slice(counts, func(i, j int) bool { return counts[i].Value > counts[j].Value })
+		} else {
+			sort.SliceStable(counts, func(i, j int) bool { return counts[i].Count > counts[j].Count })
+		}
+		out[name] = counts
+	}
+	return out, nil
+}
+
+// ParseDate reads a date a user gives on the command line: a year, a
+// month, a day or an RFC 3339 time. It returns the start of that period
+// and the start of the next, in UTC: --from uses the first, --to the
+// second, so "--to 2024-03" includes all of March.
+func ParseDate(s string) (start, end time.Time, err error) {
+	return parseDateBound(s)
+}
