@@ -66,11 +66,13 @@ func importSynthetic(tb testing.TB, n int) (itemsPerSec float64, peakHeapMB floa
 		w.Abort()
 		tb.Fatal(err)
 	}
+	importDone := time.Since(start)
 	res, err = w.Commit(ctx)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	el := time.Since(start)
+	tb.Logf("%d tweets: import %.1fs, commit %.1fs", n, importDone.Seconds(), (el - importDone).Seconds())
 	close(stop)
 	wg.Wait()
 	return float64(res.Items) / el.Seconds(), float64(peak) / (1 << 20), res
