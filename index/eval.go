@@ -122,12 +122,24 @@ func (s *segCtx) all() *roaring.Bitmap {
 	return s.live
 }
 
-// term is the documents holding term in field, in every segment.
+// term is the documents holding term in field, in every segment,
+// remembered for the rest of the query.
 func (e *engine) term(field, term string) (bits, error) {
 	k := field + "\x00" + term
 	if b, ok := e.memo[k]; ok {
 		return b, nil
 	}
+	out, err := e.lookup(field, term)
+	if err != nil {
+		return nil, err
+	}
+	e.memo[k] = out
+	return out, nil
+}
+
+// lookup is term without remembering: for the time walk, which visits
+// each bucket once.
+func (e *engine) lookup(field, term string) (bits, error) {
 	out := e.empty()
 	for i, s := range e.segs {
 		b, err := s.term(field, term)
@@ -136,7 +148,6 @@ func (e *engine) term(field, term string) (bits, error) {
 		}
 		out[i] = b
 	}
-	e.memo[k] = out
 	return out, nil
 }
 
@@ -197,6 +208,15 @@ func (e *engine) prefixTerms(field, prefix string) ([]string, error) {
 	if ts, ok := e.termLists[k]; ok {
 		return ts, nil
 	}
+	out, err := e.listTerms(field, prefix)
+	if err == nil {
+		e.termLists[k] = out
+	}
+	return out, err
+}
+
+// listTerms is prefixTerms without remembering.
+func (e *engine) listTerms(field, prefix string) ([]string, error) {
 	var end []byte
 	if prefix != "" {
 		end = prefixEnd([]byte(prefix))
@@ -218,7 +238,6 @@ func (e *engine) prefixTerms(field, prefix string) ([]string, error) {
 	if len(e.segs) > 1 {
 		sort.Strings(out)
 	}
-	e.termLists[k] = out
 	return out, nil
 }
 
@@ -578,7 +597,9 @@ func (w *timeWalk) level(parent string) error {
 	if parent != "" {
 		prefix = childPrefix(parent)
 	}
-	terms, err := w.e.prefixTerms(fTime, prefix)
+	// Buckets are looked up once each: nothing is remembered, so a walk
+	// over years of hits holds no more than the bucket in hand.
+	terms, err := w.e.listTerms(fTime, prefix)
 	if err != nil {
 		return err
 	}
@@ -588,7 +609,7 @@ func (w *timeWalk) level(parent string) error {
 		}
 	}
 	for _, t := range terms {
-		tb, err := w.e.term(fTime, t)
+		tb, err := w.e.lookup(fTime, t)
 		if err != nil {
 			return err
 		}

@@ -145,6 +145,7 @@ func TestSnippetsMarkWhatMatched(t *testing.T) {
 		doc("1", "Le défilé de la Défense nationale aura lieu samedi.", "2024-01-16T14:00:00Z", lang("fr")),
 		doc("2", "UPDATE: the parade moves to Sunday.", "2024-01-16T15:00:00Z", history("The parade is cancelled because of the weather.")),
 		doc("3", strings.Repeat("filler words here ", 40)+"the parade route is closed "+strings.Repeat("more filler ", 40), "2024-01-16T16:00:00Z"),
+		doc("4", "L'armée remercie les familles.", "2024-01-16T17:00:00Z", lang("fr-ca")),
 	)
 	for _, tc := range []struct {
 		query, key, marked, from string
@@ -153,6 +154,8 @@ func TestSnippetsMarkWhatMatched(t *testing.T) {
 		{"parading", "facebook/3rd-brigade/2", "UPDATE: the [parade] moves to Sunday.", "text"},
 		{"cancelled", "facebook/3rd-brigade/2", "The parade is [cancelled] because of the weather.", "history"},
 		{`"parade route"`, "facebook/3rd-brigade/3", "", "text"},
+		{"armee", "facebook/3rd-brigade/4", "[L'armée] remercie les familles.", "text"},
+		{"famille", "facebook/3rd-brigade/4", "L'armée remercie les [familles].", "text"},
 	} {
 		res, err := ix.Search(context.Background(), Request{Query: tc.query})
 		if err != nil {
@@ -215,6 +218,7 @@ func TestFieldsARecordsOfficerTypes(t *testing.T) {
 		{"text:accessible", "2"},
 		{"hashtag:parade2024", "1"},
 		{"tag:#Parade2024", "1"},
+		{"tag:#parade*", "1"},
 		{"mention:brigade3", "1"},
 		{"link:https\\://www.canada.ca/parade", "1"},
 		{`link:"https://www.canada.ca/parade"`, "1"},

@@ -178,7 +178,11 @@ func (e *engine) keywordClause(c clause, qerr func(string, ...any) error) (bits,
 	switch c.kind {
 	case leafWildcard, leafRegexp:
 		pattern := c.text
-		if field == fAccountLC || field != fLink && field != fParent && field != fThread {
+		switch field {
+		case fLink, fParent, fThread: // kept as given
+		case fHashtag, fMention:
+			pattern = strings.ToLower(strings.TrimLeft(pattern, "#@"))
+		default:
 			pattern = strings.ToLower(pattern)
 		}
 		terms, err := e.regexpTerms(field, pattern, c)

@@ -333,10 +333,6 @@ func (ix *Index) SearchAll(ctx context.Context, req Request, fn func(Hit) error)
 			return false
 		}
 		n++
-		// Keep the memo of term bitmaps from growing with the walk.
-		if n%10000 == 0 {
-			clear(e.memo)
-		}
 		return true
 	})
 	if err == nil {
