@@ -10,7 +10,7 @@ DATA     ?= $(CURDIR)/osmarc-data
 
 export OSMARC_VERSITYGW ?= $(TOOLS)/versitygw
 
-.PHONY: build test bench lint demo tools clean
+.PHONY: build test bench bench-search lint demo tools clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/osmarc ./cmd/osmarc
@@ -26,6 +26,11 @@ test: tools
 
 bench: tools
 	$(GO) run ./cmd/osmarc-bench
+
+# bench-search indexes 1M items with bleve alone, through osmarc and in
+# SQLite FTS5, and times the open-records queries (about half an hour).
+bench-search:
+	$(GO) run ./cmd/osmarc-bench -search
 
 lint:
 	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi

@@ -182,7 +182,8 @@ func (ix *Index) Dir() string { return ix.dir }
 func (ix *Index) SetVersionReader(vr VersionReader) { ix.versions = vr }
 
 // SetAnnotator installs the function that fills records-management fields
-// of each document before it is indexed.
+// of each document before it is indexed. It is called from several
+// goroutines at once.
 func (ix *Index) SetAnnotator(fn Annotator) { ix.annotate = fn }
 
 // Count is the number of documents in the index.
@@ -369,9 +370,11 @@ func (ix *Index) Delete(ctx context.Context, keys []string) error {
 
 // Reindex builds a new index from the archive's catalog and store, beside
 // the current one, and puts it in its place when it is complete: a failed
-// or interrupted reindex leaves the old index as it was. Items are read in
-// key order, a batch at a time, so memory stays bounded however many
-// there are. progress, if not nil, is told how many items are done.
+// or interrupted reindex leaves the old index as it was. A version that
+// cannot be read (a damaged store: see osmarc verify) stops it, naming the
+// item and the version. Items are read in key order, a batch at a time,
+// so memory stays bounded however many there are. progress, if not nil,
+// is told how many items are done.
 func (ix *Index) Reindex(ctx context.Context, a *archive.Archive, progress func(n int)) error {
 	if ix.readOnly {
 		return ErrReadOnly

@@ -27,7 +27,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -49,7 +48,14 @@ type options struct {
 	keep        bool
 	// dispositionItems sizes the disposition benchmark (0 skips it).
 	dispositionItems int
-	osmarc           string
+	// xItems sizes the X archive import benchmark (0 skips it).
+	xItems int
+	osmarc string
+	// search runs only the search benchmark (search.go), of searchItems
+	// items and searchReps runs of each query.
+	search      bool
+	searchItems int
+	searchReps  int
 }
 
 type row struct {
@@ -65,8 +71,12 @@ func main() {
 	flag.Uint64Var(&o.seed, "seed", 1, "corpus seed")
 	flag.BoolVar(&o.json, "json", false, "print one JSON object")
 	flag.IntVar(&o.dispositionItems, "disposition-items", 1_000_000, "items of the disposition benchmark (0 skips it)")
+	flag.IntVar(&o.xItems, "x-items", 100_000, "tweets of the X archive import benchmark (0 skips it)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the working directory")
 	flag.StringVar(&o.osmarc, "osmarc", "", "osmarc binary (default: build one)")
+	flag.BoolVar(&o.search, "search", false, "run only the search benchmark: index with bleve alone, through osmarc and in SQLite FTS5, then time the open-records queries")
+	flag.IntVar(&o.searchItems, "search-items", 1_000_000, "items of the search benchmark")
+	flag.IntVar(&o.searchReps, "search-reps", 200, "runs of each query in the search benchmark")
 	flag.Parse()
 	if err := run(context.Background(), o); err != nil {
 		fmt.Fprintln(os.Stderr, "osmarc-bench:", err)
@@ -90,6 +100,13 @@ func run(ctx context.Context, o options) error {
 		if out, err := exec.Command("go", "build", "-o", o.osmarc, "./cmd/osmarc").CombinedOutput(); err != nil {
 			return fmt.Errorf("build osmarc: %v\n%s", err, out)
 		}
+	}
+	if o.search {
+		res, rows, err := benchSearch(ctx, work, o.osmarc, o.searchItems, o.searchReps, o.seed)
+		if err != nil {
+			return fmt.Errorf("search: %w", err)
+		}
+		return report(o, res, rows)
 	}
 	res := map[string]any{"items_disk": o.diskItems, "items_s3": o.s3Items, "concurrency": o.concurrency, "seed": o.seed}
 
@@ -202,6 +219,16 @@ func run(ctx context.Context, o options) error {
 		}
 		extra = append(extra, drows...)
 	}
+	if o.xItems > 0 {
+		xres, xrows, err := benchXImport(o.osmarc, work, o.xItems, o.xItems/5, o.seed, env)
+		if err != nil {
+			return fmt.Errorf("x-archive import: %w", err)
+		}
+		for k, v := range xres {
+			res[k] = v
+		}
+		extra = append(extra, xrows...)
+	}
 	if o.json {
 		enc := json.NewEncoder(os.Stdout)
 		return enc.Encode(res)
@@ -232,6 +259,14 @@ func run(ctx context.Context, o options) error {
 			verdict(f("peak_anon_mb") <= 1.25*f("peak_anon_mb_small")+10)},
 	}
 	rows = append(rows, extra...)
+	return report(o, nil, rows)
+}
+
+// report prints the rows as a table, or with -json res as one object.
+func report(o options, res map[string]any, rows []row) error {
+	if o.json {
+		return json.NewEncoder(os.Stdout).Encode(res)
+	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "MEASURE\tRESULT\tBESIDE\tVERDICT")
 	for _, r := range rows {
@@ -292,24 +327,7 @@ func ingestRun(bin, dir string, storeArgs []string, corpus string, env []string)
 	if out, err := initCmd.CombinedOutput(); err != nil {
 		return runResult{}, fmt.Errorf("init: %v: %s", err, out)
 	}
-	cmd := exec.Command(bin, "ingest", "--quiet", "--data", dir, corpus)
-	cmd.Env = env
-	var errb bytes.Buffer
-	cmd.Stderr = &errb
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		return runResult{}, err
-	}
-	done := make(chan struct{})
-	anon := sampleAnon(cmd.Process.Pid, done)
-	err := cmd.Wait()
-	wall := time.Since(start)
-	close(done)
-	if err != nil {
-		return runResult{}, fmt.Errorf("ingest: %v: %s", err, errb.String())
-	}
-	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	return runResult{wall: wall, rssMB: float64(ru.Maxrss) / 1024, anonMB: <-anon}, nil
+	return timeProcess(env, bin, "ingest", "--quiet", "--data", dir, corpus)
 }
 
 // rawSHA256 hashes every line of the corpus on its own, as blobs are.
