@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/osmarc/osmarc/archive/archivetest"
 )
 
 // searchJSON runs search --json and decodes its object.
@@ -232,5 +234,38 @@ func TestRebuildAndReindexRebuildTheIndex(t *testing.T) {
 	code, out, errs = osmarc(t, "", "search", "--data", dir, "zeppelin")
 	if code != 0 || errs != "" || !strings.Contains(out, "facebook/3rd-brigade/101_2009") {
 		t.Errorf("after reindex: exit %d, %q, %q", code, out, errs)
+	}
+}
+
+// --all streams every hit, however many pages they make.
+func TestSearchAllMoreThanAPage(t *testing.T) {
+	dir := newArchive(t)
+	corpus := filepath.Join(t.TempDir(), "corpus.jsonl")
+	f, err := os.Create(corpus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := archivetest.WriteCorpus(f, 300, 7); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	must(t, "ingest", "--data", dir, corpus)
+	must(t, "reindex", "--data", dir)
+	page := searchJSON(t, dir, "parade")
+	if page.Total <= 2*20 || len(page.Hits) != 20 {
+		t.Fatalf("parade: total %d, %d hits on the page: want several pages", page.Total, len(page.Hits))
+	}
+	out := must(t, "search", "--data", dir, "parade", "--all", "--json")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	seen := map[string]bool{}
+	for _, l := range lines[:len(lines)-1] {
+		var h struct{ Key string }
+		if err := json.Unmarshal([]byte(l), &h); err != nil || h.Key == "" || seen[h.Key] {
+			t.Fatalf("line %q: %v (or seen twice)", l, err)
+		}
+		seen[h.Key] = true
+	}
+	if uint64(len(seen)) != page.Total {
+		t.Errorf("--all streamed %d hits, total %d", len(seen), page.Total)
 	}
 }
