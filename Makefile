@@ -10,12 +10,20 @@ DATA     ?= $(CURDIR)/osmarc-data
 
 export OSMARC_VERSITYGW ?= $(TOOLS)/versitygw
 
-.PHONY: build test bench bench-search lint demo tools clean
+.PHONY: build test bench bench-search lint demo tools chromium clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/osmarc ./cmd/osmarc
 
-tools: $(TOOLS)/versitygw
+tools: $(TOOLS)/versitygw chromium
+
+# The web pages' end-to-end tests drive Debian's Chromium (headless). It is
+# installed from Debian's packages when missing; with CI=true the tests fail
+# without it, never skip.
+CHROMIUM ?= /usr/bin/chromium
+export OSMARC_CHROMIUM ?= $(CHROMIUM)
+chromium:
+	@test -x $(CHROMIUM) || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
 
 $(TOOLS)/versitygw:
 	GOBIN=$(TOOLS) $(GO) install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION)
