@@ -1,0 +1,331 @@
+package export
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"sort"
+	"time"
+
+	"github.com/osmarc/osmarc/archive"
+	"github.com/osmarc/osmarc/archive/catalog"
+)
+
+// Keys yields the keys of the selected items in the order they are to be
+// exported, calling yield once per key; an error from yield stops it and
+// is returned. A search (index.SearchAll), a request's items or a list of
+// keys can be Keys.
+type Keys func(ctx context.Context, yield func(key string) error) error
+
+// KeyList is Keys over a fixed list.
+func KeyList(keys []string) Keys {
+	return func(ctx context.Context, yield func(string) error) error {
+		for _, k := range keys {
+			if err := yield(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// Records is what records management says of an item.
+type Records struct {
+	Classification string
+	Schedule       string
+	Exemptions     []string
+	Holds          []string
+}
+
+// RecordsFunc tells an item's classification, schedule, exemptions and
+// holds.
+type RecordsFunc func(ctx context.Context, ci *catalog.Item) (Records, error)
+
+// Redactor shapes the copy of an item a redacted export writes; the
+// archived item never changes. Redact redacts v (a version's content, a
+// copy the redactor may change) in place and says where it redacted.
+// latest is true for the item's newest version.
+type Redactor interface {
+	Redact(ctx context.Context, ci *catalog.Item, v *archive.Item, latest bool) ([]Redaction, error)
+}
+
+// SourceOptions say what a Source yields.
+type SourceOptions struct {
+	// Keys are the selected items, in order.
+	Keys Keys
+	// Threads adds, after the selected items, every other item of their
+	// threads (in key order), with Role RoleThread.
+	Threads bool
+	// Versions is VersionsLatest (the default) or VersionsAll.
+	Versions string
+	// Records, when set, fills the records-management fields.
+	Records RecordsFunc
+	// Redactor, when set, redacts every item; raw platform responses are
+	// then left out.
+	Redactor Redactor
+}
+
+// Source yields archived items to an export. It holds in memory one item
+// at a time, plus, with Threads, the keys already yielded and the ids of
+// the threads to complete.
+type Source struct {
+	a *archive.Archive
+	o SourceOptions
+}
+
+// NewSource returns a source over a.
+func NewSource(a *archive.Archive, o SourceOptions) (*Source, error) {
+	switch o.Versions {
+	case "":
+		o.Versions = VersionsLatest
+	case VersionsLatest, VersionsAll:
+	default:
+		return nil, fmt.Errorf("export: versions %q: want latest or all", o.Versions)
+	}
+	if o.Keys == nil {
+		return nil, errors.New("export: no selection")
+	}
+	return &Source{a: a, o: o}, nil
+}
+
+// Blobs opens blobs from the archive's store.
+func (s *Source) Blobs() Blobs { return storeBlobs{s.a.Store()} }
+
+// Each calls fn with each selected item, then with the other items of
+// their threads when asked. It returns how many items it yielded. A key
+// the catalog does not know (disposed of since it was selected) is an
+// error naming it; an error from fn stops it and is returned.
+func (s *Source) Each(ctx context.Context, fn func(*Item) error) (int, error) {
+	var seen map[string]bool
+	type acct struct{ platform, account string }
+	var roots map[acct]map[string]bool
+	if s.o.Threads {
+		seen, roots = map[string]bool{}, map[acct]map[string]bool{}
+	}
+	n := 0
+	err := s.o.Keys(ctx, func(key string) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if seen != nil {
+			if seen[key] {
+				return nil
+			}
+			seen[key] = true
+		}
+		ci, err := s.a.Catalog().Item(key)
+		if errors.Is(err, catalog.ErrNotFound) {
+			return fmt.Errorf("export: item %s: %w (disposed of since it was selected?)", key, archive.ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("export: item %s: %w", key, err)
+		}
+		it, err := s.item(ctx, &ci, RoleSelected)
+		if err != nil {
+			return err
+		}
+		if roots != nil {
+			k := acct{ci.Platform, ci.Account}
+			if roots[k] == nil {
+				roots[k] = map[string]bool{}
+			}
+			roots[k][threadRoot(it.Latest().Content)] = true
+		}
+		n++
+		return fn(it)
+	})
+	if err != nil || roots == nil {
+		return n, err
+	}
+	accts := make([]acct, 0, len(roots))
+	for k := range roots {
+		accts = append(accts, k)
+	}
+	sort.Slice(accts, func(i, j int) bool {
+		if accts[i].platform != accts[j].platform {
+			return accts[i].platform < accts[j].platform
+		}
+		return accts[i].account < accts[j].account
+	})
+	for _, k := range accts {
+		ids := roots[k]
+		for ci, err := range s.a.List(archive.ListFilter{Platform: k.platform, Account: k.account}) {
+			if err != nil {
+				return n, err
+			}
+			if seen[ci.Key] {
+				continue
+			}
+			v, err := s.a.Version(ctx, ci.Latest().Digest)
+			if err != nil {
+				return n, fmt.Errorf("export: item %s: read version %s: %w", ci.Key, ci.Latest().Digest, err)
+			}
+			if !ids[v.Thread] && !ids[v.Parent] && !ids[v.ID] {
+				continue
+			}
+			seen[ci.Key] = true
+			it, err := s.item(ctx, &ci, RoleThread)
+			if err != nil {
+				return n, err
+			}
+			n++
+			if err := fn(it); err != nil {
+				return n, err
+			}
+		}
+	}
+	return n, nil
+}
+
+// threadRoot is the platform id of the root of v's thread.
+func threadRoot(v *archive.Item) string {
+	switch {
+	case v.Thread != "":
+		return v.Thread
+	case v.Parent != "":
+		return v.Parent
+	}
+	return v.ID
+}
+
+// item builds the export's Item of one catalog item.
+func (s *Source) item(ctx context.Context, ci *catalog.Item, role string) (*Item, error) {
+	if len(ci.Versions) == 0 {
+		return nil, fmt.Errorf("export: item %s has no version", ci.Key)
+	}
+	cvs := ci.Versions
+	if s.o.Versions == VersionsLatest {
+		cvs = cvs[len(cvs)-1:]
+	}
+	it := &Item{
+		Key: ci.Key, Platform: ci.Platform, Account: ci.Account, ID: ci.ID, Kind: ci.Kind,
+		CreatedAt: ci.CreatedAt.UTC(), FirstCaptured: ci.FirstSeen.UTC(), LastCaptured: ci.LastSeen.UTC(),
+		RemovedAt: ci.RemovedAt, Role: role, VersionCount: len(ci.Versions), Edited: len(ci.Versions) > 1,
+	}
+	if it.RemovedAt != nil {
+		t := it.RemovedAt.UTC()
+		it.RemovedAt = &t
+	}
+	exported := map[string]bool{}
+	for i, cv := range cvs {
+		content, err := s.a.Version(ctx, cv.Digest)
+		if err != nil {
+			return nil, fmt.Errorf("export: item %s: read version %s: %w", ci.Key, cv.Digest, err)
+		}
+		v := Version{Digest: cv.Digest, Size: cv.Size, CapturedAt: cv.CapturedAt.UTC(), Capture: cv.Capture, Content: content}
+		latest := i == len(cvs)-1
+		if s.o.Redactor != nil {
+			rs, err := s.o.Redactor.Redact(ctx, ci, content, latest)
+			if err != nil {
+				return nil, err
+			}
+			v.Redacted = len(rs) > 0
+			if latest {
+				it.Redactions = rs
+			}
+		}
+		exported[cv.Digest] = true
+		it.Versions = append(it.Versions, v)
+	}
+	lv := it.Latest().Content
+	it.Parent, it.Thread, it.Author, it.Lang, it.URL, it.Text = lv.Parent, lv.Thread, lv.Author, lv.Lang, lv.URL, lv.Text
+	if lv.EditedAt != "" {
+		if t, err := time.Parse(time.RFC3339Nano, lv.EditedAt); err == nil {
+			it.EditedAt = t.UTC()
+		}
+	}
+	if lv.Parent != "" {
+		it.ParentKey = archive.ItemKey(ci.Platform, ci.Account, lv.Parent)
+	}
+	it.ThreadKey = archive.ItemKey(ci.Platform, ci.Account, threadRoot(lv))
+
+	sightings, err := s.a.Catalog().Sightings(ci.Key)
+	if err != nil {
+		return nil, fmt.Errorf("export: item %s: sightings: %w", ci.Key, err)
+	}
+	sort.SliceStable(sightings, func(i, j int) bool { return sightings[i].SeenAt.Before(sightings[j].SeenAt) })
+	rawSeen, mediaSeen := map[string]bool{}, map[string]bool{}
+	latestDigest := ci.Latest().Digest
+	var latestMedia []string
+	for _, sg := range sightings {
+		if !exported[sg.Version] {
+			continue
+		}
+		if sg.Raw != "" && s.o.Redactor == nil && !rawSeen[sg.Raw] {
+			rawSeen[sg.Raw] = true
+			it.Raw = append(it.Raw, Blob{Digest: sg.Raw, CapturedAt: sg.SeenAt.UTC(), Capture: sg.Capture})
+		}
+		if sg.Version == latestDigest && len(sg.Media) > 0 {
+			latestMedia = sg.Media
+		}
+		for _, m := range sg.Media {
+			if !mediaSeen[m] {
+				mediaSeen[m] = true
+				it.Media = append(it.Media, Media{Blob: Blob{Digest: m, CapturedAt: sg.SeenAt.UTC(), Capture: sg.Capture}})
+			}
+		}
+	}
+	// The latest sighting with media lists them in the order of the
+	// version's media entries: name each file by its entry.
+	if len(latestMedia) == len(lv.Media) {
+		for i, d := range latestMedia {
+			for j := range it.Media {
+				if it.Media[j].Digest == d {
+					it.Media[j].URL, it.Media[j].Type, it.Media[j].Alt = lv.Media[i].URL, lv.Media[i].Type, lv.Media[i].Alt
+				}
+			}
+		}
+	}
+	if s.o.Records != nil {
+		r, err := s.o.Records(ctx, ci)
+		if err != nil {
+			return nil, fmt.Errorf("export: item %s: records: %w", ci.Key, err)
+		}
+		it.Classification, it.Schedule, it.Exemptions, it.Holds = r.Classification, r.Schedule, r.Exemptions, r.Holds
+	}
+	return it, nil
+}
+
+// storeBlobs opens blobs from a store, checking digests as they are read.
+type storeBlobs struct{ s archive.BlobStore }
+
+func (b storeBlobs) Open(ctx context.Context, digest string) (io.ReadCloser, error) {
+	d, err := archive.ParseDigest(digest)
+	if err != nil {
+		return nil, fmt.Errorf("export: %w", err)
+	}
+	rc, err := b.s.Open(ctx, archive.BlobKey(d))
+	if err != nil {
+		return nil, fmt.Errorf("export: blob %s: %w", digest, err)
+	}
+	return &checkedReader{rc: rc, h: sha256.New(), want: digest}, nil
+}
+
+// checkedReader fails the read that reaches EOF when the bytes read do
+// not hash to the digest wanted.
+type checkedReader struct {
+	rc   io.ReadCloser
+	h    hash.Hash
+	want string
+}
+
+func (c *checkedReader) Read(p []byte) (int, error) {
+	n, err := c.rc.Read(p)
+	c.h.Write(p[:n])
+	if err == io.EOF {
+		if got := hex.EncodeToString(c.h.Sum(nil)); got != c.want {
+			return n, fmt.Errorf("export: blob %s: %w: content hashes to %s", c.want, archive.ErrDigestMismatch, got)
+		}
+	}
+	return n, err
+}
+
+func (c *checkedReader) Close() error { return c.rc.Close() }
+
+// StoreBlobs opens blobs from any store, checking digests (for tests and
+// tools that have a store but no Source).
+func StoreBlobs(s archive.BlobStore) Blobs { return storeBlobs{s} }
