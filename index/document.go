@@ -2,8 +2,11 @@ package index
 
 import (
 	"math"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/blevesearch/bleve/v2/analysis"
 	"github.com/blevesearch/bleve/v2/document"
@@ -51,6 +54,18 @@ type Doc struct {
 	Mentions []string
 	Links    []string
 
+	// Self is true when the account itself wrote the item (its author is
+	// the account, or the item names no author), false when a member of
+	// the public did. It is indexed as origin:account or origin:public.
+	Self bool
+	// LinkOnly is true when the item's text is nothing but links (and
+	// hashtags or mentions) and it has a link: a post that only points to
+	// something published elsewhere, a secondary copy.
+	LinkOnly bool
+	// Media are the types of the item's attachments ("image", "video", …;
+	// "other" when the platform gives no type).
+	Media []string
+
 	// Records management: the classification ("record", "secondary-copy",
 	// "transitory", "non-record"; empty is indexed as "unclassified"), the
 	// retention schedule's id, exemption codes and the holds that cover
@@ -96,6 +111,18 @@ func NewDoc(it catalog.Item, latest *archive.Item, earlier []*archive.Item) Doc 
 		}
 		d.Parent, d.Thread = latest.Parent, latest.Thread
 		d.Hashtags, d.Mentions, d.Links = latest.Hashtags, latest.Mentions, latest.Links
+		d.Self = selfAuthored(it.Account, latest.Author)
+		d.LinkOnly = linkOnly(latest.Text, latest.Links)
+		for _, m := range latest.Media {
+			t := strings.ToLower(strings.TrimSpace(m.Type))
+			if i := strings.IndexByte(t, '/'); i > 0 {
+				t = t[:i] // a MIME type: image/jpeg is an image
+			}
+			if t == "" {
+				t = "other"
+			}
+			d.Media = append(d.Media, t)
+		}
 		if d.Kind == "" {
 			d.Kind = latest.Kind
 		}
@@ -144,6 +171,9 @@ const (
 	fExemption = "exemption"
 	fHold      = "hold"
 	fRemoved   = "removed"
+	fOrigin    = "origin"   // account (the account itself wrote it) or public
+	fLinkOnly  = "linkonly" // true when the text is only links
+	fMedia     = "media"    // attachment types, and true or false
 	fEdited    = "edited"
 	fTime      = "t"       // created_at at four levels: Y2024, M202403, D20240305, H2024030514
 	fCreated   = "created" // stored: RFC 3339 UTC, the sort key
@@ -271,6 +301,9 @@ func (d *Doc) bleveDoc() *document.Document {
 	kws(fHold, d.Holds, strings.ToLower)
 	kw(fRemoved, boolTerm(d.Removed), optKeyStor)
 	kw(fEdited, boolTerm(d.Edited()), optKeyStor)
+	kw(fOrigin, d.origin(), optKeyword)
+	kw(fLinkOnly, boolTerm(d.LinkOnly), optKeyword)
+	kws(fMedia, d.mediaTerms(), nil)
 	if !d.CreatedAt.IsZero() {
 		for i, tt := range timeTerms(d.CreatedAt) {
 			field(fTime, i, tt, optKeyword, nil)
@@ -324,6 +357,8 @@ func (d *Doc) Fields() map[string]any {
 	set(fSchedule, strings.ToLower(d.Schedule))
 	set(fRemoved, boolTerm(d.Removed))
 	set(fEdited, boolTerm(d.Edited()))
+	set(fOrigin, d.origin())
+	set(fLinkOnly, boolTerm(d.LinkOnly))
 	list := func(k string, vs []string, norm func(string) string) {
 		var out []string
 		for _, v := range vs {
@@ -343,6 +378,7 @@ func (d *Doc) Fields() map[string]any {
 	list(fLink, d.Links, nil)
 	list(fExemption, d.Exemptions, strings.ToLower)
 	list(fHold, d.Holds, strings.ToLower)
+	list(fMedia, d.mediaTerms(), nil)
 	if !d.CreatedAt.IsZero() {
 		tt := timeTerms(d.CreatedAt)
 		m[fTime] = tt[:]
@@ -373,4 +409,58 @@ func normTag(s string) string {
 // front, lower case.
 func normHandle(s string) string {
 	return strings.ToLower(strings.TrimPrefix(strings.TrimSpace(s), "@"))
+}
+
+// Origins of an item: the account itself, or the public.
+const (
+	OriginAccount = "account"
+	OriginPublic  = "public"
+)
+
+func (d *Doc) origin() string {
+	if d.Self {
+		return OriginAccount
+	}
+	return OriginPublic
+}
+
+// mediaTerms are the terms of the media field: each attachment type, and
+// "true" when there is any, "false" when there is none.
+func (d *Doc) mediaTerms() []string {
+	if len(d.Media) == 0 {
+		return []string{"false"}
+	}
+	out := []string{"true"}
+	for _, t := range d.Media {
+		if !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// selfAuthored reports whether the account wrote an item: its author's
+// handle or id is the account's (any case, "@" dropped), or it names no
+// author at all (what an account publishes itself often carries none).
+func selfAuthored(account string, a *archive.Author) bool {
+	if a == nil || (a.Handle == "" && a.ID == "" && a.Name == "") {
+		return true
+	}
+	acct := normHandle(account)
+	return acct != "" && (normHandle(a.Handle) == acct || strings.ToLower(a.ID) == acct)
+}
+
+var (
+	reURL       = regexp.MustCompile(`(?i)\b(?:https?://|www\.)\S+`)
+	reTagOrName = regexp.MustCompile(`[#@][\p{L}\p{N}_.]+`)
+)
+
+// linkOnly reports whether text is nothing but links, hashtags and
+// mentions (punctuation aside), and the item has a link.
+func linkOnly(text string, links []string) bool {
+	if len(links) == 0 && !reURL.MatchString(text) {
+		return false
+	}
+	rest := reTagOrName.ReplaceAllString(reURL.ReplaceAllString(text, " "), " ")
+	return !strings.ContainsFunc(rest, func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) })
 }

@@ -141,7 +141,7 @@ func newMapping() *mapping.IndexMappingImpl {
 			text(langField, langAn, false), text(langField+weighted, weightedAn, false))
 		dm.AddFieldMappingsAt("history", text(fHistory, AnalyserPlain, true), text(fHistoryBi, AnalyserBigram, false))
 		dm.AddFieldMappingsAt(fAuthor, text(fAuthor, AnalyserPlain, false))
-		for _, f := range []string{fAuthorID, fAccountLC, fThread, fHashtag, fMention, fLink, fSchedule, fExemption, fHold, fTime} {
+		for _, f := range []string{fAuthorID, fAccountLC, fThread, fHashtag, fMention, fLink, fSchedule, fExemption, fHold, fTime, fOrigin, fLinkOnly, fMedia} {
 			kw(f, true, false)
 		}
 		for _, f := range []string{fHandle, fPlatform, fAccount, fKind, fLang, fParent, fClass, fRemoved, fEdited} {

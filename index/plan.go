@@ -154,6 +154,28 @@ func keywordValue(field, v string) (string, string, error) {
 		return fAccountLC, strings.ToLower(v), nil
 	case fPlatform, fKind, fLang, fClass, fSchedule, fExemption, fHold:
 		return field, strings.ToLower(v), nil
+	case fOrigin:
+		switch strings.ToLower(v) {
+		case OriginAccount, "self", "own":
+			return field, OriginAccount, nil
+		case OriginPublic, "other", "others":
+			return field, OriginPublic, nil
+		}
+		return "", "", fmt.Errorf("origin:%s: want account (the account itself wrote it) or public", v)
+	case fMedia:
+		switch v = strings.ToLower(v); v {
+		case "yes", "y", "1", "any":
+			v = "true"
+		case "no", "n", "0", "none":
+			v = "false"
+		}
+		return field, v, nil
+	case fLinkOnly:
+		_, b, err := keywordValue(fRemoved, v) // a boolean, read as removed: reads one
+		if err != nil {
+			return "", "", fmt.Errorf("linkonly:%s: want true or false", v)
+		}
+		return fLinkOnly, b, nil
 	case fHashtag:
 		return field, normTag(v), nil
 	case fMention:
