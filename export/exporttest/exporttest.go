@@ -1,0 +1,176 @@
+// Package exporttest builds the fixed archive every export format's
+// golden tests run on: testdata/export/capture-1.jsonl and capture-2.jsonl
+// captured with a fixed clock and fixed ids (so the journal head, capture
+// ids and digests never change), a generated PNG as a post's media, an
+// edit, a removal at source, a registered schedule and a legal hold, and
+// a search index over it all. See testdata/export/README.md.
+package exporttest
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/osmarc/osmarc/archive"
+	"github.com/osmarc/osmarc/archive/archivetest"
+	"github.com/osmarc/osmarc/archive/retention"
+	"github.com/osmarc/osmarc/archive/stores"
+	"github.com/osmarc/osmarc/index"
+)
+
+// Account is the fixture's main account; Hold the hold placed on it.
+const (
+	Account  = "facebook/3rd-brigade"
+	Hold     = "parade-matter"
+	Schedule = "grs-6.4-020"
+	Actor    = "records.officer@example.gov"
+)
+
+// Start is when the fixture's clock starts.
+var Start = time.Date(2024, 6, 1, 9, 0, 0, 0, time.UTC)
+
+// Fixture is the built archive, open for writing, and its index.
+type Fixture struct {
+	A     *archive.Archive
+	Index *index.Index
+	// Dir is the data directory (the CLI can open it once A is closed).
+	Dir   string
+	Clock *archivetest.Clock
+	// MediaPNG is the post's media file.
+	MediaPNG []byte
+}
+
+// Close closes the index and the archive.
+func (f *Fixture) Close() {
+	if f.Index != nil {
+		f.Index.Close()
+		f.Index = nil
+	}
+	f.A.Close()
+}
+
+// TestdataDir is testdata/export in the repository.
+func TestdataDir() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "testdata", "export")
+}
+
+// PNG is the fixture's 2×2 image.
+func PNG() []byte {
+	img := image.NewRGBA(image.Rect(0, 0, 2, 2))
+	img.Set(0, 0, color.RGBA{200, 30, 30, 255})
+	img.Set(1, 1, color.RGBA{30, 30, 200, 255})
+	var b bytes.Buffer
+	png.Encode(&b, img)
+	return b.Bytes()
+}
+
+// Build builds the fixture in a temporary directory (removed when the test
+// ends).
+func Build(tb testing.TB) *Fixture {
+	tb.Helper()
+	f, err := BuildIn(context.Background(), tb.TempDir())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(f.Close)
+	return f
+}
+
+// BuildIn builds the fixture in dir, a data directory on the default disk
+// store.
+func BuildIn(ctx context.Context, dir string) (*Fixture, error) {
+	clock := archivetest.NewClock(Start)
+	opts := archive.Options{Dir: dir, Actor: Actor, Now: clock.Now, Rand: archivetest.NewRand(7), OpenStore: stores.Open, Concurrency: 2}
+	a, _, err := archive.Init(ctx, opts, "")
+	if err != nil {
+		return nil, err
+	}
+	f := &Fixture{A: a, Dir: dir, Clock: clock, MediaPNG: PNG()}
+	ok := false
+	defer func() {
+		if !ok {
+			f.Close()
+		}
+	}()
+	ix, err := index.Open(filepath.Join(dir, index.DirName))
+	if err != nil {
+		return nil, err
+	}
+	f.Index = ix
+	ix.SetVersionReader(a)
+	a.SetIndexer(ix)
+	for i, name := range []string{"capture-1.jsonl", "capture-2.jsonl"} {
+		clock.Advance(24 * time.Hour)
+		if err := f.capture(ctx, name, i == 1); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := a.UpdateAccount(ctx, Account, func(ac *archive.Account) error { ac.Schedule = Schedule; return nil }); err != nil {
+		return nil, err
+	}
+	r := retention.New(a, clock.Now)
+	if _, err := r.PlaceHold(ctx, retention.Hold{Name: Hold, Matter: "Parade route complaint", Reason: "Litigation expected", Accounts: []string{Account}}, Actor); err != nil {
+		return nil, err
+	}
+	ok = true
+	return f, nil
+}
+
+func (f *Fixture) capture(ctx context.Context, name string, complete bool) error {
+	body, err := os.ReadFile(filepath.Join(TestdataDir(), name))
+	if err != nil {
+		return err
+	}
+	w, err := f.A.BeginCapture(ctx, archive.CaptureOptions{Collector: "import:fixture", CollectorVersion: "1", Account: Account, Sources: []string{name}})
+	if err != nil {
+		return err
+	}
+	defer w.Abort()
+	raw, err := w.PutRaw(ctx, body, name, "", "application/x-ndjson")
+	if err != nil {
+		return err
+	}
+	sc := bufio.NewScanner(bytes.NewReader(body))
+	line := 0
+	for sc.Scan() {
+		line++
+		it, metrics, err := archive.ParseItemLine(sc.Bytes())
+		if err != nil {
+			return fmt.Errorf("%s:%d: %w", name, line, err)
+		}
+		for i := range it.Media {
+			sum := archive.Sum(f.MediaPNG)
+			if err := w.PutMedia(ctx, bytes.NewReader(f.MediaPNG), int64(len(f.MediaPNG)), sum, "image/png", it.Media[i].URL); err != nil {
+				return err
+			}
+			it.Media[i].Digest = sum.String()
+		}
+		if err := w.AddItem(ctx, it, archive.ItemOptions{Raw: &raw, RawLine: line, Source: name, Line: line, Metrics: metrics}); err != nil {
+			return fmt.Errorf("%s:%d: %w", name, line, err)
+		}
+	}
+	if complete {
+		w.Complete(archive.Scope{Account: Account})
+	}
+	_, err = w.Commit(ctx)
+	return err
+}
+
+// Keys are the fixture's item keys, in key order.
+var Keys = func() []string {
+	var out []string
+	for _, id := range []string{"c1", "c2", "c3", "c4", "c5", "p1", "p2", "p3", "r1"} {
+		out = append(out, archive.ItemKey("facebook", "3rd-brigade", id))
+	}
+	return append(out, archive.ItemKey("mastodon", "brigade@social.example", "m1"))
+}()
