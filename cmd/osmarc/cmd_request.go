@@ -8,14 +8,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/osmarc/osmarc/archive"
 	"github.com/osmarc/osmarc/archive/request"
@@ -379,88 +377,8 @@ func newRequestShowCommand(g *globalOptions, o *requestOptions) *cobra.Command {
 	return cmd
 }
 
-func filterText(f map[string]string) string {
-	if len(f) == 0 {
-		return ""
-	}
-	keys := make([]string, 0, len(f))
-	for k := range f {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	var b strings.Builder
-	for _, k := range keys {
-		fmt.Fprintf(&b, " --%s %s", k, f[k])
-	}
-	return b.String()
-}
-
-// requestSearchFlags are the search filters request search takes (the
-// same as osmarc search's).
-type requestSearchFlags struct {
-	accounts, platforms, kinds, langs, classes, exemptions, holds []string
-	from, to                                                      string
-	removed, edited                                               bool
-	sort                                                          string
-}
-
-func (f *requestSearchFlags) register(cmd *cobra.Command) {
-	fs := cmd.Flags()
-	fs.StringArrayVar(&f.accounts, "account", nil, "only this account (repeatable)")
-	fs.StringArrayVar(&f.platforms, "platform", nil, "only this platform (repeatable)")
-	fs.StringArrayVar(&f.kinds, "kind", nil, "only this kind: post, comment, reply, … (repeatable)")
-	fs.StringArrayVar(&f.langs, "lang", nil, "only this language (repeatable)")
-	fs.StringArrayVar(&f.classes, "class", nil, "only this classification (repeatable)")
-	fs.StringArrayVar(&f.exemptions, "exemption", nil, "only items with this exemption code (repeatable)")
-	fs.StringArrayVar(&f.holds, "hold", nil, "only items under this hold (repeatable)")
-	fs.StringVar(&f.from, "from", "", "created on or after (a year, month, day or time)")
-	fs.StringVar(&f.to, "to", "", "created up to the end of (a year, month, day or time)")
-	fs.BoolVar(&f.removed, "removed", false, "only items removed at source")
-	fs.BoolVar(&f.edited, "edited", false, "only edited items")
-	fs.StringVar(&f.sort, "sort", "newest", "order of the saved hits: newest or oldest")
-}
-
-// build makes the index request and the filters as the request records them.
-func (f *requestSearchFlags) build(cmd *cobra.Command, query string) (index.Request, map[string]string, error) {
-	req := index.Request{Query: query, Accounts: f.accounts, Platforms: f.platforms, Kinds: f.kinds, Langs: f.langs,
-		Classes: f.classes, Exemptions: f.exemptions, Holds: f.holds, Removed: f.removed, Edited: f.edited}
-	var err error
-	if req.Sort, err = index.ParseSort(f.sort); err != nil {
-		return req, nil, err
-	}
-	if req.Sort == index.SortRelevance {
-		req.Sort = index.SortNewest // a saved scope lists every hit, in time order
-	}
-	if f.from != "" {
-		if req.From, _, err = index.ParseDate(f.from); err != nil {
-			return req, nil, fmt.Errorf("--from: %w", err)
-		}
-	}
-	if f.to != "" {
-		if _, req.To, err = index.ParseDate(f.to); err != nil {
-			return req, nil, fmt.Errorf("--to: %w", err)
-		}
-	}
-	if err := index.ParseQuery(query); err != nil {
-		return req, nil, err
-	}
-	filters := map[string]string{}
-	local := cmd.LocalNonPersistentFlags()
-	cmd.Flags().Visit(func(fl *pflag.Flag) {
-		if local.Lookup(fl.Name) == nil || fl.Name == "json" || fl.Name == "show" {
-			return
-		}
-		v := fl.Value.String()
-		if sv, ok := fl.Value.(interface{ GetSlice() []string }); ok {
-			v = strings.Join(sv.GetSlice(), ",")
-		}
-		filters[fl.Name] = v
-	})
-	return req, filters, nil
-}
-
 func newRequestSearchCommand(g *globalOptions, o *requestOptions) *cobra.Command {
-	var f requestSearchFlags
+	var sel *Selection
 	var show int
 	cmd := &cobra.Command{
 		Use:   "search REQ QUERY [filters]",
@@ -470,10 +388,14 @@ request: the query, the filters, when it ran, who ran it, and every hit, so
 the scope can be shown and its hits added later (request add REQ --search N).`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			req, filters, err := f.build(cmd, args[1])
+			req, err := sel.Request(args[1])
 			if err != nil {
-				return fmt.Errorf("request search: %w", err)
+				return err
 			}
+			if req.Sort == index.SortRelevance {
+				req.Sort = index.SortNewest // a saved scope lists every hit, in time order
+			}
+			filters := sel.Filters()
 			return withRequestArchive(cmd.Context(), g, "request search", false, func(a *archive.Archive) error {
 				if _, err := request.Get(a, args[0]); err != nil {
 					return err
@@ -514,7 +436,7 @@ the scope can be shown and its hits added later (request add REQ --search N).`,
 			})
 		},
 	}
-	f.register(cmd)
+	sel = newSelection(cmd, "request search", SelectionConfig{DefaultSort: string(index.SortNewest)})
 	cmd.Flags().IntVar(&show, "show", 20, "how many hit keys to print")
 	cmd.Flags().BoolVar(&o.json, "json", false, "print the saved search as JSON")
 	return cmd

@@ -17,18 +17,13 @@ import (
 )
 
 type searchOptions struct {
-	accounts, platforms, kinds, langs []string
-	classes, exemptions, holds        []string
-	from, to                          string
-	removed, edited                   bool
-	sort                              string
-	limit, offset                     int
-	all                               bool
-	json                              bool
+	sel  *Selection
+	all  bool
+	json bool
 }
 
 func newSearchCommand(g *globalOptions) *cobra.Command {
-	var o searchOptions
+	o := searchOptions{}
 	cmd := &cobra.Command{
 		Use:   "search [QUERY]",
 		Short: "Find archived items: words, phrases, fields, dates",
@@ -49,55 +44,11 @@ of March. --all streams every hit, newest first (or oldest first with
 			return runSearch(cmd.Context(), g, o, strings.Join(args, " "))
 		},
 	}
+	o.sel = newSelection(cmd, "search", SelectionConfig{Paging: true})
 	f := cmd.Flags()
-	f.StringArrayVar(&o.accounts, "account", nil, "only this account (repeat for any of several)")
-	f.StringArrayVar(&o.platforms, "platform", nil, "only this platform")
-	f.StringArrayVar(&o.kinds, "kind", nil, "only this kind (post, comment, reply, …)")
-	f.StringVar(&o.from, "from", "", "created on or after DATE")
-	f.StringVar(&o.to, "to", "", "created on or before DATE (the whole day, month or year)")
-	f.BoolVar(&o.removed, "removed", false, "only items removed at their source")
-	f.BoolVar(&o.edited, "edited", false, "only items edited (more than one version)")
-	f.StringArrayVar(&o.classes, "class", nil, "only this classification (record, secondary-copy, transitory, non-record, unclassified)")
-	f.StringArrayVar(&o.exemptions, "exemption", nil, "only items with this exemption code")
-	f.StringArrayVar(&o.holds, "hold", nil, "only items under this hold")
-	f.StringArrayVar(&o.langs, "lang", nil, "only this language (fr matches fr-ca too)")
-	f.StringVar(&o.sort, "sort", "relevance", "order: relevance, newest or oldest")
-	f.IntVar(&o.limit, "limit", index.DefaultLimit, "hits per page")
-	f.IntVar(&o.offset, "offset", 0, "hits to skip")
 	f.BoolVar(&o.all, "all", false, "stream every hit, not one page")
 	f.BoolVar(&o.json, "json", false, "print JSON: one object, or with --all one object per hit and a summary")
 	return cmd
-}
-
-// request builds the index request from the flags.
-func (o searchOptions) request(query string) (index.Request, error) {
-	req := index.Request{Query: query, Accounts: o.accounts, Platforms: o.platforms, Kinds: o.kinds, Langs: o.langs,
-		Classes: o.classes, Exemptions: o.exemptions, Holds: o.holds, Removed: o.removed, Edited: o.edited,
-		Limit: o.limit, Offset: o.offset, Facets: true}
-	var err error
-	if req.Sort, err = index.ParseSort(o.sort); err != nil {
-		return req, fmt.Errorf("search: --sort: %w", err)
-	}
-	if o.from != "" {
-		if req.From, _, err = index.ParseDate(o.from); err != nil {
-			return req, fmt.Errorf("search: --from: %w", err)
-		}
-	}
-	if o.to != "" {
-		if _, req.To, err = index.ParseDate(o.to); err != nil {
-			return req, fmt.Errorf("search: --to: %w", err)
-		}
-	}
-	if !req.From.IsZero() && !req.To.IsZero() && !req.From.Before(req.To) {
-		return req, fmt.Errorf("search: --from %s is after --to %s", o.from, o.to)
-	}
-	if o.limit < 1 || o.limit > index.MaxLimit {
-		return req, fmt.Errorf("search: --limit must be from 1 to %d (--all streams every hit)", index.MaxLimit)
-	}
-	if o.offset < 0 {
-		return req, errors.New("search: --offset must not be negative")
-	}
-	return req, nil
 }
 
 // searchResult is the JSON of one page.
@@ -112,13 +63,11 @@ type searchResult struct {
 }
 
 func runSearch(ctx context.Context, g *globalOptions, o searchOptions, query string) error {
-	req, err := o.request(query)
+	req, err := o.sel.Request(query)
 	if err != nil {
 		return err
 	}
-	if err := index.ParseQuery(query); err != nil {
-		return fmt.Errorf("search: %w", err)
-	}
+	req.Facets = true
 	a, err := g.open(ctx, "search", true)
 	if err != nil {
 		return err

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/osmarc/osmarc/archive/archivetest"
 )
 
@@ -267,5 +269,63 @@ func TestSearchAllMoreThanAPage(t *testing.T) {
 	}
 	if uint64(len(seen)) != page.Total {
 		t.Errorf("--all streamed %d hits, total %d", len(seen), page.Total)
+	}
+}
+
+// The selection flags are one piece: the same checks and wording for every
+// command that takes them, and Filters records what the user set.
+func TestSelectionFlags(t *testing.T) {
+	build := func(cfg SelectionConfig, args ...string) (*Selection, *cobra.Command) {
+		t.Helper()
+		cmd := &cobra.Command{Use: "x"}
+		sel := newSelection(cmd, "export", cfg)
+		if err := cmd.Flags().Parse(args); err != nil {
+			t.Fatalf("parse %v: %v", args, err)
+		}
+		return sel, cmd
+	}
+	sel, _ := build(SelectionConfig{QueryFlag: true, DefaultSort: "newest"},
+		"--account", "a", "--account", "b", "--from", "2024-01", "--to", "2024-03", "--removed", "--query", "parade")
+	req, err := sel.Request("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if req.Query != "parade" || !slices.Equal(req.Accounts, []string{"a", "b"}) || !req.Removed || req.Sort != "newest" ||
+		req.From.Format(time.DateOnly) != "2024-01-01" || req.To.Format(time.DateOnly) != "2024-04-01" {
+		t.Errorf("request = %+v", req)
+	}
+	if f := sel.Filters(); len(f) != 4 || f["account"] != "a,b" || f["from"] != "2024-01" || f["removed"] != "true" {
+		t.Errorf("filters = %v", f)
+	}
+	if got := filterText(sel.Filters()); got != " --account a,b --from 2024-01 --to 2024-03 --removed" {
+		t.Errorf("filterText = %q", got)
+	}
+	if sel.Empty("") {
+		t.Error("a selection with filters is not empty")
+	}
+	if _, err := sel.Request("other"); err == nil || err.Error() != "export: give the query as an argument or with --query, not both" {
+		t.Errorf("query twice: %v", err)
+	}
+	if s, _ := build(SelectionConfig{}, "--sort", "newest"); !s.Empty("") {
+		t.Error("only --sort selects everything")
+	}
+	if _, cmd := build(SelectionConfig{}); cmd.Flags().Lookup("limit") != nil || cmd.Flags().Lookup("query") != nil {
+		t.Error("--limit and --query only when asked for")
+	}
+	for _, tc := range []struct {
+		args []string
+		err  string
+	}{
+		{[]string{"--to", "2024-13"}, `export: --to: "2024-13" is not a date`},
+		{[]string{"--sort", "best"}, `export: --sort: unknown sort "best"`},
+		{[]string{"--from", "2025", "--to", "2024"}, "export: --from 2025 is after --to 2024"},
+		{[]string{"--limit", "0"}, "export: --limit must be from 1 to"},
+		{[]string{"--offset", "-1"}, "export: --offset must not be negative"},
+		{[]string{"--query", `"open`}, "export: query: unclosed quote"},
+	} {
+		s, _ := build(SelectionConfig{Paging: true, QueryFlag: true}, tc.args...)
+		if _, err := s.Request(""); err == nil || !strings.HasPrefix(err.Error(), tc.err) {
+			t.Errorf("%v: %v, want %q", tc.args, err, tc.err)
+		}
 	}
 }
