@@ -68,6 +68,9 @@ type daemonOptions struct {
 	full        bool
 	fullEvery   time.Duration
 	noMedia     bool
+	// web configures the web application served on listen beside
+	// /healthz and /metrics.
+	web serveOptions
 	// onListen is told the address served (tests listen on port 0).
 	onListen func(addr string)
 }
@@ -93,7 +96,9 @@ On SIGTERM or Ctrl-C it starts no new run; runs in hand stop after the page
 in hand, their captures are committed (as incomplete), and it exits.
 
 It serves /healthz and Prometheus /metrics (runs, captures, items, new
-versions, errors by class, last success per account) on --listen.`,
+versions, errors by class, last success per account) on --listen, and the
+web application and JSON API of osmarc serve (sign-in, roles, /api/v1/)
+beside them; --tls-cert and --tls-key serve all of it over HTTPS.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runDaemon(cmd.Context(), g, o)
@@ -106,6 +111,9 @@ versions, errors by class, last success per account) on --listen.`,
 	f.BoolVar(&o.full, "full", false, "list everything on every run (otherwise collectors go on from where they got to)")
 	f.DurationVar(&o.fullEvery, "full-every", 24*time.Hour, "list an account completely when its last complete listing is older than this (0: never)")
 	f.BoolVar(&o.noMedia, "no-media", false, "do not download media")
+	f.StringVar(&o.web.tlsCert, "tls-cert", "", "TLS certificate file (PEM); with --tls-key, serve HTTPS")
+	f.StringVar(&o.web.tlsKey, "tls-key", "", "TLS private key file (PEM)")
+	o.web.maxBody, o.web.sessionIdle, o.web.sessionMax = 1<<20, 30*time.Minute, 12*time.Hour
 	return cmd
 }
 
@@ -221,16 +229,34 @@ func runDaemon(ctx context.Context, g *globalOptions, o daemonOptions) error {
 	var srv *http.Server
 	srvDone := make(chan error, 1)
 	if o.listen != "" {
+		if err := o.web.check(); err != nil {
+			return err
+		}
+		// The web application shares the collectors' write lock: the
+		// archive has one writer, and its commits take turns.
+		app, closeIndex, err := newWebServer(g, a, o.web, &d.writeMu)
+		if err != nil {
+			return err
+		}
+		defer closeIndex()
+		if srv, err = o.web.httpServer(d.handler(len(jobs), app.Handler())); err != nil {
+			return err
+		}
 		ln, err := net.Listen("tcp", o.listen)
 		if err != nil {
 			return fmt.Errorf("daemon: listen on %s: %w", o.listen, err)
 		}
-		srv = &http.Server{Handler: d.handler(len(jobs)), ReadHeaderTimeout: 10 * time.Second}
-		go func() { srvDone <- srv.Serve(ln) }()
+		warnPlainHTTP(g, o.web, ln.Addr())
+		serve := o.web.serveOn(srv, ln)
+		go func() { srvDone <- serve() }()
 		if o.onListen != nil {
 			o.onListen(ln.Addr().String())
 		}
-		fmt.Fprintf(g.stdout, "osmarc daemon: %d account(s) scheduled; serving /healthz and /metrics on http://%s\n", len(jobs), ln.Addr())
+		scheme := "http"
+		if srv.TLSConfig != nil {
+			scheme = "https"
+		}
+		fmt.Fprintf(g.stdout, "osmarc daemon: %d account(s) scheduled; serving the web application, /healthz and /metrics on %s://%s\n", len(jobs), scheme, ln.Addr())
 	} else {
 		fmt.Fprintf(g.stdout, "osmarc daemon: %d account(s) scheduled\n", len(jobs))
 	}
@@ -404,8 +430,9 @@ func (d *daemon) runOne(ctx context.Context, j scheduled) {
 		"new_versions", res.NewVersions, "removed", res.Removed, "complete", res.Complete, "took", res.Duration.Round(time.Millisecond))
 }
 
-func (d *daemon) handler(accounts int) http.Handler {
+func (d *daemon) handler(accounts int, app http.Handler) http.Handler {
 	mux := http.NewServeMux()
+	mux.Handle("/", app)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		d.mu.Lock()
 		running := len(d.running)

@@ -114,6 +114,7 @@ open-records requests, and proves its integrity.`,
 		newJobsCommand(g),
 		newCoverageCommand(g),
 		newDaemonCommand(g),
+		newServeCommand(g),
 	)
 	return root
 }

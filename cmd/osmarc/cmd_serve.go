@@ -1,0 +1,168 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/osmarc/osmarc/archive"
+	"github.com/osmarc/osmarc/cmd/osmarc/web"
+)
+
+type serveOptions struct {
+	listen          string
+	tlsCert, tlsKey string
+	maxBody         int64
+	sessionIdle     time.Duration
+	sessionMax      time.Duration
+	// onListen is told the address served (tests listen on port 0).
+	onListen func(addr string)
+}
+
+func newServeCommand(g *globalOptions) *cobra.Command {
+	o := serveOptions{}
+	cmd := &cobra.Command{
+		Use:   "serve [--listen 127.0.0.1:8080] [--tls-cert F --tls-key F]",
+		Short: "Serve the web application and the JSON API",
+		Long: `serve runs the web application for records officers, legal staff and
+administrators: search, items and threads, requests, holds, retention,
+accounts and the audit trail, as HTML pages and as a JSON API under
+/api/v1/ (its OpenAPI document is /api/v1/openapi.json).
+
+People sign in with the users osmarc user add creates; scripts send a token
+from osmarc token create (Authorization: Bearer …). What each may do depends
+on their role (see the README). serve holds the archive's writer lock while
+it runs, as the daemon does: every change made through it is a journal event
+naming the signed-in user.
+
+Listen on 127.0.0.1 (the default) behind a TLS-terminating proxy, or give
+--tls-cert and --tls-key to serve HTTPS yourself; then cookies are Secure.
+Serving plain HTTP on an address other than loopback is allowed but warned
+about: passwords and session cookies would cross the network in clear.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runServe(cmd.Context(), g, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.listen, "listen", "127.0.0.1:8080", "address to serve on")
+	f.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate file (PEM); with --tls-key, serve HTTPS")
+	f.StringVar(&o.tlsKey, "tls-key", "", "TLS private key file (PEM)")
+	f.Int64Var(&o.maxBody, "max-body", 1<<20, "largest request body accepted, in bytes")
+	f.DurationVar(&o.sessionIdle, "session-idle", 30*time.Minute, "sign a browser out after this long unused")
+	f.DurationVar(&o.sessionMax, "session-max", 12*time.Hour, "sign a browser out this long after sign-in, however busy")
+	return cmd
+}
+
+// webConfig is the web application's configuration from serve's flags.
+func (o serveOptions) webConfig(g *globalOptions, a *archive.Archive, lock sync.Locker) web.Config {
+	return web.Config{
+		Archive: a, Now: g.now, WriteLock: lock,
+		Logger: slog.New(slog.NewTextHandler(g.stderr, nil)),
+		TLS:    o.tlsCert != "", MaxBody: o.maxBody,
+		SessionIdle: o.sessionIdle, SessionMax: o.sessionMax,
+	}
+}
+
+func (o serveOptions) check() error {
+	if (o.tlsCert == "") != (o.tlsKey == "") {
+		return fmt.Errorf("serve: give both --tls-cert and --tls-key, or neither")
+	}
+	return nil
+}
+
+// newWebServer opens the index and builds the web application over a.
+func newWebServer(g *globalOptions, a *archive.Archive, o serveOptions, lock sync.Locker) (*web.Server, func(), error) {
+	ix, err := openIndex(a)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg := o.webConfig(g, a, lock)
+	cfg.Index = ix
+	srv, err := web.New(cfg)
+	if err != nil {
+		a.SetIndexer(nil)
+		ix.Close()
+		return nil, nil, err
+	}
+	return srv, func() { a.SetIndexer(nil); ix.Close() }, nil
+}
+
+// httpServer is the http.Server osmarc serves with: timeouts against slow
+// clients, and under TLS the key pair loaded (and checked) at start.
+func (o serveOptions) httpServer(h http.Handler) (*http.Server, error) {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute,
+		WriteTimeout: 10 * time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
+	if o.tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(o.tlsCert, o.tlsKey)
+		if err != nil {
+			return nil, fmt.Errorf("serve: --tls-cert %s / --tls-key %s: %w", o.tlsCert, o.tlsKey, err)
+		}
+		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	}
+	return srv, nil
+}
+
+func (o serveOptions) serveOn(srv *http.Server, ln net.Listener) func() error {
+	if srv.TLSConfig != nil {
+		return func() error { return srv.ServeTLS(ln, "", "") }
+	}
+	return func() error { return srv.Serve(ln) }
+}
+
+func warnPlainHTTP(g *globalOptions, o serveOptions, addr net.Addr) {
+	if o.tlsCert != "" {
+		return
+	}
+	if ta, ok := addr.(*net.TCPAddr); ok && !ta.IP.IsLoopback() {
+		fmt.Fprintf(g.stderr, "osmarc: warning: serving plain HTTP on %s: passwords and session cookies cross the network in clear; use --tls-cert and --tls-key or a TLS proxy\n", addr)
+	}
+}
+
+func runServe(ctx context.Context, g *globalOptions, o serveOptions) error {
+	if err := o.check(); err != nil {
+		return err
+	}
+	a, err := g.open(ctx, "serve", false)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	app, closeIndex, err := newWebServer(g, a, o, &sync.Mutex{})
+	if err != nil {
+		return err
+	}
+	defer closeIndex()
+	srv, err := o.httpServer(app.Handler())
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return fmt.Errorf("serve: listen on %s: %w", o.listen, err)
+	}
+	scheme := "http"
+	if srv.TLSConfig != nil {
+		scheme = "https"
+	}
+	warnPlainHTTP(g, o, ln.Addr())
+	if n := len(app.Users().List()); n == 0 {
+		fmt.Fprintln(g.stderr, "osmarc: no users yet: stop the server and add one with osmarc user add NAME --role admin")
+	}
+	fmt.Fprintf(g.stdout, "osmarc serve: serving %s://%s\n", scheme, ln.Addr())
+	if o.onListen != nil {
+		o.onListen(ln.Addr().String())
+	}
+	if err := web.Serve(ctx, srv, o.serveOn(srv, ln)); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	fmt.Fprintln(g.stdout, "osmarc serve: stopped")
+	return nil
+}

@@ -1,0 +1,234 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/osmarc/osmarc/archive/request"
+	"github.com/osmarc/osmarc/index"
+)
+
+// apiRoutes is the JSON API. Keep openapi.json in step: a test checks
+// that every route here appears in it.
+func (s *Server) apiRoutes() []Route {
+	return []Route{
+		{"GET /api/v1/openapi.json", PermPublic, s.apiOpenAPI, "The OpenAPI 3 document of this API"},
+		{"POST /api/v1/session", PermPublic, s.apiSignIn, "Sign in with a user name and password; sets the session cookie"},
+		{"DELETE /api/v1/session", PermSignedIn, s.apiSignOut, "Sign out"},
+		{"GET /api/v1/me", PermSignedIn, s.apiMe, "Who is signed in, their role and permissions"},
+		{"GET /api/v1/search", PermSearch, s.apiSearch, "Search the archive"},
+	}
+}
+
+// decodeJSON reads a JSON request body into v: one object, no unknown
+// fields, nothing after it.
+func decodeJSON(r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		return badInput("send the body as application/json (Content-Type is " + ct + ")")
+	}
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		if errors.Is(err, io.EOF) {
+			return badInput("the request body is empty: send a JSON object")
+		}
+		var mbe *http.MaxBytesError
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &mbe) || errors.As(err, &se) || errors.As(err, &te) {
+			return err
+		}
+		return badInput("malformed JSON body: " + err.Error())
+	}
+	if dec.More() {
+		return badInput("the request body holds more than one JSON value")
+	}
+	return nil
+}
+
+func (s *Server) apiSignIn(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		User     string `json:"user"`
+		Password string `json:"password"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		s.Fail(w, r, err, "body")
+		return
+	}
+	u, csrf, err := s.signIn(w, r, in.User, in.Password)
+	var rl *RateLimitError
+	switch {
+	case errors.As(err, &rl):
+		retryAfter(w, rl.RetryAfter)
+		s.fail(w, r, http.StatusTooManyRequests, "rate-limited", err.Error(), "")
+		return
+	case err != nil:
+		s.fail(w, r, http.StatusUnauthorized, "sign-in-failed", err.Error(), "")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"user": u, "csrf_token": csrf, "permissions": permissions[u.Role]})
+}
+
+func (s *Server) apiSignOut(w http.ResponseWriter, r *http.Request) {
+	s.SignOut(w, r)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) apiMe(w http.ResponseWriter, r *http.Request) {
+	u := UserFrom(r.Context())
+	out := map[string]any{"user": u, "permissions": permissions[u.Role]}
+	if a := authFrom(r.Context()); a.csrf != "" {
+		out["csrf_token"] = a.csrf
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// ParseSearch reads a search from URL parameters, the same names and
+// rules as `osmarc search`'s flags: q, account, platform, kind, lang,
+// class, exemption, hold (each repeatable), from, to, removed, edited,
+// sort, limit, offset. The error names the parameter that was wrong.
+func ParseSearch(q url.Values) (index.Request, error) {
+	req := index.Request{Query: q.Get("q"), Accounts: q["account"], Platforms: q["platform"], Kinds: q["kind"],
+		Langs: q["lang"], Classes: q["class"], Exemptions: q["exemption"], Holds: q["hold"], Facets: true, Limit: index.DefaultLimit}
+	var err error
+	if req.Sort, err = index.ParseSort(q.Get("sort")); err != nil {
+		return req, badInput("sort: " + err.Error())
+	}
+	for _, p := range []struct {
+		name string
+		to   *bool
+	}{{"removed", &req.Removed}, {"edited", &req.Edited}} {
+		if v := q.Get(p.name); v != "" {
+			if *p.to, err = strconv.ParseBool(v); err != nil {
+				return req, badInput(fmt.Sprintf("%s=%q: want true or false", p.name, v))
+			}
+		}
+	}
+	if v := q.Get("from"); v != "" {
+		if req.From, _, err = index.ParseDate(v); err != nil {
+			return req, badInput("from: " + err.Error())
+		}
+	}
+	if v := q.Get("to"); v != "" {
+		if _, req.To, err = index.ParseDate(v); err != nil {
+			return req, badInput("to: " + err.Error())
+		}
+	}
+	if !req.From.IsZero() && !req.To.IsZero() && !req.From.Before(req.To) {
+		return req, badInput(fmt.Sprintf("from %s is after to %s", q.Get("from"), q.Get("to")))
+	}
+	for _, p := range []struct {
+		name     string
+		to       *int
+		min, max int
+	}{{"limit", &req.Limit, 1, index.MaxLimit}, {"offset", &req.Offset, 0, 1 << 30}} {
+		if v := q.Get(p.name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < p.min || n > p.max {
+				return req, badInput(fmt.Sprintf("%s=%q: want a whole number from %d to %d", p.name, v, p.min, p.max))
+			}
+			*p.to = n
+		}
+	}
+	if err := index.ParseQuery(req.Query); err != nil {
+		return req, err
+	}
+	return req, nil
+}
+
+// searchParamOf names the parameter a ParseSearch error is about.
+func searchParamOf(err error) string {
+	var qe *index.QueryError
+	if errors.As(err, &qe) {
+		return "q"
+	}
+	msg := err.Error()
+	for _, p := range []string{"sort", "removed", "edited", "from", "to", "limit", "offset"} {
+		if strings.HasPrefix(msg, p+":") || strings.HasPrefix(msg, p+"=") {
+			return p
+		}
+	}
+	return ""
+}
+
+// SearchResult is one page of a search as the API and pages show it.
+type SearchResult struct {
+	Query  string                        `json:"query"`
+	Sort   index.Sort                    `json:"sort"`
+	Offset int                           `json:"offset"`
+	Limit  int                           `json:"limit"`
+	Total  uint64                        `json:"total"`
+	Hits   []index.Hit                   `json:"hits"`
+	Facets map[string][]index.FacetCount `json:"facets"`
+	// Redacted says personal information in snippets was replaced.
+	Redacted bool `json:"redacted"`
+}
+
+// Search runs a search for the request's user: records it in the journal
+// (search.run: who, what, how many hits), and redacts the hits when the
+// user may not see personal information.
+func (s *Server) Search(r *http.Request, req index.Request) (*SearchResult, error) {
+	if s.ix == nil {
+		return nil, errNoIndex
+	}
+	res, err := s.ix.Search(r.Context(), req)
+	if err != nil {
+		return nil, err
+	}
+	out := &SearchResult{Query: req.Query, Sort: req.Sort, Offset: req.Offset, Limit: req.Limit, Total: res.Total, Hits: res.Hits, Facets: res.Facets}
+	if out.Hits == nil {
+		out.Hits = []index.Hit{}
+	}
+	if Redact(r.Context()) {
+		out.Redacted = true
+		for i := range out.Hits {
+			redactHit(&out.Hits[i])
+		}
+	}
+	u := UserFrom(r.Context())
+	err = s.Write(r.Context(), func(ctx context.Context) error {
+		_, err := request.LogSearch(ctx, s.a, u.Name, req.Query, searchFilters(r.URL.Query()), int(res.Total))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("record the search: %w", err)
+	}
+	return out, nil
+}
+
+var errNoIndex = errors.New("the archive has no search index yet: run osmarc reindex")
+
+func searchFilters(q url.Values) map[string]string {
+	f := map[string]string{}
+	for k, v := range q {
+		if k != "q" && len(v) > 0 {
+			f[k] = strings.Join(v, ",")
+		}
+	}
+	return f
+}
+
+func (s *Server) apiSearch(w http.ResponseWriter, r *http.Request) {
+	req, err := ParseSearch(r.URL.Query())
+	if err != nil {
+		s.Fail(w, r, err, searchParamOf(err))
+		return
+	}
+	res, err := s.Search(r, req)
+	if errors.Is(err, errNoIndex) {
+		s.fail(w, r, http.StatusServiceUnavailable, "no-index", err.Error(), "")
+		return
+	}
+	if err != nil {
+		s.Fail(w, r, err, "q")
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}

@@ -1,0 +1,58 @@
+package web
+
+import (
+	"strings"
+
+	"github.com/osmarc/osmarc/archive/request/pii"
+	"github.com/osmarc/osmarc/index"
+)
+
+// redactText replaces the personal information archive/request/pii finds
+// in s with a marker naming its kind, and moves or drops the marks
+// (byte spans of s) to fit the new text. A mark that overlaps redacted
+// text is dropped: it would point into what is no longer shown.
+func redactText(s string, marks []index.Span) (string, []index.Span) {
+	found := pii.Find(s)
+	if len(found) == 0 {
+		return s, marks
+	}
+	var b strings.Builder
+	// shift maps an offset of s to the new text, for offsets outside
+	// matches.
+	type edit struct{ start, end, delta int }
+	var edits []edit
+	last, delta := 0, 0
+	for _, m := range found {
+		b.WriteString(s[last:m.Start])
+		rep := "[redacted " + string(m.Kind) + "]"
+		b.WriteString(rep)
+		delta += len(rep) - (m.End - m.Start)
+		edits = append(edits, edit{m.Start, m.End, delta})
+		last = m.End
+	}
+	b.WriteString(s[last:])
+	var out []index.Span
+	for _, sp := range marks {
+		d, keep := 0, true
+		for _, e := range edits {
+			if sp.End <= e.start {
+				break
+			}
+			if sp.Start < e.end {
+				keep = false
+				break
+			}
+			d = e.delta
+		}
+		if keep {
+			out = append(out, index.Span{Start: sp.Start + d, End: sp.End + d})
+		}
+	}
+	return b.String(), out
+}
+
+// redactHit hides personal information in a hit's snippet and author.
+func redactHit(h *index.Hit) {
+	h.Snippet, h.Marks = redactText(h.Snippet, h.Marks)
+	h.Author, _ = redactText(h.Author, nil)
+}
