@@ -1,20 +1,30 @@
-// Package bagit writes BagIt 1.0 bags (RFC 8493): a directory holding
-// bagit.txt, the payload under data/, manifest-sha256.txt listing every
-// payload file's SHA-256, bag-info.txt, and tagmanifest-sha256.txt listing
-// the SHA-256 of each of those tag files.
+// Package bagit writes and verifies BagIt 1.0 bags (RFC 8493).
 //
-// A Writer streams: each payload file is hashed while it is written, and
-// only the digests stay in memory. It never writes into a directory that
-// exists: Create reserves the name by making it (empty), builds the bag in
-// a hidden sibling directory, and Finish moves the complete bag into
-// place in one rename, so the name shows no bag or a whole one. Abort
-// removes both.
+// A Writer builds a bag: bagit.txt, the payload under data/, a payload
+// manifest for SHA-256 and one for SHA-512 (every payload file in both),
+// bag-info.txt (the caller's fields, then Payload-Oxum and Bag-Size), and
+// tag manifests for SHA-256 and SHA-512 covering every tag file.
+//
+// A Writer streams: each payload file is hashed while it is written and
+// its manifest lines are appended as it is closed, so memory does not
+// grow with the number of files. Files are not synced one by one: Finish
+// syncs the file system once, then the directories, before the bag takes
+// its name. It never writes into a directory that exists: Create reserves
+// the name by making it (empty), builds the bag in a hidden sibling
+// directory, and Finish moves the complete bag into place in one rename,
+// so the name shows no bag or a whole one. With Force an existing
+// directory is replaced, but only by a complete bag, at Finish. Abort
+// removes what was written.
+//
+// Verify checks any bag, osmarc's or another tool's, and names each
+// problem.
 package bagit
 
 import (
 	"bufio"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -23,11 +33,12 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"syscall"
 	"unicode/utf8"
+
+	"golang.org/x/sys/unix"
 )
 
 // Version is the BagIt version written.
@@ -46,11 +57,16 @@ type Field struct {
 type Writer struct {
 	final string
 	tmp   string
+	force bool
 	info  []Field
-	files map[string]string // payload path (under data/) → hex SHA-256
-	bytes int64
-	open  int
-	done  bool
+	// The payload manifests, appended to as files close.
+	m256, m512 *os.File
+	mw256      *bufio.Writer
+	mw512      *bufio.Writer
+	files      int64
+	bytes      int64
+	open       int
+	done       bool
 }
 
 // Result says what Finish wrote.
@@ -60,44 +76,85 @@ type Result struct {
 	PayloadOxum string `json:"payload_oxum"`
 	Files       int    `json:"files"`
 	Bytes       int64  `json:"bytes"`
+	// BagSize is the payload's size for people ("12.4 MB").
+	BagSize string `json:"bag_size"`
 	// ManifestSHA256 and TagManifestSHA256 are the SHA-256 of the two
-	// manifests: the tag manifest's digest identifies the whole bag.
+	// SHA-256 manifests: the tag manifest's digest identifies the whole
+	// bag.
 	ManifestSHA256    string `json:"manifest_sha256"`
 	TagManifestSHA256 string `json:"tagmanifest_sha256"`
+	// TagFiles are the tag files with their sizes and SHA-256.
+	TagFiles []TagFile `json:"tag_files"`
+}
+
+// TagFile is one tag file of a finished bag.
+type TagFile struct {
+	Name   string `json:"name"`
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+}
+
+// Options change how a bag is created.
+type Options struct {
+	// Force replaces an existing directory, once the new bag is complete.
+	Force bool
 }
 
 // Create starts a bag in dir, which must not exist (ErrExists); its parent
 // must.
-func Create(dir string) (*Writer, error) {
+func Create(dir string) (*Writer, error) { return CreateWith(dir, Options{}) }
+
+// CreateWith starts a bag in dir.
+func CreateWith(dir string, o Options) (*Writer, error) {
 	dir = filepath.Clean(dir)
-	if err := os.Mkdir(dir, 0o750); err != nil {
-		if errors.Is(err, os.ErrExist) {
-			return nil, fmt.Errorf("bagit: %s: %w (osmarc never writes into an existing directory)", dir, ErrExists)
+	if !o.Force {
+		if err := os.Mkdir(dir, 0o750); err != nil {
+			if errors.Is(err, os.ErrExist) {
+				return nil, fmt.Errorf("bagit: %s: %w (osmarc never writes into an existing directory)", dir, ErrExists)
+			}
+			return nil, fmt.Errorf("bagit: %w", err)
 		}
+	} else if _, err := os.Stat(filepath.Dir(dir)); err != nil {
 		return nil, fmt.Errorf("bagit: %w", err)
 	}
+	tmp := tmpSibling(dir, "incomplete")
+	w := &Writer{final: dir, tmp: tmp, force: o.Force}
+	fail := func(err error) (*Writer, error) {
+		w.Abort()
+		return nil, fmt.Errorf("bagit: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Join(tmp, "data"), 0o750); err != nil {
+		return fail(err)
+	}
+	var err error
+	if w.m256, err = os.OpenFile(filepath.Join(tmp, "manifest-sha256.txt"), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640); err != nil {
+		return fail(err)
+	}
+	if w.m512, err = os.OpenFile(filepath.Join(tmp, "manifest-sha512.txt"), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640); err != nil {
+		return fail(err)
+	}
+	w.mw256, w.mw512 = bufio.NewWriterSize(w.m256, 64<<10), bufio.NewWriterSize(w.m512, 64<<10)
+	return w, nil
+}
+
+func tmpSibling(dir, what string) string {
 	var rnd [6]byte
 	rand.Read(rnd[:])
-	tmp := filepath.Join(filepath.Dir(dir), "."+filepath.Base(dir)+".tmp-"+hex.EncodeToString(rnd[:]))
-	if err := os.MkdirAll(filepath.Join(tmp, "data"), 0o750); err != nil {
-		os.Remove(dir)
-		return nil, fmt.Errorf("bagit: %w", err)
-	}
-	return &Writer{final: dir, tmp: tmp, files: map[string]string{}}, nil
+	return filepath.Join(filepath.Dir(dir), "."+filepath.Base(dir)+"."+what+"-"+hex.EncodeToString(rnd[:]))
 }
 
 // Dir is where the bag will be.
 func (w *Writer) Dir() string { return w.final }
 
-// AddInfo adds a line to bag-info.txt. Labels may repeat; Payload-Oxum is
-// written by Finish. Line breaks in a value become spaces.
+// AddInfo adds a line to bag-info.txt. Labels may repeat; Payload-Oxum and
+// Bag-Size are written by Finish. Line breaks in a value become spaces.
 func (w *Writer) AddInfo(label, value string) error {
 	label = strings.TrimSpace(label)
 	if label == "" || strings.ContainsAny(label, ":\r\n") || !utf8.ValidString(label) {
 		return fmt.Errorf("bagit: bag-info label %q: want a non-empty label without colons or line breaks", label)
 	}
-	if strings.EqualFold(label, "Payload-Oxum") {
-		return fmt.Errorf("bagit: Payload-Oxum is computed")
+	if strings.EqualFold(label, "Payload-Oxum") || strings.EqualFold(label, "Bag-Size") {
+		return fmt.Errorf("bagit: %s is computed", label)
 	}
 	value = strings.Join(strings.Fields(strings.ToValidUTF8(value, "\uFFFD")), " ")
 	w.info = append(w.info, Field{label, value})
@@ -125,7 +182,7 @@ func CheckName(name string) error {
 }
 
 // Create opens a new payload file at data/name. The file is hashed as it
-// is written; its Close records it in the manifest. Names must be unique.
+// is written; its Close records it in the manifests. Names must be unique.
 func (w *Writer) Create(name string) (io.WriteCloser, error) {
 	if w.done {
 		return nil, errors.New("bagit: bag already finished")
@@ -133,29 +190,31 @@ func (w *Writer) Create(name string) (io.WriteCloser, error) {
 	if err := CheckName(name); err != nil {
 		return nil, err
 	}
-	if _, dup := w.files[name]; dup {
+	p := filepath.Join(w.tmp, "data", filepath.FromSlash(name))
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
+	if errors.Is(err, os.ErrNotExist) {
+		if err = os.MkdirAll(filepath.Dir(p), 0o750); err == nil {
+			f, err = os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
+		}
+	}
+	if errors.Is(err, os.ErrExist) {
 		return nil, fmt.Errorf("bagit: payload file %s written twice", name)
 	}
-	p := filepath.Join(w.tmp, "data", filepath.FromSlash(name))
-	if err := os.MkdirAll(filepath.Dir(p), 0o750); err != nil {
-		return nil, fmt.Errorf("bagit: %w", err)
-	}
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
 	if err != nil {
 		return nil, fmt.Errorf("bagit: %w", err)
 	}
-	w.files[name] = "" // taken; the digest comes at Close
 	w.open++
-	h := sha256.New()
-	bw := bufio.NewWriterSize(io.MultiWriter(f, h), 64<<10)
-	return &payloadFile{w: w, name: name, f: f, h: h, bw: bw}, nil
+	pf := &payloadFile{w: w, name: name, f: f, h256: sha256.New(), h512: sha512.New()}
+	pf.bw = bufio.NewWriterSize(io.MultiWriter(f, pf.h256, pf.h512), 64<<10)
+	return pf, nil
 }
 
 type payloadFile struct {
 	w      *Writer
 	name   string
 	f      *os.File
-	h      hash.Hash
+	h256   hash.Hash
+	h512   hash.Hash
 	bw     *bufio.Writer
 	n      int64
 	closed bool
@@ -164,6 +223,16 @@ type payloadFile struct {
 func (p *payloadFile) Write(b []byte) (int, error) {
 	n, err := p.bw.Write(b)
 	p.n += int64(n)
+	if err != nil {
+		return n, fmt.Errorf("bagit: write %s: %w", p.name, err)
+	}
+	return n, nil
+}
+
+// ReadFrom copies r into the file (io.Copy uses it).
+func (p *payloadFile) ReadFrom(r io.Reader) (int64, error) {
+	n, err := p.bw.ReadFrom(r)
+	p.n += n
 	return n, err
 }
 
@@ -174,16 +243,16 @@ func (p *payloadFile) Close() error {
 	p.closed = true
 	p.w.open--
 	err := p.bw.Flush()
-	if err == nil {
-		err = p.f.Sync()
-	}
 	if cerr := p.f.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
 		return fmt.Errorf("bagit: write %s: %w", p.name, err)
 	}
-	p.w.files[p.name] = hex.EncodeToString(p.h.Sum(nil))
+	enc := encodePath(path.Join("data", p.name))
+	p.w.mw256.WriteString(hex.EncodeToString(p.h256.Sum(nil)) + "  " + enc + "\n")
+	p.w.mw512.WriteString(hex.EncodeToString(p.h512.Sum(nil)) + "  " + enc + "\n")
+	p.w.files++
 	p.w.bytes += p.n
 	return nil
 }
@@ -194,25 +263,45 @@ func encodePath(p string) string {
 	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(p)
 }
 
-// writeTag writes a tag file into the bag and returns its SHA-256.
-func (w *Writer) writeTag(name, content string) (string, error) {
+// writeTag writes a tag file into the bag and returns its SHA-256 and
+// SHA-512.
+func (w *Writer) writeTag(name, content string) (TagFile, string, error) {
 	p := filepath.Join(w.tmp, name)
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
+	if err := os.WriteFile(p, []byte(content), 0o640); err != nil {
+		return TagFile{}, "", fmt.Errorf("bagit: write %s: %w", name, err)
+	}
+	s256 := sha256.Sum256([]byte(content))
+	s512 := sha512.Sum512([]byte(content))
+	return TagFile{Name: name, Size: int64(len(content)), SHA256: hex.EncodeToString(s256[:])}, hex.EncodeToString(s512[:]), nil
+}
+
+// hashFile returns a file's size, SHA-256 and SHA-512.
+func hashFile(p string) (TagFile, string, error) {
+	f, err := os.Open(p)
 	if err != nil {
-		return "", fmt.Errorf("bagit: %w", err)
+		return TagFile{}, "", err
 	}
-	_, err = io.WriteString(f, content)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
+	defer f.Close()
+	h256, h512 := sha256.New(), sha512.New()
+	n, err := io.Copy(io.MultiWriter(h256, h512), f)
 	if err != nil {
-		return "", fmt.Errorf("bagit: write %s: %w", name, err)
+		return TagFile{}, "", err
 	}
-	sum := sha256.Sum256([]byte(content))
-	return hex.EncodeToString(sum[:]), nil
+	return TagFile{Name: filepath.Base(p), Size: n, SHA256: hex.EncodeToString(h256.Sum(nil))}, hex.EncodeToString(h512.Sum(nil)), nil
+}
+
+// HumanSize is a size for people, as Bag-Size has it ("12.4 MB").
+func HumanSize(n int64) string {
+	const unit = 1000
+	if n < unit {
+		return strconv.FormatInt(n, 10) + " bytes"
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGTPE"[exp])
 }
 
 // Finish writes the manifests and tag files and moves the bag into place.
@@ -234,54 +323,88 @@ func (w *Writer) finish() (Result, error) {
 	if w.open > 0 {
 		return Result{}, fmt.Errorf("bagit: %d payload file(s) still open", w.open)
 	}
-	names := make([]string, 0, len(w.files))
-	for n, sum := range w.files {
-		if sum == "" {
-			return Result{}, fmt.Errorf("bagit: payload file %s was not closed cleanly", n)
+	res := Result{Dir: w.final, Files: int(w.files), Bytes: w.bytes, PayloadOxum: strconv.FormatInt(w.bytes, 10) + "." + strconv.FormatInt(w.files, 10), BagSize: HumanSize(w.bytes)}
+	for _, f := range []struct {
+		bw *bufio.Writer
+		f  *os.File
+	}{{w.mw256, w.m256}, {w.mw512, w.m512}} {
+		err := f.bw.Flush()
+		if cerr := f.f.Close(); err == nil {
+			err = cerr
 		}
-		names = append(names, n)
+		if err != nil {
+			return res, fmt.Errorf("bagit: write manifest: %w", err)
+		}
 	}
-	sort.Strings(names)
-	res := Result{Dir: w.final, Files: len(names), Bytes: w.bytes, PayloadOxum: strconv.FormatInt(w.bytes, 10) + "." + strconv.Itoa(len(names))}
-
-	tags := map[string]string{}
-	var err error
-	if tags["bagit.txt"], err = w.writeTag("bagit.txt", "BagIt-Version: "+Version+"\nTag-File-Character-Encoding: UTF-8\n"); err != nil {
+	var tags []TagFile
+	sha512s := map[string]string{}
+	bt, s5, err := w.writeTag("bagit.txt", "BagIt-Version: "+Version+"\nTag-File-Character-Encoding: UTF-8\n")
+	if err != nil {
 		return res, err
 	}
-	var m strings.Builder
-	for _, n := range names {
-		m.WriteString(w.files[n] + "  " + encodePath(path.Join("data", n)) + "\n")
-	}
-	if tags["manifest-sha256.txt"], err = w.writeTag("manifest-sha256.txt", m.String()); err != nil {
-		return res, err
-	}
-	res.ManifestSHA256 = tags["manifest-sha256.txt"]
+	tags, sha512s[bt.Name] = append(tags, bt), s5
 	var info strings.Builder
 	for _, f := range w.info {
 		info.WriteString(f.Label + ": " + f.Value + "\n")
 	}
 	info.WriteString("Payload-Oxum: " + res.PayloadOxum + "\n")
-	if tags["bag-info.txt"], err = w.writeTag("bag-info.txt", info.String()); err != nil {
+	info.WriteString("Bag-Size: " + res.BagSize + "\n")
+	bi, s5, err := w.writeTag("bag-info.txt", info.String())
+	if err != nil {
 		return res, err
 	}
-	var tm strings.Builder
-	for _, n := range []string{"bag-info.txt", "bagit.txt", "manifest-sha256.txt"} {
-		tm.WriteString(tags[n] + "  " + n + "\n")
+	tags, sha512s[bi.Name] = append(tags, bi), s5
+	for _, m := range []string{"manifest-sha256.txt", "manifest-sha512.txt"} {
+		tf, s5, err := hashFile(filepath.Join(w.tmp, m))
+		if err != nil {
+			return res, fmt.Errorf("bagit: read back %s: %w", m, err)
+		}
+		tags, sha512s[tf.Name] = append(tags, tf), s5
+		if m == "manifest-sha256.txt" {
+			res.ManifestSHA256 = tf.SHA256
+		}
 	}
-	if res.TagManifestSHA256, err = w.writeTag("tagmanifest-sha256.txt", tm.String()); err != nil {
+	var t256, t512 strings.Builder
+	for _, t := range tags {
+		t256.WriteString(t.SHA256 + "  " + t.Name + "\n")
+		t512.WriteString(sha512s[t.Name] + "  " + t.Name + "\n")
+	}
+	tm, _, err := w.writeTag("tagmanifest-sha256.txt", t256.String())
+	if err != nil {
 		return res, err
 	}
+	tm5, _, err := w.writeTag("tagmanifest-sha512.txt", t512.String())
+	if err != nil {
+		return res, err
+	}
+	res.TagManifestSHA256 = tm.SHA256
+	res.TagFiles = append(tags, tm, tm5)
 	if err := syncTree(w.tmp); err != nil {
-		return res, err
+		return res, fmt.Errorf("bagit: sync: %w", err)
 	}
-	// The reserved directory is empty: rename(2) replaces it in one step,
-	// and fails if anything was put in it meanwhile. (os.Rename refuses any
-	// directory as the target, so the system call is made directly.)
+	var old string
+	if w.force {
+		if _, err := os.Lstat(w.final); err == nil {
+			old = tmpSibling(w.final, "replaced")
+			if err := os.Rename(w.final, old); err != nil {
+				return res, fmt.Errorf("bagit: replace %s: %w", w.final, err)
+			}
+		}
+	}
+	// Without Force the reserved directory is empty: rename(2) replaces
+	// it in one step, and fails if anything was put in it meanwhile.
+	// (os.Rename refuses any directory as the target, so the system call
+	// is made directly.)
 	if err := syscall.Rename(w.tmp, w.final); err != nil {
+		if old != "" {
+			os.Rename(old, w.final)
+		}
 		return res, fmt.Errorf("bagit: move the bag into %s: %w", w.final, err)
 	}
 	syncDir(filepath.Dir(w.final))
+	if old != "" {
+		os.RemoveAll(old)
+	}
 	return res, nil
 }
 
@@ -291,7 +414,15 @@ func (w *Writer) Abort() error {
 		return nil
 	}
 	w.done = true
+	for _, f := range []*os.File{w.m256, w.m512} {
+		if f != nil {
+			f.Close()
+		}
+	}
 	err := os.RemoveAll(w.tmp)
+	if w.force {
+		return err
+	}
 	// Remove the reservation only while it is still empty: it is ours.
 	if rerr := os.Remove(w.final); rerr != nil && !errors.Is(rerr, os.ErrNotExist) && err == nil {
 		err = rerr
@@ -299,9 +430,16 @@ func (w *Writer) Abort() error {
 	return err
 }
 
-// syncTree makes the directories of the bag durable (the files were
-// synced as they were closed).
+// syncTree makes the bag durable: one syncfs for its file system (much
+// cheaper than an fsync per file), then each directory.
 func syncTree(root string) error {
+	if d, err := os.Open(root); err == nil {
+		err = unix.Syncfs(int(d.Fd()))
+		d.Close()
+		if err != nil {
+			return err
+		}
+	}
 	return filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
 		if err != nil {
 			return err
