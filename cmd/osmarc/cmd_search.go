@@ -13,6 +13,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/osmarc/osmarc/archive"
+	"github.com/osmarc/osmarc/archive/request"
 	"github.com/osmarc/osmarc/index"
 )
 
@@ -39,7 +41,14 @@ Quote the whole query for the shell:
 Filters narrow the hits; a filter given twice matches either value. Dates
 are a year, a month, a day or an RFC 3339 time: --to 2024-03 includes all
 of March. --all streams every hit, newest first (or oldest first with
---sort oldest), however many there are.`,
+--sort oldest), however many there are.
+
+Every search is recorded in the archive's journal before its hits are
+shown (a search.run event: who, when, the query, the filters and the
+number of hits; see osmarc audit list --type search.run), so search opens
+the archive as its writer. It waits a few seconds for another command to
+finish; while osmarc daemon or osmarc serve holds the archive, it refuses
+(search in osmarc serve's pages, which record each search too).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runSearch(cmd.Context(), g, o, strings.Join(args, " "))
 		},
@@ -68,7 +77,7 @@ func runSearch(ctx context.Context, g *globalOptions, o searchOptions, query str
 		return err
 	}
 	req.Facets = true
-	a, err := g.open(ctx, "search", true)
+	a, err := openForSearch(ctx, g)
 	if err != nil {
 		return err
 	}
@@ -87,14 +96,30 @@ func runSearch(ctx context.Context, g *globalOptions, o searchOptions, query str
 			fmt.Fprintf(g.stderr, "osmarc: the search index holds %d item(s), the catalog %d: run osmarc reindex\n", n, s.Items)
 		}
 	}
+	// Searches for records are records: each run is a search.run event
+	// (who, when, the query, the filters, how many hits), written before
+	// any hit is shown, so no search leaves no trace.
+	logRun := func(total uint64) error {
+		filters := o.sel.Filters()
+		if o.all {
+			filters["all"] = "true"
+		}
+		if _, err := request.LogSearch(ctx, a, g.requestActor(), query, filters, int(total)); err != nil {
+			return fmt.Errorf("search: recording the search in the journal: %w (nothing was shown)", err)
+		}
+		return nil
+	}
 	out := bufio.NewWriter(g.stdout)
 	defer out.Flush()
 	if o.all {
-		return searchAll(ctx, ix, req, o, out)
+		return searchAll(ctx, ix, req, o, out, logRun)
 	}
 	res, err := ix.Search(ctx, req)
 	if err != nil {
 		return fmt.Errorf("search: %w", err)
+	}
+	if err := logRun(res.Total); err != nil {
+		return err
 	}
 	if o.json {
 		enc := json.NewEncoder(out)
@@ -120,6 +145,34 @@ func runSearch(ctx context.Context, g *globalOptions, o searchOptions, query str
 	return nil
 }
 
+// searchLockWait is how long search waits for another command that holds
+// the archive (most often another search) before it gives up.
+const searchLockWait = 3 * time.Second
+
+// openForSearch opens the archive as its writer: a search writes its
+// search.run event to the journal. A search takes milliseconds, so when
+// another command holds the archive it waits a few seconds for it. A
+// long-running holder (osmarc daemon, osmarc serve) keeps it: searching
+// past it unrecorded would break the rule that every search is a record,
+// so the error says so; osmarc serve's own search records each run.
+func openForSearch(ctx context.Context, g *globalOptions) (*archive.Archive, error) {
+	deadline := time.Now().Add(searchLockWait)
+	for {
+		a, err := g.open(ctx, "search", false)
+		if err == nil || !errors.Is(err, archive.ErrLocked) {
+			return a, err
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("search: %w; every search is recorded in the journal, which only the process holding the archive may write: search through osmarc serve while it runs, or when the other command is done", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
 func sortName(s index.Sort) string {
 	switch s {
 	case index.SortNewest:
@@ -133,7 +186,7 @@ func sortName(s index.Sort) string {
 // searchAll streams every hit: lines of text, or one JSON object per hit
 // and a last object, the only one without a key, with the total and the
 // facets.
-func searchAll(ctx context.Context, ix *index.Index, req index.Request, o searchOptions, out *bufio.Writer) error {
+func searchAll(ctx context.Context, ix *index.Index, req index.Request, o searchOptions, out *bufio.Writer, logRun func(uint64) error) error {
 	if req.Sort == index.SortRelevance {
 		req.Sort = index.SortNewest
 	}
@@ -144,6 +197,9 @@ func searchAll(ctx context.Context, ix *index.Index, req index.Request, o search
 	first, err := ix.Search(ctx, head)
 	if err != nil {
 		return fmt.Errorf("search: %w", err)
+	}
+	if err := logRun(first.Total); err != nil {
+		return err
 	}
 	enc := json.NewEncoder(out)
 	enc.SetEscapeHTML(false)

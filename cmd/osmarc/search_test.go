@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,7 +14,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/osmarc/osmarc/archive"
 	"github.com/osmarc/osmarc/archive/archivetest"
+	"github.com/osmarc/osmarc/archive/stores"
 )
 
 // searchJSON runs search --json and decodes its object.
@@ -173,23 +177,90 @@ func TestSearchAllStreams(t *testing.T) {
 	}
 }
 
-// search reads: it changes nothing in the data directory, and runs beside
-// another reader.
-func TestSearchChangesNothing(t *testing.T) {
+// A search changes nothing archived: the items and the index stay as they
+// were, and the only thing it adds is its search.run journal event, with
+// who ran it, the query, the filters and how many hits it found.
+func TestSearchIsRecordedAndChangesNothingElse(t *testing.T) {
 	dir := indexedArchive(t)
-	before := snapshotDir(t, dir)
+	before := snapshotDir(t, filepath.Join(dir, "index"))
+	items := must(t, "list", "--data", dir)
 	must(t, "search", "--data", dir, "parade", "--all")
-	must(t, "search", "--data", dir, "--json", "defense")
-	after := snapshotDir(t, dir)
-	for p, m := range before {
-		if after[p] != m {
-			t.Errorf("%s changed", p)
+	must(t, "search", "--data", dir, "--json", "defense", "--account", "3rd-brigade", "--from", "2024", "--actor", "foia.officer@example.gov")
+	must(t, "search", "--data", dir, "zeppelin", "--sort", "oldest", "--limit", "5")
+	after := snapshotDir(t, filepath.Join(dir, "index"))
+	if !maps.Equal(before, after) {
+		t.Error("search changed the index")
+	}
+	if got := must(t, "list", "--data", dir); got != items {
+		t.Errorf("search changed the items:\n%s\nthen\n%s", items, got)
+	}
+	type run struct {
+		Actor string `json:"actor"`
+		Time  time.Time
+		Data  struct {
+			By      string            `json:"by"`
+			Query   string            `json:"query"`
+			Filters map[string]string `json:"filters"`
+			Hits    int               `json:"hits"`
+		} `json:"data"`
+	}
+	var runs []run
+	for _, l := range strings.Split(strings.TrimSpace(must(t, "audit", "list", "--data", dir, "--type", "search.run", "--json")), "\n") {
+		var r run
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatalf("event %q: %v", l, err)
+		}
+		runs = append(runs, r)
+	}
+	if len(runs) != 3 {
+		t.Fatalf("%d search.run events, want 3: %+v", len(runs), runs)
+	}
+	want := []struct {
+		by, query string
+		filters   map[string]string
+		hits      int
+	}{
+		{"records.officer@example.gov", "parade", map[string]string{"all": "true"}, 3},
+		{"foia.officer@example.gov", "defense", map[string]string{"account": "3rd-brigade", "from": "2024"}, runs[1].Data.Hits},
+		{"records.officer@example.gov", "zeppelin", map[string]string{"sort": "oldest", "limit": "5"}, 0},
+	}
+	for i, w := range want {
+		r := runs[i]
+		if r.Actor != w.by || r.Data.By != w.by || r.Data.Query != w.query || !maps.Equal(r.Data.Filters, w.filters) || r.Data.Hits != w.hits || r.Time.IsZero() {
+			t.Errorf("search.run %d = %+v, want %+v", i, r, w)
 		}
 	}
-	for p := range after {
-		if _, ok := before[p]; !ok {
-			t.Errorf("%s appeared", p)
-		}
+	if runs[1].Data.Hits < 1 {
+		t.Errorf("the defense search found nothing: %+v", runs[1])
+	}
+	// A malformed query is refused before anything is recorded.
+	osmarc(t, "", "search", "--data", dir, `"open`)
+	if n := strings.Count(must(t, "audit", "list", "--data", dir, "--type", "search.run"), "search.run"); n != 3 {
+		t.Errorf("a refused search was recorded: %d events", n)
+	}
+}
+
+// A search waits a moment for another command holding the archive; a
+// holder that keeps it (a daemon, a server) gets a clear refusal, and
+// nothing is searched unrecorded.
+func TestSearchWhileTheArchiveIsHeld(t *testing.T) {
+	dir := indexedArchive(t)
+	a, err := archive.Open(context.Background(), archive.Options{Dir: dir, Command: "daemon", OpenStore: stores.Open})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	code, out, errs := osmarc(t, "", "search", "--data", dir, "parade")
+	if code != 1 || out != "" || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, "(daemon)") || !strings.Contains(errs, "every search is recorded in the journal") {
+		t.Errorf("search while held: exit %d, %q, %q", code, out, errs)
+	}
+	if d := time.Since(start); d < searchLockWait {
+		t.Errorf("gave up after %s, want a wait of %s", d, searchLockWait)
+	}
+	// Released while the search waits: it goes ahead.
+	time.AfterFunc(500*time.Millisecond, func() { a.Close() })
+	if out := must(t, "search", "--data", dir, "parade"); !strings.HasPrefix(out, "3 item(s) found") {
+		t.Errorf("search after release: %q", out)
 	}
 }
 
