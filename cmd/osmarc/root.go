@@ -108,6 +108,8 @@ open-records requests, and proves its integrity.`,
 		newDispositionCommand(g),
 		newAuditCommand(g),
 		newLockCommand(g),
+		newRuleCommand(g),
+		newClassifyCommand(g),
 		newRequestCommand(g),
 		newCollectCommand(g),
 		newImportCommand(g),
@@ -115,6 +117,8 @@ open-records requests, and proves its integrity.`,
 		newCoverageCommand(g),
 		newDaemonCommand(g),
 		newServeCommand(g),
+		newUserCommand(g),
+		newTokenCommand(g),
 	)
 	return root
 }
