@@ -35,7 +35,8 @@ test: tools
 bench: tools
 	$(GO) run ./cmd/osmarc-bench
 
-# bench-search indexes 1M items with bleve alone, through osmarc and in
+# bench runs every benchmark, the search benchmark last; bench-search runs
+# only that one: it indexes 1M items with bleve alone, through osmarc and in
 # SQLite FTS5, and times the open-records queries (about half an hour).
 bench-search:
 	$(GO) run ./cmd/osmarc-bench -search

@@ -75,7 +75,7 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep the working directory")
 	flag.StringVar(&o.osmarc, "osmarc", "", "osmarc binary (default: build one)")
 	flag.BoolVar(&o.search, "search", false, "run only the search benchmark: index with bleve alone, through osmarc and in SQLite FTS5, then time the open-records queries")
-	flag.IntVar(&o.searchItems, "search-items", 1_000_000, "items of the search benchmark")
+	flag.IntVar(&o.searchItems, "search-items", 1_000_000, "items of the search benchmark (0 skips it in the full run)")
 	flag.IntVar(&o.searchReps, "search-reps", 200, "runs of each query in the search benchmark")
 	flag.Parse()
 	if err := run(context.Background(), o); err != nil {
@@ -228,6 +228,16 @@ func run(ctx context.Context, o options) error {
 			res[k] = v
 		}
 		extra = append(extra, xrows...)
+	}
+	if o.searchItems > 0 {
+		sres, srows, err := benchSearch(ctx, work, o.osmarc, o.searchItems, o.searchReps, o.seed)
+		if err != nil {
+			return fmt.Errorf("search: %w", err)
+		}
+		for k, v := range sres {
+			res[k] = v
+		}
+		extra = append(extra, srows...)
 	}
 	if o.json {
 		enc := json.NewEncoder(os.Stdout)
