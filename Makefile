@@ -15,7 +15,7 @@ export OSMARC_VERSITYGW ?= $(TOOLS)/versitygw
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/osmarc ./cmd/osmarc
 
-tools: $(TOOLS)/versitygw chromium
+tools: $(TOOLS)/versitygw chromium $(TOOLS)/node_modules/warcio/package.json
 
 # The web pages' end-to-end tests drive Debian's Chromium (headless). It is
 # installed from Debian's packages when missing; with CI=true the tests fail
@@ -24,6 +24,14 @@ CHROMIUM ?= /usr/bin/chromium
 export OSMARC_CHROMIUM ?= $(CHROMIUM)
 chromium:
 	@test -x $(CHROMIUM) || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+
+# The WARC export's tests read what they wrote back with warcio, webrecorder's
+# WARC reader, from npm (node and npm from Debian's packages when missing);
+# with CI=true the tests fail without it, never skip.
+WARCIO_VERSION := 2.4.11
+$(TOOLS)/node_modules/warcio/package.json:
+	@command -v npm >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm; }
+	npm install --no-audit --no-fund --prefix $(TOOLS) warcio@$(WARCIO_VERSION)
 
 $(TOOLS)/versitygw:
 	GOBIN=$(TOOLS) $(GO) install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION)
