@@ -76,7 +76,36 @@ type PlanExecution struct {
 	BlobsKept    int      `json:"blobs_kept"`
 	Transfer     []string `json:"transfer,omitempty"`
 	Review       []string `json:"review,omitempty"`
+	// Package is what was written for the receiving archive of the
+	// transferred items.
+	Package *TransferPackage `json:"package,omitempty"`
 }
+
+// TransferPackage is the package a transfer wrote for the receiving
+// archive.
+type TransferPackage struct {
+	Format string `json:"format"` // bagit
+	Dir    string `json:"dir"`
+	Items  int    `json:"items"`
+	Files  int    `json:"files"`
+	Bytes  int64  `json:"bytes"`
+	// TagManifestSHA256 identifies the whole bag.
+	TagManifestSHA256 string `json:"tagmanifest_sha256"`
+}
+
+// TransferItem is one item a transfer hands over.
+type TransferItem struct {
+	Key             string    `json:"key"`
+	CreatedAt       time.Time `json:"created_at"`
+	Schedule        Schedule  `json:"schedule"`
+	DispositionDate time.Time `json:"disposition_date"`
+	Versions        []string  `json:"versions"`
+}
+
+// Transferer writes the package of a plan's transfer items for the
+// receiving archive (the command line writes a BagIt bag). It must write
+// nothing it cannot finish: on error, no package.
+type Transferer func(ctx context.Context, p Plan, items []TransferItem) (*TransferPackage, error)
 
 // planLine is one item of a plan's content.
 type planLine struct {
@@ -182,9 +211,24 @@ func (r *Records) eligible(ctx context.Context, asOf time.Time, scheduleID strin
 	}
 	byAcct := map[[2]string]acctInfo{}
 	for _, a := range accts {
-		if s := schedules[a.Schedule]; s != nil && (scheduleID == "" || s.ID == scheduleID) {
-			byAcct[[2]string{a.Platform, a.Handle}] = acctInfo{s, a.DeactivatedAt}
+		byAcct[[2]string{a.Platform, a.Handle}] = acctInfo{schedules[a.Schedule], a.DeactivatedAt}
+	}
+	// A person's classification or a rule may put an item under another
+	// schedule than its account's.
+	cl, err := r.Classifier(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	// Items an executed plan transferred are not planned again.
+	transferred, err := r.transferred()
+	if err != nil {
+		return nil, 0, err
+	}
+	scheduleFor := func(key string, info acctInfo) *Schedule {
+		if a := cl.Of(key); a.Schedule != "" {
+			return schedules[a.Schedule]
 		}
+		return info.sched
 	}
 	type lite struct {
 		Key       string    `json:"key"`
@@ -217,11 +261,12 @@ func (r *Records) eligible(ctx context.Context, asOf time.Time, scheduleID strin
 						res.err = err
 						break
 					}
-					info, ok := byAcct[[2]string{it.Platform, it.Account}]
-					if !ok {
+					info := byAcct[[2]string{it.Platform, it.Account}]
+					sched := scheduleFor(it.Key, info)
+					if sched == nil || (scheduleID != "" && sched.ID != scheduleID) {
 						continue
 					}
-					disp, err := info.sched.Compute(it.CreatedAt, func(name string) (time.Time, bool) {
+					disp, err := sched.Compute(it.CreatedAt, func(name string) (time.Time, bool) {
 						if name == "account-deactivated" && info.deactivated != nil {
 							return *info.deactivated, true
 						}
@@ -231,7 +276,7 @@ func (r *Records) eligible(ctx context.Context, asOf time.Time, scheduleID strin
 						res.err = err
 						break
 					}
-					if !disp.Eligible(asOf) {
+					if !disp.Eligible(asOf) || transferred[it.Key] {
 						continue
 					}
 					var full catalog.Item
@@ -239,7 +284,7 @@ func (r *Records) eligible(ctx context.Context, asOf time.Time, scheduleID strin
 						res.err = err
 						break
 					}
-					l := planLine{Key: full.Key, Created: full.CreatedAt, Schedule: info.sched.ID, Action: info.sched.Action, Date: disp.Date}
+					l := planLine{Key: full.Key, Created: full.CreatedAt, Schedule: sched.ID, Action: sched.Action, Date: disp.Date}
 					for _, ver := range full.Versions {
 						l.Versions = append(l.Versions, ver.Digest)
 					}
@@ -299,6 +344,38 @@ func (r *Records) eligible(ctx context.Context, asOf time.Time, scheduleID strin
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out, held, nil
+}
+
+// transferred is the set of items executed plans transferred.
+func (r *Records) transferred() (map[string]bool, error) {
+	out := map[string]bool{}
+	ps, err := r.Plans()
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range ps {
+		if p.Status == PlanExecuted && p.Result != nil {
+			for _, k := range p.Result.Transfer {
+				out[k] = true
+			}
+		}
+	}
+	return out, nil
+}
+
+// Transferred says whether an executed plan transferred an item, and
+// which.
+func (r *Records) Transferred(key string) (Plan, bool, error) {
+	ps, err := r.Plans()
+	if err != nil {
+		return Plan{}, false, err
+	}
+	for _, p := range ps {
+		if p.Status == PlanExecuted && p.Result != nil && slices.Contains(p.Result.Transfer, key) {
+			return p, true, nil
+		}
+	}
+	return Plan{}, false, nil
 }
 
 // PlanByID returns a recorded plan.
@@ -431,16 +508,20 @@ func (r *Records) Execute(ctx context.Context, id, actor string) (Plan, error) {
 			id, ErrPlanChanged, len(gone), gone[0])
 	}
 	res := &PlanExecution{}
-	var destroy []planLine
+	var destroy, transfer []planLine
 	for _, l := range lines {
 		switch l.Action {
 		case ActionDestroy:
 			destroy = append(destroy, l)
 		case ActionTransfer:
 			res.Transfer = append(res.Transfer, l.Key)
+			transfer = append(transfer, l)
 		default:
 			res.Review = append(res.Review, l.Key)
 		}
+	}
+	if len(transfer) > 0 && r.Transfer == nil {
+		return p, fmt.Errorf("plan %s transfers %d item(s), and nothing here writes a transfer package", id, len(transfer))
 	}
 	cert := &archive.Certificate{Plan: p.ID, PlanDigest: p.Content, Action: ActionDestroy, AsOf: p.AsOf, PlannedAt: p.CreatedAt, PlannedBy: p.CreatedBy,
 		ExecutedAt: now, ExecutedBy: actor}
@@ -459,6 +540,21 @@ func (r *Records) Execute(ctx context.Context, id, actor string) (Plan, error) {
 	// go now? (lock.go)
 	if err := r.checkDeletable(ctx, id, cert); err != nil {
 		return p, err
+	}
+	if len(transfer) > 0 {
+		var items []TransferItem
+		for _, l := range transfer {
+			s, err := r.Schedule(l.Schedule)
+			if err != nil {
+				return p, err
+			}
+			items = append(items, TransferItem{Key: l.Key, CreatedAt: l.Created, Schedule: s, DispositionDate: l.Date, Versions: l.Versions})
+		}
+		pkg, err := r.Transfer(ctx, p, items)
+		if err != nil {
+			return p, fmt.Errorf("plan %s: transfer package: %w (nothing was disposed of)", id, err)
+		}
+		res.Package = pkg
 	}
 	var schedules []Schedule
 	for _, g := range p.Groups {

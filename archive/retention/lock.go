@@ -87,7 +87,7 @@ func (r *Records) ApplyObjectLock(ctx context.Context) (LockResult, error) {
 		return res, fmt.Errorf("store %s: %w: Object Lock needs an S3 bucket created with Object Lock enabled", r.a.Store().Location(), archive.ErrNoObjectLock)
 	}
 	res.Mode = cfg.Mode
-	dateOf, err := r.dispositionDates()
+	dateOf, err := r.dispositionDates(ctx)
 	if err != nil {
 		return res, err
 	}
@@ -188,8 +188,8 @@ func (r *Records) ApplyObjectLock(ctx context.Context) (LockResult, error) {
 // dispositionDates returns a function giving an item's disposition date
 // under its schedule, ok false when it has none (no schedule, permanent, a
 // cutoff event that has not happened).
-func (r *Records) dispositionDates() (func(*catalog.Item) (time.Time, bool, error), error) {
-	sched, err := r.scheduleOf()
+func (r *Records) dispositionDates(ctx context.Context) (func(*catalog.Item) (time.Time, bool, error), error) {
+	sched, err := r.scheduleOf(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -39,6 +39,29 @@ type Records struct {
 	Now     func() time.Time
 	Loc     *time.Location
 	Matcher Matcher
+	// Actor is who acts when the context names no one (archive.WithActor).
+	Actor string
+	// ParseQuery splits a rule's query into clauses (index.Clauses); rules
+	// cannot be added or tested without it.
+	ParseQuery func(query string) ([]Clause, error)
+	// OnReclassify, when set, is told of items whose classification
+	// changed, so the index can refresh their records-management fields.
+	OnReclassify func(ctx context.Context, keys []string) error
+	// Transfer writes the package of the items a plan transfers.
+	Transfer Transferer
+	// cls is the classification computed for this Records, dropped when
+	// rules or decisions change.
+	cls *Classifier
+}
+
+func (r *Records) actor(ctx context.Context) string {
+	if s := archive.ActorFrom(ctx); s != "" {
+		return s
+	}
+	if r.Actor != "" {
+		return r.Actor
+	}
+	return archive.DefaultActor()
 }
 
 // New returns records management over a, deciding at now.
@@ -291,9 +314,15 @@ func (hc *holdChecker) held(ctx context.Context, items []catalog.Item) (map[stri
 			if err != nil {
 				return nil, fmt.Errorf("hold %s: query: %w", h.Name, err)
 			}
+			// An item the index does not hold yet (captured since it was
+			// last updated) cannot be told apart: it is held, the safe side.
+			indexed, err := hc.r.Matcher.Match(ctx, "", in)
+			if err != nil {
+				return nil, fmt.Errorf("hold %s: query: %w", h.Name, err)
+			}
 			kept := in[:0]
 			for _, k := range in {
-				if m[k] {
+				if m[k] || !indexed[k] {
 					kept = append(kept, k)
 				}
 			}
@@ -348,7 +377,7 @@ func (r *Records) heldUnder(ctx context.Context, id string) ([]string, error) {
 	if err != nil || len(hc.holds) == 0 {
 		return nil, err
 	}
-	sched, err := r.scheduleOf()
+	sched, err := r.scheduleOf(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -371,21 +400,38 @@ func (r *Records) heldUnder(ctx context.Context, id string) ([]string, error) {
 }
 
 // scheduleOf returns a function giving an item's schedule id and where it
-// came from. Until classification rules exist, an item is a record under
-// its account's schedule: the safe default.
-func (r *Records) scheduleOf() (func(*catalog.Item) (string, string), error) {
-	accts, err := r.a.Accounts()
+// came from: a person's classification, the first classification rule
+// that matches, else the account's schedule (the safe default).
+func (r *Records) scheduleOf(ctx context.Context) (func(*catalog.Item) (string, string), error) {
+	cl, err := r.Classifier(ctx)
 	if err != nil {
 		return nil, err
 	}
-	byKey := map[string]archive.Account{}
-	for _, a := range accts {
-		byKey[a.Key] = a
-	}
 	return func(it *catalog.Item) (string, string) {
-		if a, ok := byKey[archive.AccountKey(it.Platform, it.Account)]; ok && a.Schedule != "" {
-			return a.Schedule, "account " + a.Key
+		a := cl.Of(it.Key)
+		switch {
+		case a.Schedule != "" && a.Source == SourcePerson:
+			return a.Schedule, "classified by a person"
+		case a.Schedule != "":
+			return a.Schedule, "rule " + a.Rule
+		}
+		if acct, ok := cl.accounts[archive.AccountKey(it.Platform, it.Account)]; ok && acct.Schedule != "" {
+			return acct.Schedule, "account " + acct.Key
 		}
 		return "", ""
 	}, nil
+}
+
+// HoldsOn names the active holds that apply to one item now.
+func (r *Records) HoldsOn(ctx context.Context, key string) ([]string, error) {
+	it, err := r.a.Catalog().Item(key)
+	if err != nil {
+		return nil, fmt.Errorf("item %s: %w", key, ErrNotFound)
+	}
+	hc, err := r.holdChecker()
+	if err != nil {
+		return nil, err
+	}
+	m, err := hc.held(ctx, []catalog.Item{it})
+	return m[key], err
 }

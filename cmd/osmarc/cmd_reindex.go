@@ -51,7 +51,7 @@ func openIndex(a *archive.Archive) (*index.Index, error) {
 		return nil, err
 	}
 	ix.SetVersionReader(a)
-	a.SetIndexer(ix)
+	installRecords(a, ix) // classification fields, and the archive's indexer
 	return ix, nil
 }
 
@@ -80,6 +80,9 @@ func reindexArchive(ctx context.Context, g *globalOptions, a *archive.Archive) (
 		bar.Finish()
 	}
 	if err != nil {
+		return 0, 0, err
+	}
+	if err := refreshClassification(ctx, g, a, ix); err != nil {
 		return 0, 0, err
 	}
 	n, err := ix.Count()

@@ -23,7 +23,12 @@ func withRecords(ctx context.Context, g *globalOptions, command string, readOnly
 		return err
 	}
 	defer a.Close()
-	return fn(a, retention.New(a, g.now))
+	r, closeIndex, err := recordsFor(g, a, readOnly)
+	if err != nil {
+		return err
+	}
+	defer closeIndex()
+	return fn(a, r)
 }
 
 func (g *globalOptions) who() string {
@@ -321,6 +326,7 @@ func newDispositionCommand(g *globalOptions) *cobra.Command {
 	}
 	var asOf, schedule string
 	var asJSON bool
+	approvers := retention.DefaultApprovers
 	plan := &cobra.Command{
 		Use:   "plan [--as-of DATE] [--schedule S]",
 		Short: "List what is eligible (past its date, under no hold) and save the plan",
@@ -335,7 +341,10 @@ func newDispositionCommand(g *globalOptions) *cobra.Command {
 				at = t
 			}
 			return withRecords(cmd.Context(), g, "disposition plan", false, func(a *archive.Archive, r *retention.Records) error {
-				p, err := r.Plan(cmd.Context(), at, schedule, retention.DefaultApprovers, g.who())
+				if approvers.Default < 1 || approvers.Transfer < 1 {
+					return fmt.Errorf("disposition plan: --approvers and --transfer-approvers must be at least 1")
+				}
+				p, err := r.Plan(cmd.Context(), at, schedule, approvers, g.who())
 				if err != nil {
 					return err
 				}
@@ -349,6 +358,8 @@ func newDispositionCommand(g *globalOptions) *cobra.Command {
 	}
 	plan.Flags().StringVar(&asOf, "as-of", "", "plan as of this date (default: now)")
 	plan.Flags().StringVar(&schedule, "schedule", "", "only this schedule")
+	plan.Flags().IntVar(&approvers.Default, "approvers", retention.DefaultApprovers.Default, "distinct people who must approve the plan")
+	plan.Flags().IntVar(&approvers.Transfer, "transfer-approvers", retention.DefaultApprovers.Transfer, "distinct people who must approve a plan that transfers permanent records")
 	plan.Flags().BoolVar(&asJSON, "json", false, "print the plan as JSON (keys include id and items)")
 	show := &cobra.Command{
 		Use:   "show PLAN",
@@ -386,12 +397,16 @@ func newDispositionCommand(g *globalOptions) *cobra.Command {
 		},
 	}
 	approve.Flags().StringVar(&by, "by", "", "who approves")
+	var transferDir string
 	execute := &cobra.Command{
 		Use:   "execute PLAN",
 		Short: "Carry out an approved plan (re-checks holds and dates now)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return withRecords(cmd.Context(), g, "disposition execute", false, func(a *archive.Archive, r *retention.Records) error {
+				if transferDir != "" {
+					r.Transfer = bagTransfer(a, g, transferDir)
+				}
 				p, err := r.Execute(cmd.Context(), args[0], g.who())
 				if err != nil {
 					return err
@@ -406,17 +421,22 @@ func newDispositionCommand(g *globalOptions) *cobra.Command {
 				}
 				fmt.Fprintf(g.stdout, "Executed %s: %d item(s) destroyed, certificate %s; %d blob(s) deleted, %d kept because kept items share them.\n",
 					p.ID, res.Destroyed, res.Certificate, res.BlobsDeleted, res.BlobsKept)
-				if len(res.Transfer) > 0 {
-					fmt.Fprintf(g.stdout, "%d item(s) are to be transferred: export them for the receiving archive.\n", len(res.Transfer))
+				if pk := res.Package; pk != nil {
+					fmt.Fprintf(g.stdout, "Transferred %d item(s): BagIt package %s (%d file(s), %d byte(s), tag manifest sha256:%s); they are marked transferred and not planned again.\n",
+						len(res.Transfer), pk.Dir, pk.Files, pk.Bytes, pk.TagManifestSHA256)
 				}
 				if len(res.Review) > 0 {
-					fmt.Fprintf(g.stdout, "%d item(s) are for review by a person: %s\n", len(res.Review), strings.Join(res.Review[:min(5, len(res.Review))], ", "))
+					fmt.Fprintf(g.stdout, "%d item(s) are for review by a person (they stay, and are planned again until a person reclassifies them or changes their schedule):\n", len(res.Review))
+					for _, k := range res.Review {
+						fmt.Fprintf(g.stdout, "  %s\n", k)
+					}
 				}
 				return nil
 			})
 		},
 	}
 	execute.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	execute.Flags().StringVar(&transferDir, "transfer-dir", "", "where the BagIt package of transferred items goes, in a directory named after the plan (default: DATA/transfers)")
 	cmd.AddCommand(plan, show, approve, execute)
 	return cmd
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/osmarc/osmarc/archive"
 )
 
 type showOptions struct {
@@ -38,17 +40,22 @@ func runShow(ctx context.Context, g *globalOptions, o showOptions, key string) e
 	if err != nil {
 		return err
 	}
+	rec := showRecords(ctx, g, a, key)
 	if o.json {
 		enc := json.NewEncoder(g.stdout)
 		enc.SetEscapeHTML(false)
 		enc.SetIndent("", "  ")
-		return enc.Encode(d)
+		return enc.Encode(struct {
+			archive.ItemDetail
+			Records *recordsView `json:"records"`
+		}{d, rec})
 	}
 	w := g.stdout
 	ts := func(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 	fmt.Fprintf(w, "%s\n", d.Key)
 	fmt.Fprintf(w, "  platform %s  account %s  id %s  kind %s\n", d.Platform, d.Account, d.ID, d.Kind)
 	fmt.Fprintf(w, "  created %s  first seen %s  last seen %s\n", ts(d.CreatedAt), ts(d.FirstSeen), ts(d.LastSeen))
+	printRecordsView(w, rec)
 	fmt.Fprintf(w, "\nVersions (%d)\n", len(d.Versions))
 	for i, v := range d.Versions {
 		fmt.Fprintf(w, "  %d. sha256:%s  captured %s  (capture %s)\n", i+1, v.Digest, ts(v.CapturedAt), v.Capture)

@@ -1,0 +1,397 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/osmarc/osmarc/archive"
+	"github.com/osmarc/osmarc/archive/retention"
+	"github.com/osmarc/osmarc/export/bagit"
+	"github.com/osmarc/osmarc/index"
+)
+
+// recordsFor is records management over an open archive, wired to the
+// search index when the data directory has one: the index evaluates
+// classification rules and the queries of legal holds, and (for a writer)
+// is told of every change of classification. close closes the index.
+func recordsFor(g *globalOptions, a *archive.Archive, readOnly bool) (r *retention.Records, closeIndex func(), err error) {
+	r = retention.New(a, g.now)
+	r.Actor = g.who()
+	r.ParseQuery = indexClauses
+	closeIndex = func() {}
+	dir := filepath.Join(a.Dir(), index.DirName)
+	var ix *index.Index
+	if readOnly {
+		ix, err = index.OpenReadOnly(dir)
+		if errors.Is(err, index.ErrNoIndex) {
+			return r, closeIndex, nil
+		}
+	} else {
+		if _, serr := os.Stat(dir); serr != nil {
+			return r, closeIndex, nil // no index yet: rules say so when they need one
+		}
+		ix, err = index.Open(dir)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	r.Matcher = ix
+	closeIndex = func() { ix.Close() }
+	if !readOnly {
+		ix.SetVersionReader(a)
+		annotateWith(ix, r)
+		r.OnReclassify = func(ctx context.Context, keys []string) error { return reannotate(ctx, a, ix, keys) }
+		r.Transfer = bagTransfer(a, g, "")
+	}
+	return r, closeIndex, nil
+}
+
+// indexClauses is index.Clauses as retention reads them.
+func indexClauses(q string) ([]retention.Clause, error) {
+	cs, err := index.Clauses(q)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]retention.Clause, len(cs))
+	for i, c := range cs {
+		out[i] = retention.Clause{Text: c.Text, Field: c.Field, Required: c.Required, Excluded: c.Excluded}
+	}
+	return out, nil
+}
+
+// annotateWith makes the index fill each document's class, schedule and
+// exemptions from records management. When the rules cannot be evaluated
+// (the index is being rebuilt, or does not hold every item yet) a
+// document gets its person's classification or the default, and
+// refreshClassification puts it right afterwards.
+func annotateWith(ix *index.Index, r *retention.Records) {
+	var cl *retention.Classifier
+	ix.SetAnnotator(func(ctx context.Context, d *index.Doc) error {
+		if cl == nil {
+			c, err := r.Classifier(ctx)
+			if err != nil {
+				if c, err = r.PeopleClassifier(ctx); err != nil {
+					return err
+				}
+			}
+			cl = c
+		}
+		a := cl.Resolved(d.Platform, d.Account, d.Key)
+		d.Class, d.Schedule, d.Exemptions = a.Class, a.Schedule, a.Exemptions
+		return nil
+	})
+}
+
+// reannotate re-indexes some items so their records-management fields
+// follow a change of classification.
+func reannotate(ctx context.Context, a *archive.Archive, ix *index.Index, keys []string) error {
+	var batch []archive.IndexUpdate
+	for _, k := range keys {
+		it, err := a.Catalog().Item(k)
+		if err != nil {
+			continue // destroyed since
+		}
+		batch = append(batch, archive.IndexUpdate{Item: it})
+		if len(batch) == archive.IndexBatch {
+			if err := ix.Update(ctx, batch); err != nil {
+				return err
+			}
+			batch = batch[:0]
+		}
+	}
+	if len(batch) == 0 {
+		return nil
+	}
+	return ix.Update(ctx, batch)
+}
+
+// classifyingIndexer is the index as the archive's indexer: after each
+// batch a capture indexes, the rules are run over its items, and those a
+// rule classifies are indexed again with their class.
+type classifyingIndexer struct {
+	ix *index.Index
+	r  *retention.Records
+}
+
+func (c *classifyingIndexer) Update(ctx context.Context, batch []archive.IndexUpdate) error {
+	if err := c.ix.Update(ctx, batch); err != nil {
+		return err
+	}
+	cl, err := c.r.Classifier(ctx)
+	if err != nil {
+		return nil // rules cannot run until the index is complete: plan says so
+	}
+	keys := make([]string, len(batch))
+	for i, u := range batch {
+		keys[i] = u.Item.Key
+	}
+	changed, err := cl.Reevaluate(ctx, c.ix, keys)
+	if err != nil || len(changed) == 0 {
+		return err
+	}
+	var again []archive.IndexUpdate
+	for _, u := range batch {
+		if slices.Contains(changed, u.Item.Key) {
+			again = append(again, u)
+		}
+	}
+	return c.ix.Update(ctx, again)
+}
+
+func (c *classifyingIndexer) Delete(ctx context.Context, keys []string) error {
+	return c.ix.Delete(ctx, keys)
+}
+
+// installRecords makes an index opened for writing fill records-management
+// fields, and installs it as the archive's indexer so captures classify
+// what they index.
+func installRecords(a *archive.Archive, ix *index.Index) {
+	r := retention.New(a, time.Now)
+	r.Matcher = ix
+	r.ParseQuery = indexClauses
+	annotateWith(ix, r)
+	a.SetIndexer(&classifyingIndexer{ix: ix, r: r})
+}
+
+// refreshClassification re-indexes, after a reindex, the items a rule or a
+// person classifies (the reindex could not evaluate rules on an index it
+// was building).
+func refreshClassification(ctx context.Context, g *globalOptions, a *archive.Archive, ix *index.Index) error {
+	r := retention.New(a, g.now)
+	r.Matcher = ix
+	r.ParseQuery = indexClauses
+	cl, err := r.Classifier(ctx)
+	if err != nil {
+		return fmt.Errorf("classification after reindex: %w", err)
+	}
+	annotateWith(ix, r)
+	return reannotate(ctx, a, ix, cl.Classified())
+}
+
+// bagTransfer writes the items a disposition plan transfers as a BagIt bag
+// (RFC 8493) for the receiving archive: every version of every item as
+// archived (its canonical JSON, named by its SHA-256), every other blob
+// the item uses (raw platform responses, media), and transfer.jsonl
+// listing each item with its schedule and dates. bag-info.txt names the
+// plan, its approvers, the archive and the journal head.
+func bagTransfer(a *archive.Archive, g *globalOptions, dir string) retention.Transferer {
+	return func(ctx context.Context, p retention.Plan, items []retention.TransferItem) (*retention.TransferPackage, error) {
+		out := dir
+		if out == "" {
+			out = filepath.Join(a.Dir(), "transfers")
+		}
+		if err := os.MkdirAll(out, 0o750); err != nil {
+			return nil, err
+		}
+		w, err := bagit.Create(filepath.Join(out, p.ID))
+		if err != nil {
+			return nil, err
+		}
+		ok := false
+		defer func() {
+			if !ok {
+				w.Abort()
+			}
+		}()
+		want := map[string]bool{}
+		for _, it := range items {
+			want[it.Key] = true
+		}
+		blobs := map[string][]string{}
+		if err := a.Catalog().BlobRefs(func(key string, ds []string) error {
+			if want[key] {
+				blobs[key] = ds
+			}
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+		st, err := a.Stats()
+		if err != nil {
+			return nil, err
+		}
+		copyBlob := func(name, digest string) error {
+			d, err := archive.ParseDigest(digest)
+			if err != nil {
+				return err
+			}
+			b, err := archive.ReadBlob(ctx, a.Store(), d)
+			if err != nil {
+				return fmt.Errorf("item blob %s: %w", digest, err)
+			}
+			f, err := w.Create(name)
+			if err != nil {
+				return err
+			}
+			if _, err := f.Write(b); err != nil {
+				f.Close()
+				return err
+			}
+			return f.Close()
+		}
+		list, err := w.Create("transfer.jsonl")
+		if err != nil {
+			return nil, err
+		}
+		enc := json.NewEncoder(list)
+		enc.SetEscapeHTML(false)
+		for _, it := range items {
+			dirName := "items/" + it.Key
+			if bagit.CheckName(dirName+"/x") != nil {
+				sum := sha256.Sum256([]byte(it.Key))
+				dirName = "items/_/" + hex.EncodeToString(sum[:])
+			}
+			line := struct {
+				retention.TransferItem
+				Path  string   `json:"path"`
+				Blobs []string `json:"blobs,omitempty"`
+			}{TransferItem: it, Path: "data/" + dirName}
+			for i, v := range it.Versions {
+				if err := copyBlob(fmt.Sprintf("%s/version-%d-%s.json", dirName, i+1, v), v); err != nil {
+					list.Close()
+					return nil, err
+				}
+			}
+			for _, d := range blobs[it.Key] {
+				if slices.Contains(it.Versions, d) {
+					continue
+				}
+				line.Blobs = append(line.Blobs, d)
+				if err := copyBlob(dirName+"/blobs/"+d, d); err != nil {
+					list.Close()
+					return nil, err
+				}
+			}
+			if err := enc.Encode(line); err != nil {
+				list.Close()
+				return nil, err
+			}
+		}
+		if err := list.Close(); err != nil {
+			return nil, err
+		}
+		var approvers []string
+		for _, ap := range p.Approvals {
+			approvers = append(approvers, ap.By+" ("+ap.At.Format(time.RFC3339)+")")
+		}
+		var scheds []string
+		for _, gr := range p.Groups {
+			if gr.Action == retention.ActionTransfer {
+				scheds = append(scheds, gr.Schedule+" ("+gr.Authority+")")
+			}
+		}
+		for _, f := range []bagit.Field{
+			{Label: "Source-Organization", Value: "osmarc archive " + st.ArchiveID},
+			{Label: "Bagging-Date", Value: g.now().UTC().Format(time.DateOnly)},
+			{Label: "External-Identifier", Value: p.ID},
+			{Label: "External-Description", Value: fmt.Sprintf("Transfer of %d record(s) under disposition plan %s, schedule(s) %s", len(items), p.ID, strings.Join(scheds, ", "))},
+			{Label: "Bag-Count", Value: "1 of 1"},
+			{Label: "Bag-Software-Agent", Value: "osmarc " + archive.Version},
+			{Label: "Osmarc-Plan-Content", Value: "sha256:" + p.Content},
+			{Label: "Osmarc-Approved-By", Value: strings.Join(approvers, "; ")},
+			{Label: "Osmarc-Journal-Head", Value: st.JournalHead},
+		} {
+			if err := w.AddInfo(f.Label, f.Value); err != nil {
+				return nil, err
+			}
+		}
+		res, err := w.Finish()
+		if err != nil {
+			return nil, err
+		}
+		ok = true
+		return &retention.TransferPackage{Format: "bagit", Dir: res.Dir, Items: len(items), Files: res.Files, Bytes: res.Bytes, TagManifestSHA256: res.TagManifestSHA256}, nil
+	}
+}
+
+// recordsView is what osmarc show says of an item's records management.
+type recordsView struct {
+	Class      string   `json:"class,omitempty"`
+	Source     string   `json:"source,omitempty"` // person, rule, default
+	Rule       string   `json:"rule,omitempty"`
+	Schedule   string   `json:"schedule,omitempty"`
+	Exemptions []string `json:"exemptions,omitempty"`
+	// DispositionDate is when the item may be disposed of; Permanent and
+	// Pending (the event the date waits for) say why there is none.
+	DispositionDate *time.Time `json:"disposition_date,omitempty"`
+	Permanent       bool       `json:"permanent,omitempty"`
+	Pending         string     `json:"pending,omitempty"`
+	Holds           []string   `json:"holds,omitempty"`
+	TransferredBy   string     `json:"transferred_by_plan,omitempty"`
+	// Error says why the classification could not be told (no index).
+	Error string `json:"error,omitempty"`
+}
+
+// showRecords tells an item's classification, schedule, disposition date,
+// holds and transfer, as well as can be told; it never fails osmarc show.
+func showRecords(ctx context.Context, g *globalOptions, a *archive.Archive, key string) *recordsView {
+	r, closeIndex, err := recordsFor(g, a, true)
+	if err != nil {
+		return &recordsView{Error: err.Error()}
+	}
+	defer closeIndex()
+	v := &recordsView{}
+	if ex, err := r.Explain(ctx, key); err != nil {
+		v.Error = oneLine(err.Error())
+	} else {
+		as := ex.Assignment
+		v.Class, v.Source, v.Rule, v.Schedule, v.Exemptions = as.Class, as.Source, as.Rule, ex.Schedule, as.Exemptions
+		if d := ex.Disposition; d != nil {
+			v.Permanent, v.Pending = d.Permanent, d.Pending
+			if !d.Date.IsZero() {
+				t := d.Date
+				v.DispositionDate = &t
+			}
+		}
+	}
+	if hs, err := r.HoldsOn(ctx, key); err == nil {
+		v.Holds = hs
+	}
+	if p, ok, err := r.Transferred(key); err == nil && ok {
+		v.TransferredBy = p.ID
+	}
+	return v
+}
+
+func printRecordsView(w io.Writer, v *recordsView) {
+	if v == nil {
+		return
+	}
+	fmt.Fprintln(w, "\nRecords management")
+	if v.Error != "" {
+		fmt.Fprintf(w, "  classification unknown: %s\n", v.Error)
+	} else {
+		from := map[string]string{retention.SourcePerson: "classified by a person", retention.SourceRule: "by rule " + v.Rule, retention.SourceDefault: "no rule matches: the default"}[v.Source]
+		fmt.Fprintf(w, "  class %s (%s)", v.Class, from)
+		if len(v.Exemptions) > 0 {
+			fmt.Fprintf(w, "  exemptions %s", strings.Join(v.Exemptions, ", "))
+		}
+		fmt.Fprintln(w)
+		switch {
+		case v.Schedule == "":
+			fmt.Fprintln(w, "  schedule none (its account has none)")
+		case v.Permanent:
+			fmt.Fprintf(w, "  schedule %s: permanent\n", v.Schedule)
+		case v.Pending != "":
+			fmt.Fprintf(w, "  schedule %s: no disposition date until %s\n", v.Schedule, v.Pending)
+		case v.DispositionDate != nil:
+			fmt.Fprintf(w, "  schedule %s: eligible for disposition from %s\n", v.Schedule, v.DispositionDate.Format(time.DateOnly))
+		}
+	}
+	if len(v.Holds) > 0 {
+		fmt.Fprintf(w, "  held by %s: it cannot be disposed of\n", strings.Join(v.Holds, ", "))
+	}
+	if v.TransferredBy != "" {
+		fmt.Fprintf(w, "  transferred to the receiving archive by plan %s\n", v.TransferredBy)
+	}
+}
