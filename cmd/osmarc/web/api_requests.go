@@ -307,4 +307,3 @@ func (s *Server) apiRequestProduce(w http.ResponseWriter, r *http.Request) {
 func (s *Server) apiRequestLaws(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.presets)
 }
-

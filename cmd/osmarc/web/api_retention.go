@@ -279,4 +279,3 @@ func (s *Server) apiCertificate(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, c)
 }
-
