@@ -401,7 +401,8 @@ func TestHitsCarryWhatAReviewerNeeds(t *testing.T) {
 	}
 	h := res.Hits[0]
 	want := Hit{Key: "facebook/3rd-brigade/c1", Platform: "facebook", Account: "3rd-brigade", ID: "c1", Kind: "comment",
-		CreatedAt: ts("2024-01-15T15:12:09Z"), Lang: "en", Parent: "p1", ParentKey: "facebook/3rd-brigade/p1", Class: Unclassified}
+		CreatedAt: ts("2024-01-15T15:12:09Z"), Lang: "en", Parent: "p1", ParentKey: "facebook/3rd-brigade/p1",
+		ParentText: "Parade on Saturday, road closures.", Class: Unclassified}
 	got := h
 	got.Score, got.Snippet, got.Marks, got.SnippetFrom = 0, "", nil, ""
 	if fmt.Sprint(got) != fmt.Sprint(want) {
@@ -413,6 +414,18 @@ func TestHitsCarryWhatAReviewerNeeds(t *testing.T) {
 	res, _ = ix.Search(context.Background(), Request{Query: "spam"})
 	if h := res.Hits[0]; !h.Removed || h.Edited {
 		t.Errorf("removed comment: %+v", h)
+	}
+	// A parent not in the index: its key, nothing more.
+	orphan := newIndex(t, doc("c9", "A reply to a post never captured", "2024-01-15T15:00:00Z", parent("gone")),
+		doc("p9", strings.Repeat("Long opening words ", 20), "2024-01-15T14:00:00Z"),
+		doc("c8", "Answer to the long one", "2024-01-15T15:30:00Z", parent("p9")))
+	res, _ = orphan.Search(context.Background(), Request{Query: "reply"})
+	if h := res.Hits[0]; h.ParentKey != "facebook/3rd-brigade/gone" || h.ParentText != "" {
+		t.Errorf("orphan comment: %+v", h)
+	}
+	res, _ = orphan.Search(context.Background(), Request{Query: "answer"})
+	if h := res.Hits[0]; !strings.HasSuffix(h.ParentText, " Long…") || len([]rune(h.ParentText)) > parentLen+1 {
+		t.Errorf("long parent: %q", h.ParentText)
 	}
 }
 

@@ -109,12 +109,17 @@ type Hit struct {
 	Lang      string    `json:"lang,omitempty"`
 	// Parent is the platform id of the item this one answers, and
 	// ParentKey that item's archive key.
-	Parent    string  `json:"parent,omitempty"`
-	ParentKey string  `json:"parent_key,omitempty"`
-	Class     string  `json:"class,omitempty"`
-	Edited    bool    `json:"edited"`
-	Removed   bool    `json:"removed"`
-	Score     float64 `json:"score,omitempty"`
+	Parent    string `json:"parent,omitempty"`
+	ParentKey string `json:"parent_key,omitempty"`
+	// ParentText is the opening of the parent's latest text and
+	// ParentAuthor its author, when the parent is in the index: what a
+	// comment answers, shown beside it.
+	ParentText   string  `json:"parent_text,omitempty"`
+	ParentAuthor string  `json:"parent_author,omitempty"`
+	Class        string  `json:"class,omitempty"`
+	Edited       bool    `json:"edited"`
+	Removed      bool    `json:"removed"`
+	Score        float64 `json:"score,omitempty"`
 	// Snippet is a stretch of the text around what matched, and Marks
 	// the matches in it; SnippetFrom says whether it comes from the
 	// latest "text" or an earlier version ("history").
@@ -398,9 +403,61 @@ func (e *engine) hit(d docRef, hl *hlTerms) (Hit, error) {
 	}
 	if h.Parent != "" {
 		h.ParentKey = archive.ItemKey(h.Platform, h.Account, h.Parent)
+		if err := e.parent(&h); err != nil {
+			return Hit{}, err
+		}
 	}
 	h.Snippet, h.Marks, h.SnippetFrom = snippet(first(f[fText]), f[fHistory], h.Lang, hl)
 	return h, nil
+}
+
+// parentLen is how much of a parent's text a hit carries, in characters.
+const parentLen = 160
+
+var parentFields = map[string]bool{fText: true, fName: true, fHandle: true}
+
+// parent fills in the opening of the parent's text and its author, when
+// the parent is in the index.
+func (e *engine) parent(h *Hit) error {
+	b, err := e.lookup("_id", h.ParentKey)
+	if err != nil {
+		return err
+	}
+	for seg, bm := range b {
+		if bm == nil || bm.IsEmpty() {
+			continue
+		}
+		f, err := e.stored(seg, bm.Minimum(), parentFields)
+		if err != nil {
+			return err
+		}
+		h.ParentText = opening(first(f[fText]), parentLen)
+		switch name, handle := first(f[fName]), first(f[fHandle]); {
+		case name != "" && handle != "":
+			h.ParentAuthor = name + " (@" + handle + ")"
+		case name != "":
+			h.ParentAuthor = name
+		case handle != "":
+			h.ParentAuthor = "@" + handle
+		}
+		return nil
+	}
+	return nil
+}
+
+// opening is the first n characters of text on one line, cut at a word
+// with "…" when longer.
+func opening(text string, n int) string {
+	text = strings.Join(strings.Fields(text), " ")
+	r := []rune(text)
+	if len(r) <= n {
+		return text
+	}
+	cut := string(r[:n])
+	if i := strings.LastIndexByte(cut, ' '); i > n/2 {
+		cut = cut[:i]
+	}
+	return cut + "…"
 }
 
 // facets counts the hits by each value of the facet fields.

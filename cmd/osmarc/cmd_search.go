@@ -257,6 +257,13 @@ func printHit(w io.Writer, h index.Hit) {
 	if snip != "" {
 		fmt.Fprintf(w, "    %s\n", snip)
 	}
+	if h.ParentText != "" || h.ParentAuthor != "" {
+		by := ""
+		if h.ParentAuthor != "" {
+			by = " " + h.ParentAuthor
+		}
+		fmt.Fprintf(w, "    in reply to%s: “%s”\n", by, h.ParentText)
+	}
 }
 
 func printFacets(w io.Writer, facets map[string][]index.FacetCount) {

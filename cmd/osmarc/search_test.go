@@ -75,7 +75,7 @@ func TestSearchCommand(t *testing.T) {
 	// The README's example: every comment on the Brigade's Facebook page
 	// mentioning the parade, January to March 2024.
 	r = searchJSON(t, dir, "parade", "--platform", "facebook", "--account", "3rd-brigade", "--kind", "comment", "--from", "2024-01", "--to", "2024-03")
-	if !slices.Equal(hitKeys(r), []string{comment}) || r.Hits[0].ParentKey != post {
+	if !slices.Equal(hitKeys(r), []string{comment}) || r.Hits[0].ParentKey != post || !strings.HasPrefix(r.Hits[0].ParentText, "UPDATE: the Brigade parade") {
 		t.Errorf("comments on the parade: %+v", r)
 	}
 	for _, tc := range []struct {
@@ -110,7 +110,8 @@ func TestSearchCommand(t *testing.T) {
 
 	// Text output: a count, each hit with its snippet, facets.
 	out := must(t, "search", "--data", dir, "wheelchairs")
-	for _, want := range []string{"1 item(s) found", comment, "(on " + post + ")", "«wheelchairs»", "by Jane Public", "By facet:", "kind      comment 1"} {
+	for _, want := range []string{"1 item(s) found", comment, "(on " + post + ")", "«wheelchairs»", "by Jane Public",
+		"in reply to 3rd Canadian Division Brigade (@3rd-brigade): “UPDATE: the Brigade parade is moved to Sunday at 10:00.", "By facet:", "kind      comment 1"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("text output lacks %q:\n%s", want, out)
 		}
