@@ -25,3 +25,7 @@ func (a *Archive) actor(ctx context.Context) string {
 	}
 	return a.opts.Actor
 }
+
+// Actor is who acts in ctx, as journal events record it: the context's
+// actor (WithActor), else the archive's Options.Actor.
+func (a *Archive) Actor(ctx context.Context) string { return a.actor(ctx) }
