@@ -111,7 +111,7 @@ func NewDoc(it catalog.Item, latest *archive.Item, earlier []*archive.Item) Doc 
 		}
 		d.Parent, d.Thread = latest.Parent, latest.Thread
 		d.Hashtags, d.Mentions, d.Links = latest.Hashtags, latest.Mentions, latest.Links
-		d.Self = selfAuthored(it.Account, latest.Author)
+		d.Self = selfAuthored(it.Account, d.Kind, latest.Parent, latest.Author)
 		d.LinkOnly = linkOnly(latest.Text, latest.Links)
 		for _, m := range latest.Media {
 			t := strings.ToLower(strings.TrimSpace(m.Type))
@@ -441,10 +441,13 @@ func (d *Doc) mediaTerms() []string {
 
 // selfAuthored reports whether the account wrote an item: its author's
 // handle or id is the account's (any case, "@" dropped), or it names no
-// author at all (what an account publishes itself often carries none).
-func selfAuthored(account string, a *archive.Author) bool {
+// author and is not a comment or reply (what an account publishes itself
+// often carries none; a comment with no author is not assumed to be the
+// account's).
+func selfAuthored(account, kind, parent string, a *archive.Author) bool {
 	if a == nil || (a.Handle == "" && a.ID == "" && a.Name == "") {
-		return true
+		k := strings.ToLower(kind)
+		return parent == "" && k != "comment" && k != "reply"
 	}
 	acct := normHandle(account)
 	return acct != "" && (normHandle(a.Handle) == acct || strings.ToLower(a.ID) == acct)
