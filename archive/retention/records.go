@@ -55,13 +55,10 @@ type Records struct {
 }
 
 func (r *Records) actor(ctx context.Context) string {
-	if s := archive.ActorFrom(ctx); s != "" {
-		return s
-	}
-	if r.Actor != "" {
+	if s := archive.ActorFrom(ctx); s == "" && r.Actor != "" {
 		return r.Actor
 	}
-	return archive.DefaultActor()
+	return r.a.Actor(ctx)
 }
 
 // New returns records management over a, deciding at now.
