@@ -12,6 +12,8 @@ import (
 
 	"github.com/osmarc/osmarc/archive"
 	"github.com/osmarc/osmarc/archive/catalog"
+	"github.com/osmarc/osmarc/archive/request"
+	"github.com/osmarc/osmarc/archive/retention"
 	"github.com/osmarc/osmarc/index"
 )
 
@@ -430,7 +432,9 @@ func asBadInput(err error) error {
 		return nil
 	}
 	for _, known := range []error{archive.ErrNotFound, catalog.ErrNotFound, archive.ErrUnknownAccount, archive.ErrUnavailable,
-		archive.ErrPermission, archive.ErrDamaged, archive.ErrLocked, context.Canceled} {
+		archive.ErrPermission, archive.ErrDamaged, archive.ErrLocked, context.Canceled, context.DeadlineExceeded,
+		request.ErrUnknownRequest, request.ErrNotInRequest, request.ErrClosed, retention.ErrNotFound, retention.ErrPlanChanged,
+		ErrUnknownUser, ErrUnknownToken, ErrUserExists, index.ErrQuery, errBadInput} {
 		if errors.Is(err, known) {
 			return err
 		}

@@ -83,7 +83,8 @@ func (s *Server) classify(r *http.Request, err error, where string) APIError {
 	case errors.As(err, &te):
 		return APIError{Status: http.StatusBadRequest, Code: "bad-json", Message: "JSON field " + te.Field + ": want " + te.Type.String(), Where: te.Field}
 	case errors.Is(err, archive.ErrNotFound), errors.Is(err, catalog.ErrNotFound), errors.Is(err, retention.ErrNotFound),
-		errors.Is(err, ErrUnknownUser), errors.Is(err, ErrUnknownToken), errors.Is(err, archive.ErrUnknownAccount):
+		errors.Is(err, ErrUnknownUser), errors.Is(err, ErrUnknownToken), errors.Is(err, archive.ErrUnknownAccount),
+		errors.Is(err, request.ErrUnknownRequest), errors.Is(err, request.ErrNotInRequest):
 		return APIError{Status: http.StatusNotFound, Code: "not-found", Message: err.Error(), Where: where}
 	case errors.Is(err, request.ErrClosed), errors.Is(err, retention.ErrPlanChanged), errors.Is(err, ErrUserExists):
 		return APIError{Status: http.StatusConflict, Code: "conflict", Message: err.Error(), Where: where}
