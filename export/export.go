@@ -213,6 +213,7 @@ const (
 // does the selecting.
 type Selection struct {
 	Query   string              `json:"query,omitempty"`
+	// Filters are the selection flags given ("account": ["a", "b"]).
 	Filters map[string][]string `json:"filters,omitempty"`
 	// Request and Hold name the open-records request or legal hold the
 	// export is for (External-Identifier in a bag).

@@ -22,6 +22,7 @@ import (
 
 	"github.com/osmarc/osmarc/archive"
 	"github.com/osmarc/osmarc/archive/archivetest"
+	"github.com/osmarc/osmarc/archive/memstore"
 	"github.com/osmarc/osmarc/archive/retention"
 	"github.com/osmarc/osmarc/archive/stores"
 	"github.com/osmarc/osmarc/index"
@@ -74,11 +75,13 @@ func PNG() []byte {
 	return b.Bytes()
 }
 
-// Build builds the fixture in a temporary directory (removed when the test
-// ends).
+// Build builds the fixture on a memory store named "export-fixture" (so
+// its journal, which records the store's location, is the same on every
+// run: golden files name its head) in a temporary data directory removed
+// when the test ends.
 func Build(tb testing.TB) *Fixture {
 	tb.Helper()
-	f, err := BuildIn(context.Background(), tb.TempDir())
+	f, err := build(context.Background(), tb.TempDir(), archivetest.MemOpener(memstore.New("export-fixture")))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -87,10 +90,15 @@ func Build(tb testing.TB) *Fixture {
 }
 
 // BuildIn builds the fixture in dir, a data directory on the default disk
-// store.
+// store, which the osmarc command opens once the fixture is closed. Its
+// journal head differs from run to run (it records the store's path).
 func BuildIn(ctx context.Context, dir string) (*Fixture, error) {
+	return build(ctx, dir, stores.Open)
+}
+
+func build(ctx context.Context, dir string, open archive.StoreOpener) (*Fixture, error) {
 	clock := archivetest.NewClock(Start)
-	opts := archive.Options{Dir: dir, Actor: Actor, Now: clock.Now, Rand: archivetest.NewRand(7), OpenStore: stores.Open, Concurrency: 2}
+	opts := archive.Options{Dir: dir, Actor: Actor, Now: clock.Now, Rand: archivetest.NewRand(7), OpenStore: open, Concurrency: 2}
 	a, _, err := archive.Init(ctx, opts, "")
 	if err != nil {
 		return nil, err

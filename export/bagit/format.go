@@ -1,0 +1,671 @@
+package bagit
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/csv"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/osmarc/osmarc/export"
+	"github.com/osmarc/osmarc/export/html"
+	"github.com/osmarc/osmarc/export/tabular"
+)
+
+// The bag an export writes. Payload (under data/):
+//
+//	index.html                   the offline viewer (opens from disk)
+//	viewer/items-NNNNN.js        the viewer's data, 1,000 items a file
+//	index.csv                    one row per item version: the CSV
+//	                             export's columns, then item_json,
+//	                             version_file and thread_html
+//	chain-of-custody.json        journal head at export time, the
+//	                             selection, the exporter, and each item's
+//	                             key, version digests and files
+//	items/<platform>/<account>/<id>/item.json
+//	                             the item: identity, times, records
+//	                             management, versions, raw, media
+//	items/<…>/versions/<n>-<digest>.json
+//	                             version n's normalised JSON: byte for byte
+//	                             the archived version, so its SHA-256 in
+//	                             the manifest is the version digest
+//	                             (redacted: the redacted JSON)
+//	raw/<digest>.<ext>           raw platform responses, each once (never
+//	                             in a redacted export)
+//	media/<digest>.<ext>         media files, each once (with --media)
+//	threads/<platform>/<account>/<root id>.html
+//	                             each thread: post, comments, versions
+//	redaction-log.csv, withholding-log.csv
+//	                             in a redacted export: where redactions
+//	                             were made and what was withheld
+//
+// Key parts are used as path elements as the archive escapes them, with
+// ":" written %3A so the bag unpacks on any file system.
+
+// Payload file names of an export bag.
+const (
+	FileViewer    = "index.html"
+	FileIndexCSV  = "index.csv"
+	FileCustody   = "chain-of-custody.json"
+	FileRedacted  = "redaction-log.csv"
+	FileWithheld  = "withholding-log.csv"
+	viewerChunk   = 1000
+	custodyFormat = "osmarc chain of custody 1"
+)
+
+// Format is the bagit export format.
+func Format() export.Format {
+	return export.Format{Name: "bagit", Dir: true,
+		Description: "BagIt 1.0 bag (RFC 8493): versions, raw JSON, media, thread pages, index.csv, chain of custody, offline viewer",
+		New:         func() export.Writer { return &bagWriter{} }}
+}
+
+type span struct {
+	off int64
+	n   int32
+}
+
+type bagWriter struct {
+	meta    export.Meta
+	bag     *Writer
+	csvFile io.WriteCloser
+	csv     *csv.Writer
+	redFile io.WriteCloser
+	red     *csv.Writer
+
+	chunk   []html.Item
+	scripts []string
+
+	spool   *os.File // thread records, JSON lines
+	spoolW  *bufio.Writer
+	spoolAt int64
+	threads map[string][]span
+
+	custody   *os.File // custody records, JSON lines
+	custodyW  *bufio.Writer
+	raw       map[string]string // digest → path
+	media     map[string]string
+	mediaImg  map[string]bool
+	items     int
+	versions  int
+	redacted  int
+	finishing bool
+}
+
+func safeKey(key string) string { return strings.ReplaceAll(key, ":", "%3A") }
+
+// ItemDir is the item's directory in the payload.
+func ItemDir(key string) string { return "items/" + safeKey(key) }
+
+// ThreadPage is the thread's page in the payload.
+func ThreadPage(threadKey string) string { return "threads/" + safeKey(threadKey) + ".html" }
+
+func (w *bagWriter) Begin(ctx context.Context, m export.Meta) error {
+	if err := export.CheckOut(m.Out, m.Force); err != nil {
+		return err
+	}
+	bag, err := CreateWith(m.Out, Options{Force: m.Force})
+	if errors.Is(err, ErrExists) {
+		return fmt.Errorf("export: %s: %w (give --force to replace it)", m.Out, export.ErrExists)
+	}
+	if err != nil {
+		return err
+	}
+	w.meta, w.bag = m, bag
+	w.threads, w.raw, w.media, w.mediaImg = map[string][]span{}, map[string]string{}, map[string]string{}, map[string]bool{}
+	if w.spool, err = os.CreateTemp("", "osmarc-export-threads-*"); err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	os.Remove(w.spool.Name())
+	w.spoolW = bufio.NewWriterSize(w.spool, 256<<10)
+	if w.custody, err = os.CreateTemp("", "osmarc-export-custody-*"); err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	os.Remove(w.custody.Name())
+	w.custodyW = bufio.NewWriterSize(w.custody, 256<<10)
+	if w.csvFile, err = bag.Create(FileIndexCSV); err != nil {
+		return err
+	}
+	w.csv = csv.NewWriter(w.csvFile)
+	if err := w.csv.Write(append(append([]string{}, tabular.Columns...), "item_json", "version_file", "thread_html")); err != nil {
+		return err
+	}
+	if m.Redacted {
+		if w.redFile, err = bag.Create(FileRedacted); err != nil {
+			return err
+		}
+		w.red = csv.NewWriter(w.redFile)
+		w.red.Write([]string{"key", "field", "kind", "count", "decision", "decided_by", "exemption", "reason"})
+	}
+	return nil
+}
+
+// itemJSON is item.json.
+type itemJSON struct {
+	*export.Item
+	Versions []versionRef `json:"versions"`
+	Raw      []fileRef    `json:"raw,omitempty"`
+	Media    []mediaRef   `json:"media,omitempty"`
+	Thread   string       `json:"thread_html"`
+}
+
+type versionRef struct {
+	// Digest is the archived version's; left out of a redacted version.
+	Digest     string    `json:"digest,omitempty"`
+	CapturedAt time.Time `json:"captured_at"`
+	Capture    string    `json:"capture"`
+	File       string    `json:"file"`
+	FileSHA256 string    `json:"file_sha256"`
+	Redacted   bool      `json:"redacted,omitempty"`
+}
+
+type fileRef struct {
+	Digest     string    `json:"digest"`
+	CapturedAt time.Time `json:"captured_at"`
+	File       string    `json:"file,omitempty"`
+}
+
+type mediaRef struct {
+	fileRef
+	URL  string `json:"url,omitempty"`
+	Type string `json:"type,omitempty"`
+	Alt  string `json:"alt,omitempty"`
+}
+
+// custodyItem is one item of chain-of-custody.json.
+type custodyItem struct {
+	Key       string       `json:"key"`
+	Role      string       `json:"role"`
+	CreatedAt time.Time    `json:"created_at"`
+	RemovedAt *time.Time   `json:"removed_at,omitempty"`
+	Versions  []versionRef `json:"versions"`
+	Raw       []fileRef    `json:"raw,omitempty"`
+	Media     []fileRef    `json:"media,omitempty"`
+	Redacted  bool         `json:"redacted,omitempty"`
+}
+
+func (w *bagWriter) create(name string) (io.WriteCloser, error) { return w.bag.Create(name) }
+
+// copyBlob copies a blob into the payload at dir/<digest>.<ext>, the
+// extension from its first bytes; it returns the path and content type.
+func (w *bagWriter) copyBlob(ctx context.Context, dir, digest string) (string, string, error) {
+	rc, err := w.meta.Blobs.Open(ctx, digest)
+	if err != nil {
+		return "", "", err
+	}
+	defer rc.Close()
+	br := bufio.NewReaderSize(rc, 64<<10)
+	head, _ := br.Peek(512)
+	ct := http.DetectContentType(head)
+	name := dir + "/" + digest + extension(head, ct)
+	f, err := w.create(name)
+	if err != nil {
+		return "", "", err
+	}
+	if _, err := io.Copy(f, br); err != nil {
+		f.Close()
+		return "", "", fmt.Errorf("export: copy blob %s: %w", digest, err)
+	}
+	return name, ct, f.Close()
+}
+
+func extension(head []byte, ct string) string {
+	trimmed := strings.TrimLeft(string(head), " \t\r\n\ufeff")
+	if strings.HasPrefix(trimmed, "{") || strings.HasPrefix(trimmed, "[") {
+		return ".json"
+	}
+	switch strings.Split(ct, ";")[0] {
+	case "image/png":
+		return ".png"
+	case "image/jpeg":
+		return ".jpg"
+	case "image/gif":
+		return ".gif"
+	case "image/webp":
+		return ".webp"
+	case "video/mp4":
+		return ".mp4"
+	case "video/webm":
+		return ".webm"
+	case "audio/mpeg":
+		return ".mp3"
+	case "text/html":
+		return ".html"
+	case "text/xml":
+		return ".xml"
+	case "text/plain":
+		return ".txt"
+	case "application/pdf":
+		return ".pdf"
+	}
+	return ".bin"
+}
+
+func (w *bagWriter) Write(ctx context.Context, it *export.Item) error {
+	dir := ItemDir(it.Key)
+	threadPath := ThreadPage(it.ThreadKey)
+	ij := itemJSON{Item: it, Thread: threadPath}
+	cust := custodyItem{Key: it.Key, Role: it.Role, CreatedAt: it.CreatedAt, RemovedAt: it.RemovedAt}
+	first := it.VersionCount - len(it.Versions)
+	for i, v := range it.Versions {
+		name := fmt.Sprintf("%s/versions/%d-%s.json", dir, first+i+1, v.Digest[:16])
+		f, err := w.create(name)
+		if err != nil {
+			return err
+		}
+		h := sha256.New()
+		mw := io.MultiWriter(f, h)
+		if v.Redacted {
+			b, err := v.Content.CanonicalJSON()
+			if err == nil {
+				_, err = mw.Write(b)
+			}
+			if err != nil {
+				f.Close()
+				return err
+			}
+		} else {
+			rc, err := w.meta.Blobs.Open(ctx, v.Digest)
+			if err != nil {
+				f.Close()
+				return err
+			}
+			_, err = io.Copy(mw, rc)
+			rc.Close()
+			if err != nil {
+				f.Close()
+				return fmt.Errorf("export: item %s: version %s: %w", it.Key, v.Digest, err)
+			}
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+		ref := versionRef{Digest: v.Digest, CapturedAt: v.CapturedAt, Capture: v.Capture, File: name, FileSHA256: hex.EncodeToString(h.Sum(nil)), Redacted: v.Redacted}
+		if v.Redacted {
+			ref.Digest = ""
+		}
+		ij.Versions = append(ij.Versions, ref)
+		w.versions++
+	}
+	cust.Versions = ij.Versions
+	for _, r := range it.Raw {
+		p, ok := w.raw[r.Digest]
+		if !ok {
+			var err error
+			if p, _, err = w.copyBlob(ctx, "raw", r.Digest); err != nil {
+				return fmt.Errorf("export: item %s: raw response: %w", it.Key, err)
+			}
+			w.raw[r.Digest] = p
+		}
+		ij.Raw = append(ij.Raw, fileRef{Digest: r.Digest, CapturedAt: r.CapturedAt, File: p})
+	}
+	cust.Raw = ij.Raw
+	for _, m := range it.Media {
+		p := ""
+		if w.meta.Media {
+			var ok bool
+			if p, ok = w.media[m.Digest]; !ok {
+				var ct string
+				var err error
+				if p, ct, err = w.copyBlob(ctx, "media", m.Digest); err != nil {
+					return fmt.Errorf("export: item %s: media: %w", it.Key, err)
+				}
+				w.media[m.Digest] = p
+				w.mediaImg[m.Digest] = strings.HasPrefix(ct, "image/")
+			}
+		}
+		ij.Media = append(ij.Media, mediaRef{fileRef: fileRef{Digest: m.Digest, CapturedAt: m.CapturedAt, File: p}, URL: m.URL, Type: m.Type, Alt: m.Alt})
+		cust.Media = append(cust.Media, fileRef{Digest: m.Digest, CapturedAt: m.CapturedAt, File: p})
+	}
+	if len(it.Redactions) > 0 {
+		cust.Redacted = true
+		w.redacted++
+		for _, r := range it.Redactions {
+			w.red.Write([]string{it.Key, r.Field, r.Kind, strconv.Itoa(r.Count), r.Decision, r.DecidedBy, r.Exemption, tabular.Neutralise(r.Reason)})
+		}
+	}
+	// item.json: the item without the versions' content (in the version
+	// files) and with the files named.
+	f, err := w.create(dir + "/item.json")
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(f)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(ij); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	// index.csv
+	for i, r := range tabular.Rows(it) {
+		cells := append(r.Cells(), dir+"/item.json", ij.Versions[i].File, threadPath)
+		if err := w.csv.Write(cells); err != nil {
+			return err
+		}
+	}
+	// The viewer and the thread pages.
+	hv := html.NewItem(it, dir+"/item.json", threadPath, func(d string) (string, bool) { return w.media[d], w.mediaImg[d] })
+	w.chunk = append(w.chunk, hv)
+	if len(w.chunk) >= viewerChunk {
+		if err := w.flushChunk(); err != nil {
+			return err
+		}
+	}
+	b, err := json.Marshal(hv)
+	if err != nil {
+		return err
+	}
+	w.threads[it.ThreadKey] = append(w.threads[it.ThreadKey], span{w.spoolAt, int32(len(b))})
+	n, err := w.spoolW.Write(b)
+	w.spoolAt += int64(n)
+	if err != nil {
+		return fmt.Errorf("export: spool: %w", err)
+	}
+	// The chain of custody.
+	cb, err := json.Marshal(cust)
+	if err != nil {
+		return err
+	}
+	if w.items > 0 {
+		w.custodyW.WriteString(",\n")
+	}
+	if _, err := w.custodyW.Write(cb); err != nil {
+		return fmt.Errorf("export: spool: %w", err)
+	}
+	w.items++
+	return nil
+}
+
+func (w *bagWriter) flushChunk() error {
+	if len(w.chunk) == 0 {
+		return nil
+	}
+	name := fmt.Sprintf("viewer/items-%05d.js", len(w.scripts)+1)
+	b, err := html.DataScript(w.chunk)
+	if err != nil {
+		return err
+	}
+	f, err := w.create(name)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	w.scripts = append(w.scripts, name)
+	w.chunk = w.chunk[:0]
+	return nil
+}
+
+func (w *bagWriter) title() string {
+	switch {
+	case w.meta.Selection.Request != "":
+		return "Production of open-records request " + w.meta.Selection.Request
+	case w.meta.Selection.Hold != "":
+		return "Export under legal hold " + w.meta.Selection.Hold
+	}
+	return "osmarc export"
+}
+
+func (w *bagWriter) Finish(ctx context.Context) (export.Manifest, error) {
+	w.finishing = true
+	fail := func(err error) (export.Manifest, error) {
+		w.Abort()
+		return export.Manifest{}, fmt.Errorf("%w; %w: the bag was removed, nothing is at %s", err, export.ErrIncomplete, w.meta.Out)
+	}
+	if err := w.flushChunk(); err != nil {
+		return fail(err)
+	}
+	w.csv.Flush()
+	if err := w.csv.Error(); err != nil {
+		return fail(err)
+	}
+	if err := w.csvFile.Close(); err != nil {
+		return fail(err)
+	}
+	if w.red != nil {
+		w.red.Flush()
+		if err := w.red.Error(); err != nil {
+			return fail(err)
+		}
+		if err := w.redFile.Close(); err != nil {
+			return fail(err)
+		}
+		if err := w.writeWithheld(); err != nil {
+			return fail(err)
+		}
+	}
+	if err := w.writeThreads(ctx); err != nil {
+		return fail(err)
+	}
+	if err := w.writeCustody(); err != nil {
+		return fail(err)
+	}
+	if err := w.writeViewer(); err != nil {
+		return fail(err)
+	}
+	if w.meta.Extra != nil {
+		if err := w.meta.Extra(ctx, w.create); err != nil {
+			return fail(err)
+		}
+	}
+	if err := w.addInfo(); err != nil {
+		return fail(err)
+	}
+	res, err := w.bag.Finish()
+	w.closeSpools()
+	if err != nil {
+		return export.Manifest{}, fmt.Errorf("%w; %w: the bag was removed, nothing is at %s", err, export.ErrIncomplete, w.meta.Out)
+	}
+	m := export.Manifest{Format: w.meta.Format, Path: w.meta.Out, Items: w.items, Versions: w.versions, Bytes: res.Bytes,
+		SHA256: res.TagManifestSHA256, DigestOf: "tagmanifest-sha256.txt"}
+	for _, t := range res.TagFiles {
+		m.Files = append(m.Files, export.File{Path: t.Name, Size: t.Size, SHA256: t.SHA256})
+		m.Bytes += t.Size
+	}
+	return m, nil
+}
+
+func (w *bagWriter) writeWithheld() error {
+	f, err := w.create(FileWithheld)
+	if err != nil {
+		return err
+	}
+	c := csv.NewWriter(f)
+	c.Write([]string{"key", "platform", "account", "kind", "created_at", "exemption", "citation", "reason", "decided_by", "decided_at"})
+	for _, x := range w.meta.Withheld {
+		row := []string{x.Key, x.Platform, x.Account, x.Kind, x.CreatedAt.UTC().Format(time.RFC3339), x.Exemption, x.Citation, x.Reason, x.DecidedBy, x.DecidedAt.UTC().Format(time.RFC3339)}
+		for i := range row {
+			row[i] = tabular.Neutralise(row[i])
+		}
+		c.Write(row)
+	}
+	c.Flush()
+	if err := c.Error(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// writeThreads renders each thread's page from the spooled records.
+func (w *bagWriter) writeThreads(ctx context.Context) error {
+	if err := w.spoolW.Flush(); err != nil {
+		return fmt.Errorf("export: spool: %w", err)
+	}
+	keys := make([]string, 0, len(w.threads))
+	for k := range w.threads {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	title := w.title()
+	for _, k := range keys {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		th := html.Thread{Key: k, Title: title, Base: strings.Repeat("../", strings.Count(ThreadPage(k), "/"))}
+		for _, sp := range w.threads[k] {
+			b := make([]byte, sp.n)
+			if _, err := w.spool.ReadAt(b, sp.off); err != nil {
+				return fmt.Errorf("export: spool: %w", err)
+			}
+			var hv html.Item
+			if err := json.Unmarshal(b, &hv); err != nil {
+				return fmt.Errorf("export: spool: %w", err)
+			}
+			th.Items = append(th.Items, hv)
+		}
+		f, err := w.create(ThreadPage(k))
+		if err != nil {
+			return err
+		}
+		bw := bufio.NewWriterSize(f, 64<<10)
+		err = html.WriteThread(bw, th)
+		if err == nil {
+			err = bw.Flush()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("export: thread page %s: %w", k, err)
+		}
+	}
+	return nil
+}
+
+// Custody is chain-of-custody.json without its items.
+type Custody struct {
+	Format        string             `json:"format"`
+	ArchiveID     string             `json:"archive_id"`
+	OsmarcVersion string             `json:"osmarc_version"`
+	ExportedAt    time.Time          `json:"exported_at"`
+	Exporter      string             `json:"exporter"`
+	JournalHead   export.JournalHead `json:"journal_head"`
+	Selection     export.Selection   `json:"selection"`
+	Description   string             `json:"selection_description"`
+	Redacted      bool               `json:"redacted"`
+	Withheld      []export.Withheld  `json:"withheld,omitempty"`
+	ItemCount     int                `json:"item_count"`
+	VersionCount  int                `json:"version_count"`
+	Note          string             `json:"note"`
+}
+
+func (w *bagWriter) writeCustody() error {
+	if err := w.custodyW.Flush(); err != nil {
+		return fmt.Errorf("export: spool: %w", err)
+	}
+	c := Custody{Format: custodyFormat, ArchiveID: w.meta.ArchiveID, OsmarcVersion: w.meta.OsmarcVersion, ExportedAt: w.meta.ExportedAt.UTC(),
+		Exporter: w.meta.Exporter, JournalHead: w.meta.JournalHead, Selection: w.meta.Selection, Description: w.meta.Selection.String(),
+		Redacted: w.meta.Redacted, Withheld: w.meta.Withheld, ItemCount: w.items, VersionCount: w.versions,
+		Note: "Each version file's SHA-256 (file_sha256, and the bag's manifest) equals the archived version's digest unless the version is redacted; a redacted version's archived digest is left out, as it would let anyone test guesses at the redacted text. The journal head names the state of the archive the export was taken from (osmarc verify checks the chain)."}
+	b, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return err
+	}
+	f, err := w.create(FileCustody)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(f, 256<<10)
+	bw.Write(b[:len(b)-2]) // without the closing brace
+	bw.WriteString(",\n  \"items\": [\n")
+	if _, err := w.custody.Seek(0, io.SeekStart); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := io.Copy(bw, w.custody); err != nil {
+		f.Close()
+		return err
+	}
+	bw.WriteString("\n  ]\n}\n")
+	err = bw.Flush()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func (w *bagWriter) writeViewer() error {
+	f, err := w.create(FileViewer)
+	if err != nil {
+		return err
+	}
+	v := html.Viewer{Title: w.title(), Description: w.meta.Selection.String(), ExportedAt: w.meta.ExportedAt.UTC().Format(time.RFC3339),
+		Exporter: w.meta.Exporter, ArchiveID: w.meta.ArchiveID, JournalHead: w.meta.JournalHead.Hash, JournalSeq: w.meta.JournalHead.Seq,
+		Items: w.items, Redacted: w.meta.Redacted, Scripts: w.scripts}
+	err = html.WriteViewer(f, v)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func (w *bagWriter) addInfo() error {
+	org := w.meta.Organization
+	if org == "" {
+		org = "osmarc archive " + w.meta.ArchiveID
+	}
+	fields := []Field{
+		{"Source-Organization", org},
+		{"Bagging-Date", w.meta.ExportedAt.UTC().Format("2006-01-02")},
+	}
+	switch {
+	case w.meta.Selection.Request != "":
+		fields = append(fields, Field{"External-Identifier", w.meta.Selection.Request})
+	case w.meta.Selection.Hold != "":
+		fields = append(fields, Field{"External-Identifier", w.meta.Selection.Hold})
+	}
+	fields = append(fields,
+		Field{"External-Description", w.title()},
+		Field{"Internal-Sender-Description", w.meta.Selection.String()},
+		Field{"Bag-Software-Agent", "osmarc " + w.meta.OsmarcVersion},
+		Field{"Osmarc-Archive-ID", w.meta.ArchiveID},
+		Field{"Osmarc-Exporter", w.meta.Exporter},
+		Field{"Osmarc-Exported-At", w.meta.ExportedAt.UTC().Format(time.RFC3339)},
+		Field{"Osmarc-Journal-Seq", strconv.FormatUint(w.meta.JournalHead.Seq, 10)},
+		Field{"Osmarc-Journal-Head", w.meta.JournalHead.Hash},
+		Field{"Osmarc-Items", strconv.Itoa(w.items)},
+	)
+	for _, f := range fields {
+		if err := w.bag.AddInfo(f.Label, f.Value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *bagWriter) closeSpools() {
+	if w.spool != nil {
+		w.spool.Close()
+	}
+	if w.custody != nil {
+		w.custody.Close()
+	}
+}
+
+func (w *bagWriter) Abort() error {
+	w.closeSpools()
+	if w.bag != nil {
+		return w.bag.Abort()
+	}
+	return nil
+}

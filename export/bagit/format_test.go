@@ -1,0 +1,191 @@
+package bagit
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/csv"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/osmarc/osmarc/archive"
+	"github.com/osmarc/osmarc/export"
+	"github.com/osmarc/osmarc/export/exporttest"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	p := filepath.Join(exporttest.TestdataDir(), "golden", "bag", name)
+	if *update {
+		os.MkdirAll(filepath.Dir(p), 0o750)
+		if err := os.WriteFile(p, got, 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatalf("%v (run go test -update)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file (go test -update to accept):\n%s", name, got)
+	}
+}
+
+// ExportBag exports keys of the fixture as a bag into a new directory.
+func exportBag(t *testing.T, f *exporttest.Fixture, o export.SourceOptions, media bool) (string, export.Manifest) {
+	t.Helper()
+	src, err := export.NewSource(f.A, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, _ := f.A.Catalog().Head()
+	out := filepath.Join(t.TempDir(), "bag")
+	m, err := export.Run(context.Background(), src, Format().New(), export.Meta{
+		Format: "bagit", Out: out, ArchiveID: f.A.Config().ArchiveID, Organization: "3rd Brigade, Records Office",
+		Exporter: exporttest.Actor, ExportedAt: time.Date(2024, 6, 10, 12, 0, 0, 0, time.UTC), OsmarcVersion: "test",
+		JournalHead: export.JournalHead{Seq: head.Seq, Hash: head.Hash}, Media: media,
+		Selection: export.Selection{Hold: exporttest.Hold, Versions: o.Versions, Threads: o.Threads, Media: media},
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out, m
+}
+
+func sha(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
+
+// The bag validates with osmarc's verifier and an independent one; every
+// selected item is in it with every version, whose file hashes to the
+// archived version's digest; nothing unselected is in it; the chain of
+// custody names the journal head and each item's digests.
+func TestExportBag(t *testing.T) {
+	f := exporttest.Build(t)
+	sel := exporttest.Keys[:9]
+	dir, m := exportBag(t, f, export.SourceOptions{Keys: export.KeyList(sel), Versions: export.VersionsAll}, true)
+	r, err := Verify(context.Background(), dir, nil)
+	if err != nil || !r.Valid() {
+		t.Fatalf("verify: %v %v", r.Problems, err)
+	}
+	script, _ := filepath.Abs("testdata/validate_bag.py")
+	if out, ok := IndependentValidator(t, script, dir); !ok {
+		t.Fatalf("independent validator:\n%s", out)
+	}
+	if m.Items != 9 || m.Versions != 10 || m.DigestOf != "tagmanifest-sha256.txt" {
+		t.Errorf("manifest %+v", m)
+	}
+	tm, _ := os.ReadFile(filepath.Join(dir, "tagmanifest-sha256.txt"))
+	if m.SHA256 != sha(tm) {
+		t.Errorf("manifest digest %s, tag manifest hashes to %s", m.SHA256, sha(tm))
+	}
+	for _, name := range []string{"bag-info.txt", "manifest-sha256.txt", "tagmanifest-sha256.txt"} {
+		b, _ := os.ReadFile(filepath.Join(dir, name))
+		golden(t, name, b)
+	}
+	for _, name := range []string{"chain-of-custody.json", "index.csv", "threads/facebook/3rd-brigade/p1.html", "items/facebook/3rd-brigade/p1/item.json"} {
+		b, err := os.ReadFile(filepath.Join(dir, "data", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		golden(t, strings.ReplaceAll(name, "/", "_"), b)
+	}
+	info, _ := os.ReadFile(filepath.Join(dir, "bag-info.txt"))
+	for _, want := range []string{"Source-Organization: 3rd Brigade, Records Office\n", "Bagging-Date: 2024-06-10\n", "External-Identifier: " + exporttest.Hold + "\n",
+		"Internal-Sender-Description: ", "Payload-Oxum: ", "Bag-Size: "} {
+		if !strings.Contains(string(info), want) {
+			t.Errorf("bag-info.txt lacks %q", want)
+		}
+	}
+	// Every item and version, and nothing else.
+	var custody struct {
+		JournalHead export.JournalHead `json:"journal_head"`
+		Items       []struct {
+			Key      string
+			Versions []struct {
+				Digest     string
+				File       string
+				FileSHA256 string `json:"file_sha256"`
+			}
+		}
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "data", FileCustody))
+	if err := json.Unmarshal(b, &custody); err != nil {
+		t.Fatalf("chain-of-custody.json: %v", err)
+	}
+	head, _ := f.A.Catalog().Head()
+	if custody.JournalHead.Hash != head.Hash || len(custody.Items) != 9 {
+		t.Errorf("custody head %+v items %d", custody.JournalHead, len(custody.Items))
+	}
+	for _, ci := range custody.Items {
+		item, err := f.A.Catalog().Item(ci.Key)
+		if err != nil {
+			t.Fatalf("custody names %s: %v", ci.Key, err)
+		}
+		if len(ci.Versions) != len(item.Versions) {
+			t.Errorf("%s: %d versions, archive %d", ci.Key, len(ci.Versions), len(item.Versions))
+		}
+		for i, v := range ci.Versions {
+			vb, err := os.ReadFile(filepath.Join(dir, "data", v.File))
+			if err != nil || sha(vb) != item.Versions[i].Digest || v.Digest != item.Versions[i].Digest || v.FileSHA256 != v.Digest {
+				t.Errorf("%s version %d: file %s digest mismatch (%v)", ci.Key, i, v.File, err)
+			}
+		}
+	}
+	ents, _ := os.ReadDir(filepath.Join(dir, "data", "items", "mastodon"))
+	if len(ents) != 0 {
+		t.Errorf("unselected account exported: %v", ents)
+	}
+	// index.csv reads back with encoding/csv, one row per version.
+	fh, _ := os.Open(filepath.Join(dir, "data", FileIndexCSV))
+	rows, err := csv.NewReader(fh).ReadAll()
+	fh.Close()
+	if err != nil || len(rows) != 11 {
+		t.Errorf("index.csv: %d rows, %v", len(rows), err)
+	}
+	// The media file is there, once, with its bytes.
+	png, err := os.ReadFile(filepath.Join(dir, "data", "media", archive.Sum(f.MediaPNG).String()+".png"))
+	if err != nil || !bytes.Equal(png, f.MediaPNG) {
+		t.Errorf("media: %v", err)
+	}
+	// Hostile text is escaped in the thread page.
+	page, _ := os.ReadFile(filepath.Join(dir, "data", "threads", "facebook", "3rd-brigade", "p1.html"))
+	if bytes.Contains(page, []byte("<script>alert")) || bytes.Contains(page, []byte("<img src=x")) || !bytes.Contains(page, []byte("&lt;script&gt;alert")) {
+		t.Errorf("thread page does not escape archived text")
+	}
+	for _, want := range []string{"removed at source", "edited", "le défilé passe", "../../../media/"} {
+		if !bytes.Contains(page, []byte(want)) && want != "removed at source" {
+			t.Errorf("thread page lacks %q", want)
+		}
+	}
+	p3, _ := os.ReadFile(filepath.Join(dir, "data", "threads", "facebook", "3rd-brigade", "p3.html"))
+	if !bytes.Contains(p3, []byte("removed at source")) {
+		t.Errorf("p3 page lacks the removal marker")
+	}
+	js, _ := os.ReadFile(filepath.Join(dir, "data", "viewer", "items-00001.js"))
+	if bytes.Contains(js, []byte("<script>")) || bytes.Contains(js, []byte("</script")) {
+		t.Errorf("viewer data not escaped")
+	}
+}
+
+// --versions latest without --media: one version file each, no media.
+func TestExportBagLatest(t *testing.T) {
+	f := exporttest.Build(t)
+	dir, m := exportBag(t, f, export.SourceOptions{Keys: export.KeyList([]string{exporttest.Keys[5]})}, false)
+	if m.Items != 1 || m.Versions != 1 {
+		t.Errorf("manifest %+v", m)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "data", "media")); !os.IsNotExist(err) {
+		t.Errorf("media exported without --media")
+	}
+	vs, _ := filepath.Glob(filepath.Join(dir, "data", "items", "facebook", "3rd-brigade", "p1", "versions", "*"))
+	if len(vs) != 1 || !strings.Contains(vs[0], "/2-") {
+		t.Errorf("versions: %v", vs)
+	}
+}
