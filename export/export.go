@@ -212,7 +212,7 @@ const (
 // chain of custody, the journal event). It is a description; the Source
 // does the selecting.
 type Selection struct {
-	Query   string              `json:"query,omitempty"`
+	Query string `json:"query,omitempty"`
 	// Filters are the selection flags given ("account": ["a", "b"]).
 	Filters map[string][]string `json:"filters,omitempty"`
 	// Request and Hold name the open-records request or legal hold the
