@@ -101,6 +101,9 @@ type Users struct {
 	users  map[string]*User
 	tokens map[string]*Token // by id
 	cost   int
+
+	dummyOnce sync.Once
+	dummy     []byte
 }
 
 var userNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._@-]{0,63}$`)
@@ -334,10 +337,12 @@ func (u *Users) SetPassword(ctx context.Context, a *archive.Archive, name, passw
 
 // dummyHash is compared against when the user does not exist, so a wrong
 // name takes as long as a wrong password.
-var dummyHash = sync.OnceValue(func() []byte {
-	h, _ := bcrypt.GenerateFromPassword([]byte("osmarc: no such user, no such password"), DefaultCost)
-	return h
-})
+func (u *Users) dummyHash() []byte {
+	u.dummyOnce.Do(func() {
+		u.dummy, _ = bcrypt.GenerateFromPassword([]byte("osmarc: no such user, no such password"), u.cost)
+	})
+	return u.dummy
+}
 
 // Authenticate checks a name and password. A disabled or unknown user and
 // a wrong password all fail the same way to the caller (ok false); reason
@@ -351,7 +356,7 @@ func (u *Users) Authenticate(name, password string) (usr User, ok bool, reason s
 	}
 	u.mu.RUnlock()
 	if p == nil {
-		bcrypt.CompareHashAndPassword(dummyHash(), []byte(password))
+		bcrypt.CompareHashAndPassword(u.dummyHash(), []byte(password))
 		return User{}, false, "unknown user"
 	}
 	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil {
