@@ -50,6 +50,12 @@ func recordsFor(g *globalOptions, a *archive.Archive, readOnly bool) (r *retenti
 	if !readOnly {
 		ix.SetVersionReader(a)
 		annotateWith(ix, r)
+		// The index is the archive's indexer: destroyed items leave it.
+		a.SetIndexer(&classifyingIndexer{ix: ix, r: r})
+		closeIndex = func() {
+			a.SetIndexer(nil)
+			ix.Close()
+		}
 		r.OnReclassify = func(ctx context.Context, keys []string) error { return reannotate(ctx, a, ix, keys) }
 		r.Transfer = bagTransfer(a, g, "")
 	}
