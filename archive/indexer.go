@@ -30,6 +30,10 @@ type IndexUpdate struct {
 // SetIndexer installs the indexer that captures update. Nil removes it.
 func (a *Archive) SetIndexer(ix Indexer) { a.indexer = ix }
 
+// Indexer is the installed indexer, or nil (a server sharing the archive
+// with a capturing command searches the index that command installed).
+func (a *Archive) Indexer() Indexer { return a.indexer }
+
 // Version reads one version's content from the store and checks its digest.
 func (a *Archive) Version(ctx context.Context, digest string) (*Item, error) {
 	d, err := ParseDigest(digest)

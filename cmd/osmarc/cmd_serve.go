@@ -7,13 +7,17 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/osmarc/osmarc/archive"
+	"github.com/osmarc/osmarc/archive/retention"
 	"github.com/osmarc/osmarc/cmd/osmarc/web"
+	"github.com/osmarc/osmarc/index"
 )
 
 type serveOptions struct {
@@ -78,21 +82,58 @@ func (o serveOptions) check() error {
 	return nil
 }
 
-// newWebServer opens the index and builds the web application over a.
+// newWebServer builds the web application over a: the search index
+// (the one a capturing command — the daemon — already installed, else
+// opened here) and records management wired to it as recordsFor wires it
+// for the retention commands (rules and query holds evaluated on the
+// index, classification fed to it, destroyed items leaving it). An archive
+// with items and no index is served without search until osmarc reindex
+// builds one. The func closes what was opened here.
 func newWebServer(g *globalOptions, a *archive.Archive, o serveOptions, lock sync.Locker) (*web.Server, func(), error) {
-	ix, err := openIndex(a)
-	if err != nil {
-		return nil, nil, err
+	var ix *index.Index
+	switch v := a.Indexer().(type) {
+	case *index.Index:
+		ix = v
+	case *classifyingIndexer:
+		ix = v.ix
 	}
+	closeIndex := func() {}
+	if ix == nil {
+		dir := filepath.Join(a.Dir(), index.DirName)
+		_, serr := os.Stat(dir)
+		n, err := a.Catalog().Counters()
+		if err != nil {
+			return nil, nil, err
+		}
+		if serr == nil || n.Items == 0 {
+			if ix, err = index.Open(dir); err != nil {
+				return nil, nil, fmt.Errorf("open the search index: %w", err)
+			}
+			closeIndex = func() { a.SetIndexer(nil); ix.Close() }
+		} else {
+			fmt.Fprintf(g.stderr, "osmarc: %s has no search index: search answers 503 until osmarc reindex builds one\n", a.Dir())
+		}
+	}
+	r := retention.New(a, g.now)
+	r.Actor = g.who()
+	r.ParseQuery = indexClauses
+	r.Transfer = bagTransfer(a, g, "")
 	cfg := o.webConfig(g, a, lock)
-	cfg.Index = ix
+	cfg.Records = r
+	if ix != nil {
+		r.Matcher = ix
+		ix.SetVersionReader(a)
+		annotateWith(ix, r)
+		a.SetIndexer(&classifyingIndexer{ix: ix, r: r})
+		r.OnReclassify = func(ctx context.Context, keys []string) error { return reannotate(ctx, a, ix, keys) }
+		cfg.Index = ix
+	}
 	srv, err := web.New(cfg)
 	if err != nil {
-		a.SetIndexer(nil)
-		ix.Close()
+		closeIndex()
 		return nil, nil, err
 	}
-	return srv, func() { a.SetIndexer(nil); ix.Close() }, nil
+	return srv, closeIndex, nil
 }
 
 // httpServer is the http.Server osmarc serves with: timeouts against slow

@@ -25,6 +25,10 @@ type Config struct {
 	Index *index.Index
 	// Users is the user registry; nil loads it from the archive.
 	Users *Users
+	// Records is records management over the archive, wired to the
+	// index (rules, query holds, classification); nil means
+	// retention.New(Archive, Now) without an index.
+	Records *retention.Records
 	// Presets are the request laws, calendars and exemption codes; nil
 	// means request.DefaultPresets().
 	Presets *request.Presets
@@ -141,6 +145,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Presets == nil {
 		cfg.Presets = request.DefaultPresets()
 	}
+	if cfg.Records == nil {
+		cfg.Records = retention.New(cfg.Archive, cfg.Now)
+	}
 	if cfg.Users == nil {
 		u, err := LoadUsers(cfg.Archive, cfg.BcryptCost)
 		if err != nil {
@@ -150,7 +157,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{
 		cfg: cfg, a: cfg.Archive, ix: cfg.Index, users: cfg.Users, presets: cfg.Presets,
-		records: retention.New(cfg.Archive, cfg.Now),
+		records: cfg.Records,
 		log:     cfg.Logger.WithGroup("web"), now: cfg.Now, writeMu: cfg.WriteLock,
 		sessions: newSessions(cfg.SessionIdle, cfg.SessionMax),
 		limiter:  newLimiter(cfg.SignInWindow),
