@@ -59,7 +59,7 @@ type manifestInfos struct {
 	order []string
 }
 
-const manifestCache = 8
+const manifestCache = 4
 
 func (m *manifestInfos) Blob(ctx context.Context, capture, digest string) (BlobInfo, bool, error) {
 	ci, err := m.capture(ctx, capture)

@@ -540,18 +540,20 @@ func spool(r io.Reader, dir string) (*spooled, error) {
 }
 
 // rawCache keeps the raw responses read last, up to rawCacheBytes, since
-// the items of one response usually come one after another.
+// the items of one response usually come one after another; with each,
+// what finding items in it needs again (where its lines start, the JSON
+// containers already parsed).
 type rawCache struct {
-	m     map[string][]byte
+	m     map[string]*rawDoc
 	order []string
 	size  int
 }
 
 const rawCacheBytes = 64 << 20
 
-func (c *rawCache) get(ctx context.Context, blobs export.Blobs, digest string) ([]byte, error) {
-	if b, ok := c.m[digest]; ok {
-		return b, nil
+func (c *rawCache) get(ctx context.Context, blobs export.Blobs, digest string) (*rawDoc, error) {
+	if d, ok := c.m[digest]; ok {
+		return d, nil
 	}
 	rc, err := blobs.Open(ctx, digest)
 	if err != nil {
@@ -562,71 +564,99 @@ func (c *rawCache) get(ctx context.Context, blobs export.Blobs, digest string) (
 	if err != nil {
 		return nil, err
 	}
-	if len(b) > rawCacheBytes {
-		return b, nil
+	d := &rawDoc{data: b}
+	if len(b) > rawCacheBytes/2 {
+		return d, nil
 	}
 	if c.m == nil {
-		c.m = map[string][]byte{}
+		c.m = map[string]*rawDoc{}
 	}
-	for c.size+len(b) > rawCacheBytes && len(c.order) > 0 {
-		c.size -= len(c.m[c.order[0]])
+	for c.size+2*len(b) > rawCacheBytes && len(c.order) > 0 {
+		c.size -= 2 * len(c.m[c.order[0]].data)
 		delete(c.m, c.order[0])
 		c.order = c.order[1:]
 	}
-	c.m[digest] = b
+	c.m[digest] = d
 	c.order = append(c.order, digest)
-	c.size += len(b)
-	return b, nil
+	c.size += 2 * len(b) // the bytes, and at most as much again parsed
+	return d, nil
+}
+
+// rawDoc is a raw response with what was learnt of it.
+type rawDoc struct {
+	data  []byte
+	lines []int          // offsets where lines start, once needed
+	parts map[string]any // JSON pointer of a container → its members
 }
 
 // excerpt returns the part of a raw response a place names: the 1-based
 // line (without its line ending), or the JSON value at an RFC 6901
 // pointer, byte for byte as stored.
-func excerpt(doc []byte, p RawPlace) ([]byte, error) {
+func excerpt(d *rawDoc, p RawPlace) ([]byte, error) {
 	if p.Line > 0 {
-		rest := doc
-		for i := 1; ; i++ {
-			line, after, found := bytes.Cut(rest, []byte("\n"))
-			if i == p.Line {
-				return bytes.TrimSuffix(line, []byte("\r")), nil
+		if d.lines == nil {
+			d.lines = []int{0}
+			for i, c := range d.data {
+				if c == '\n' {
+					d.lines = append(d.lines, i+1)
+				}
 			}
-			if !found {
-				return nil, fmt.Errorf("line %d: the response has %d lines", p.Line, i)
-			}
-			rest = after
 		}
+		if p.Line > len(d.lines) {
+			return nil, fmt.Errorf("line %d: the response has %d lines", p.Line, len(d.lines))
+		}
+		start, end := d.lines[p.Line-1], len(d.data)
+		if p.Line < len(d.lines) {
+			end = d.lines[p.Line] - 1
+		}
+		return bytes.TrimSuffix(d.data[start:end], []byte("\r")), nil
 	}
-	cur := json.RawMessage(doc)
 	if p.Path == "" || p.Path[0] != '/' {
 		return nil, fmt.Errorf("%q is not a JSON pointer", p.Path)
 	}
-	for _, tok := range strings.Split(p.Path[1:], "/") {
-		tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
-		trimmed := bytes.TrimLeft(cur, " \t\r\n")
-		switch {
-		case len(trimmed) > 0 && trimmed[0] == '{':
-			var obj map[string]json.RawMessage
-			if err := json.Unmarshal(trimmed, &obj); err != nil {
-				return nil, err
+	if d.parts == nil {
+		d.parts = map[string]any{}
+	}
+	cur := json.RawMessage(d.data)
+	prefix := ""
+	for _, raw := range strings.Split(p.Path[1:], "/") {
+		tok := strings.ReplaceAll(strings.ReplaceAll(raw, "~1", "/"), "~0", "~")
+		parsed, ok := d.parts[prefix]
+		if !ok {
+			trimmed := bytes.TrimLeft(cur, " \t\r\n")
+			switch {
+			case len(trimmed) > 0 && trimmed[0] == '{':
+				var obj map[string]json.RawMessage
+				if err := json.Unmarshal(trimmed, &obj); err != nil {
+					return nil, err
+				}
+				parsed = obj
+			case len(trimmed) > 0 && trimmed[0] == '[':
+				var arr []json.RawMessage
+				if err := json.Unmarshal(trimmed, &arr); err != nil {
+					return nil, err
+				}
+				parsed = arr
+			default:
+				return nil, fmt.Errorf("JSON pointer %s: %q is not in an object or array", p.Path, tok)
 			}
-			v, ok := obj[tok]
+			d.parts[prefix] = parsed
+		}
+		switch c := parsed.(type) {
+		case map[string]json.RawMessage:
+			v, ok := c[tok]
 			if !ok {
 				return nil, fmt.Errorf("JSON pointer %s: no member %q", p.Path, tok)
 			}
 			cur = v
-		case len(trimmed) > 0 && trimmed[0] == '[':
-			var arr []json.RawMessage
-			if err := json.Unmarshal(trimmed, &arr); err != nil {
-				return nil, err
-			}
+		case []json.RawMessage:
 			i, err := strconv.Atoi(tok)
-			if err != nil || i < 0 || i >= len(arr) {
+			if err != nil || i < 0 || i >= len(c) {
 				return nil, fmt.Errorf("JSON pointer %s: no element %q", p.Path, tok)
 			}
-			cur = arr[i]
-		default:
-			return nil, fmt.Errorf("JSON pointer %s: %q is not in an object or array", p.Path, tok)
+			cur = c[i]
 		}
+		prefix += "/" + raw
 	}
 	return cur, nil
 }

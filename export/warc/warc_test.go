@@ -406,6 +406,7 @@ func TestBadInput(t *testing.T) {
 
 func TestExcerpt(t *testing.T) {
 	doc := []byte(`{"data":[{"id":"1"},{"id":"2","a/b":{"~x":[1, 2]}}],"n":3}`)
+	shared := &rawDoc{data: doc} // the same document asked several times
 	for _, c := range []struct {
 		p    RawPlace
 		want string
@@ -418,12 +419,14 @@ func TestExcerpt(t *testing.T) {
 		{RawPlace{Path: "/n/x"}, "", true},
 		{RawPlace{Path: "data"}, "", true},
 	} {
-		got, err := excerpt(doc, c.p)
-		if (err != nil) != c.bad || string(got) != c.want {
-			t.Errorf("excerpt(%+v) = %q, %v", c.p, got, err)
+		for _, d := range []*rawDoc{{data: doc}, shared} {
+			got, err := excerpt(d, c.p)
+			if (err != nil) != c.bad || string(got) != c.want {
+				t.Errorf("excerpt(%+v) = %q, %v", c.p, got, err)
+			}
 		}
 	}
-	lines := []byte("one\r\ntwo\nthree")
+	lines := &rawDoc{data: []byte("one\r\ntwo\nthree")}
 	for n, want := range map[int]string{1: "one", 2: "two", 3: "three"} {
 		if got, err := excerpt(lines, RawPlace{Line: n}); err != nil || string(got) != want {
 			t.Errorf("line %d = %q, %v", n, got, err)
