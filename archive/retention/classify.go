@@ -540,10 +540,15 @@ func (r *Records) Classifier(ctx context.Context) (*Classifier, error) {
 	return c, nil
 }
 
-// PeopleClassifier is a Classifier of the people's decisions alone, for
-// when the rules cannot be evaluated (the index is being built): every
-// other item is the default until the rules run.
-func (r *Records) PeopleClassifier(ctx context.Context) (*Classifier, error) {
+// PartialClassifier is a Classifier that has not run the rules over the
+// archive, for when they cannot be (the index does not hold every item
+// yet): it knows the people's decisions, and the rules' verdict on the
+// items Reevaluate is given; every other item is the default.
+func (r *Records) PartialClassifier(ctx context.Context) (*Classifier, error) {
+	rs, err := r.Rules()
+	if err != nil {
+		return nil, err
+	}
 	ds, err := r.Decisions()
 	if err != nil {
 		return nil, err
@@ -552,7 +557,7 @@ func (r *Records) PeopleClassifier(ctx context.Context) (*Classifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Classifier{decisions: ds, byKey: map[string]Assignment{}, accounts: map[string]archive.Account{}}
+	c := &Classifier{rules: rs, decisions: ds, byKey: map[string]Assignment{}, accounts: map[string]archive.Account{}}
 	for _, a := range accts {
 		c.accounts[a.Key] = a
 	}

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/osmarc/osmarc/archive"
@@ -49,11 +50,11 @@ func recordsFor(g *globalOptions, a *archive.Archive, readOnly bool) (r *retenti
 	closeIndex = func() { ix.Close() }
 	if !readOnly {
 		ix.SetVersionReader(a)
-		annotateWith(ix, r)
 		// The index is the archive's indexer: destroyed items leave it.
-		a.SetIndexer(&classifyingIndexer{ix: ix, r: r})
+		a.SetIndexer(&classifyingIndexer{ix: ix, l: annotateWith(ix, r)})
 		closeIndex = func() {
 			a.SetIndexer(nil)
+			annotating.Delete(ix)
 			ix.Close()
 		}
 		r.OnReclassify = func(ctx context.Context, keys []string) error { return reannotate(ctx, a, ix, keys) }
@@ -75,27 +76,49 @@ func indexClauses(q string) ([]retention.Clause, error) {
 	return out, nil
 }
 
-// annotateWith makes the index fill each document's class, schedule and
-// exemptions from records management. When the rules cannot be evaluated
-// (the index is being rebuilt, or does not hold every item yet) a
-// document gets its person's classification or the default, and
-// refreshClassification puts it right afterwards.
-func annotateWith(ix *index.Index, r *retention.Records) {
-	var cl *retention.Classifier
-	ix.SetAnnotator(func(ctx context.Context, d *index.Doc) error {
-		if cl == nil {
-			c, err := r.Classifier(ctx)
-			if err != nil {
-				if c, err = r.PeopleClassifier(ctx); err != nil {
-					return err
-				}
+// liveClassification is the classification a command's index fills
+// documents from, shared by the annotator and the capture indexer so that
+// what the indexer learns of a batch is what the annotator writes. When
+// the rules cannot be evaluated over the whole archive (the index is being
+// built, or does not hold every item yet) it starts from the people's
+// decisions, and the indexer runs the rules over each batch it indexes;
+// refreshClassification puts a reindex right afterwards.
+type liveClassification struct {
+	r  *retention.Records
+	mu sync.Mutex
+	cl *retention.Classifier
+}
+
+func (l *liveClassification) get(ctx context.Context) (*retention.Classifier, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.cl == nil {
+		c, err := l.r.Classifier(ctx)
+		if err != nil {
+			if c, err = l.r.PartialClassifier(ctx); err != nil {
+				return nil, err
 			}
-			cl = c
+		}
+		l.cl = c
+	}
+	return l.cl, nil
+}
+
+// annotateWith makes the index fill each document's class, schedule and
+// exemptions from records management.
+func annotateWith(ix *index.Index, r *retention.Records) *liveClassification {
+	l := &liveClassification{r: r}
+	annotating.Store(ix, l)
+	ix.SetAnnotator(func(ctx context.Context, d *index.Doc) error {
+		cl, err := l.get(ctx)
+		if err != nil {
+			return err
 		}
 		a := cl.Resolved(d.Platform, d.Account, d.Key)
 		d.Class, d.Schedule, d.Exemptions = a.Class, a.Schedule, a.Exemptions
 		return nil
 	})
+	return l
 }
 
 // reannotate re-indexes some items so their records-management fields
@@ -123,25 +146,47 @@ func reannotate(ctx context.Context, a *archive.Archive, ix *index.Index, keys [
 
 // classifyingIndexer is the index as the archive's indexer: after each
 // batch a capture indexes, the rules are run over its items, and those a
-// rule classifies are indexed again with their class.
+// rule classifies otherwise than the annotator did are indexed again.
+// Give it the liveClassification annotateWith returned (l), or the
+// Records it was given (r): then it finds what annotateWith installed on
+// the same index.
 type classifyingIndexer struct {
 	ix *index.Index
+	l  *liveClassification
 	r  *retention.Records
+}
+
+// annotating maps an index to the classification its annotator fills
+// documents from.
+var annotating sync.Map // *index.Index → *liveClassification
+
+func (c *classifyingIndexer) live() *liveClassification {
+	if c.l == nil {
+		if l, ok := annotating.Load(c.ix); ok {
+			c.l = l.(*liveClassification)
+		} else {
+			c.l = annotateWith(c.ix, c.r)
+		}
+	}
+	return c.l
 }
 
 func (c *classifyingIndexer) Update(ctx context.Context, batch []archive.IndexUpdate) error {
 	if err := c.ix.Update(ctx, batch); err != nil {
 		return err
 	}
-	cl, err := c.r.Classifier(ctx)
+	c.live()
+	cl, err := c.l.get(ctx)
 	if err != nil {
-		return nil // rules cannot run until the index is complete: plan says so
+		return err
 	}
 	keys := make([]string, len(batch))
 	for i, u := range batch {
 		keys[i] = u.Item.Key
 	}
+	c.l.mu.Lock()
 	changed, err := cl.Reevaluate(ctx, c.ix, keys)
+	c.l.mu.Unlock()
 	if err != nil || len(changed) == 0 {
 		return err
 	}
@@ -165,8 +210,7 @@ func installRecords(a *archive.Archive, ix *index.Index) {
 	r := retention.New(a, time.Now)
 	r.Matcher = ix
 	r.ParseQuery = indexClauses
-	annotateWith(ix, r)
-	a.SetIndexer(&classifyingIndexer{ix: ix, r: r})
+	a.SetIndexer(&classifyingIndexer{ix: ix, l: annotateWith(ix, r)})
 }
 
 // refreshClassification re-indexes, after a reindex, the items a rule or a
