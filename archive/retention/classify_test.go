@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/osmarc/osmarc/archive"
+	"github.com/osmarc/osmarc/archive/archivetest"
 	"github.com/osmarc/osmarc/archive/retention"
 	"github.com/osmarc/osmarc/index"
 )
@@ -393,5 +394,49 @@ func TestTransferAndReview(t *testing.T) {
 	}
 	if q := planKeys(t, r, day(2028, 1, 1)); q.Items != 1 || q.Groups[0].Action != retention.ActionReview {
 		t.Fatalf("next plan: %+v", q)
+	}
+}
+
+// Rules and people's decisions are journal events: a catalog rebuilt from
+// the store has them, and classifies as before.
+func TestClassificationSurvivesRebuild(t *testing.T) {
+	a, r, clock := setup(t)
+	ix, err := index.Open(filepath.Join(t.TempDir(), index.DirName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	ix.SetVersionReader(a)
+	if err := ix.Reindex(ctx, a, nil); err != nil {
+		t.Fatal(err)
+	}
+	r.Matcher, r.ParseQuery = ix, clauses
+	if _, _, err := r.AddRule(ctx, retention.Rule{Match: "+kind:comment", Class: "transitory", Schedule: "grs-5.2-010"}, 0, "r"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Classify(ctx, "facebook/comments/c2", "non-record", "", []string{"draft"}, "a test comment"); err != nil {
+		t.Fatal(err)
+	}
+	wantRules, _ := r.Rules()
+	wantDecisions, _ := r.Decisions()
+	dir := a.Dir()
+	a.Close()
+	b, err := archive.Rebuild(ctx, archivetest.Options(dir, clock, archivetest.MemOpener(storeOf(a))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	r2 := retention.New(b, clock.Now)
+	r2.Matcher, r2.ParseQuery = ix, clauses
+	gotRules, _ := r2.Rules()
+	gotDecisions, _ := r2.Decisions()
+	if !reflect.DeepEqual(gotRules, wantRules) || !reflect.DeepEqual(gotDecisions, wantDecisions) {
+		t.Fatalf("after rebuild: rules %+v decisions %+v", gotRules, gotDecisions)
+	}
+	if got := classOf(t, r2, "facebook/comments/c1"); got.Class != retention.ClassTransitory {
+		t.Fatalf("c1 after rebuild: %+v", got)
+	}
+	if got := classOf(t, r2, "facebook/comments/c2"); got.Class != retention.ClassNonRecord || got.Source != retention.SourcePerson {
+		t.Fatalf("c2 after rebuild: %+v", got)
 	}
 }

@@ -17,6 +17,7 @@ func TestRetentionCommands(t *testing.T) {
 	}
 	must(t, "schedule", "add", "city-comments", "--data", dir, "--title", "Comments on city pages", "--authority", "City records schedule 12.3",
 		"--retain", "2y", "--cutoff", "calendar-year", "--action", "destroy")
+	events := statsJSON(t, dir)["events"]
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -30,9 +31,12 @@ func TestRetentionCommands(t *testing.T) {
 		{[]string{"hold", "release", "--data", dir, "nope", "--reason", "r"}, `hold "nope": not found`},
 	} {
 		code, _, errs := osmarc(t, "", tc.args...)
-		if code == 0 || !strings.Contains(errs, tc.want) {
-			t.Errorf("%v: exit %d %q, want %q", tc.args, code, errs, tc.want)
+		if code == 0 || !strings.Contains(errs, tc.want) || strings.Count(errs, "\n") != 1 {
+			t.Errorf("%v: exit %d %q, want one line with %q", tc.args, code, errs, tc.want)
 		}
+	}
+	if got := statsJSON(t, dir)["events"]; got != events {
+		t.Fatalf("bad input recorded %v event(s)", got.(float64)-events.(float64))
 	}
 	// Items of two accounts: comments under GRS 6.4 item 020, posts permanent.
 	must(t, "account", "add", "--data", dir, "--platform", "facebook", "--handle", "3rd-brigade", "--schedule", "grs-6.4-020")
