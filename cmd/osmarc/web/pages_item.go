@@ -1,0 +1,543 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"net/url"
+	"path"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/osmarc/osmarc/archive"
+	"github.com/osmarc/osmarc/archive/catalog"
+	"github.com/osmarc/osmarc/archive/journal"
+	"github.com/osmarc/osmarc/archive/retention"
+	"github.com/osmarc/osmarc/index"
+)
+
+// threadNode is one item of a thread as the item page draws it.
+type threadNode struct {
+	Key, Kind, Author, Anchor string
+	CreatedAt, LastSeen       time.Time
+	Text                      string
+	Edited                    bool
+	Versions                  int
+	Removed                   bool
+	Redacted                  bool
+	Current                   bool
+	Children                  []*threadNode
+
+	id, parent string
+}
+
+type versionView struct {
+	N          int
+	Prev       int
+	Digest     string
+	CapturedAt time.Time
+	EditedAt   string
+	Text       string
+	Diff       []DiffSpan
+	Error      string
+}
+
+type mediaView struct {
+	Label, Type, Alt, Href, Note string
+}
+
+type historyLine struct {
+	At       time.Time
+	What     string
+	Who      string
+	sequence int
+}
+
+type itemPage struct {
+	Item          catalog.Item
+	Latest        *archive.Item
+	Author        string
+	AccountKey    string
+	Redacted      bool
+	Thread        []*threadNode
+	ThreadPartial string
+	Versions      []versionView
+	Media         []mediaView
+	Class         string
+	Exemptions    []string
+	Schedule      string
+	ScheduleFrom  string
+	Disposition   string
+	Holds         []string
+	History       []historyLine
+}
+
+// maxThread bounds the items one thread page shows.
+const maxThread = 500
+
+func (s *Server) pageItem(w http.ResponseWriter, r *http.Request) {
+	key := r.PathValue("key")
+	ctx := r.Context()
+	d, err := s.a.Show(ctx, key)
+	if err != nil {
+		s.Fail(w, r, err, "key")
+		return
+	}
+	p := &itemPage{Item: d.Item, AccountKey: archive.AccountKey(d.Platform, d.Account), Redacted: Redact(ctx)}
+	for i := len(d.Versions) - 1; i >= 0; i-- {
+		if d.Versions[i].Item != nil {
+			p.Latest = d.Versions[i].Item
+			break
+		}
+	}
+	p.Author = authorName(p.Latest)
+	s.itemRecords(ctx, p)
+	exempt := len(p.Exemptions) > 0
+	redact := func(t string) string {
+		if !p.Redacted {
+			return t
+		}
+		t, _ = redactText(t, nil)
+		return t
+	}
+	if p.Redacted && exempt {
+		p.Author = "[withheld]"
+	} else {
+		p.Author = redact(p.Author)
+	}
+	// Versions, oldest first, each with its difference from the one before.
+	prevText, prevN := "", 0
+	for i, v := range d.Versions {
+		vv := versionView{N: i + 1, Digest: v.Digest, CapturedAt: v.CapturedAt, Error: v.Error}
+		if v.Item != nil {
+			vv.EditedAt = v.Item.EditedAt
+			vv.Text = redact(v.Item.Text)
+			if p.Redacted && exempt {
+				vv.Text = "[withheld: exempt (" + strings.Join(p.Exemptions, ", ") + ")]"
+			}
+			if prevN > 0 {
+				vv.Diff, vv.Prev = WordDiff(prevText, vv.Text), prevN
+			}
+			prevText, prevN = vv.Text, i+1
+		}
+		p.Versions = append(p.Versions, vv)
+	}
+	// Media: what the latest version names, with the digests captures
+	// recorded for it.
+	var digests []string
+	for i := len(d.Sightings) - 1; i >= 0; i-- {
+		if len(d.Sightings[i].Media) > 0 {
+			digests = d.Sightings[i].Media
+			break
+		}
+	}
+	if p.Latest != nil {
+		for i, m := range p.Latest.Media {
+			mv := mediaView{Label: fmt.Sprintf("Attachment %d", i+1), Type: m.Type, Alt: redact(m.Alt)}
+			dg := m.Digest
+			if dg == "" && i < len(digests) {
+				dg = digests[i]
+			}
+			if dg != "" && !(p.Redacted && exempt) {
+				mv.Href = "/media/" + url.PathEscape(dg) + "?item=" + url.QueryEscape(key) + "&n=" + fmt.Sprint(i)
+			} else if dg == "" {
+				mv.Note = "not downloaded; source " + m.URL
+			}
+			p.Media = append(p.Media, mv)
+		}
+	}
+	p.Thread, p.ThreadPartial = s.thread(ctx, d.Item, p.Latest, p.Redacted)
+	p.History = s.itemHistory(d)
+	if !p.Redacted && exempt {
+		s.Audit(r, EventExemptViewed, map[string]any{"key": key, "exemptions": p.Exemptions})
+	}
+	title := d.Kind + " by " + p.Author
+	s.render(w, r, http.StatusOK, "item", title, p)
+}
+
+func authorName(it *archive.Item) string {
+	if it == nil || it.Author == nil {
+		return "unknown author"
+	}
+	switch {
+	case it.Author.Name != "" && it.Author.Handle != "":
+		return it.Author.Name + " (@" + strings.TrimPrefix(it.Author.Handle, "@") + ")"
+	case it.Author.Name != "":
+		return it.Author.Name
+	case it.Author.Handle != "":
+		return "@" + strings.TrimPrefix(it.Author.Handle, "@")
+	}
+	return it.Author.ID
+}
+
+// itemRecords fills the records-management facts: classification (a
+// person's decision, else a record), schedule (the decision's, else the
+// account's), disposition date, and the holds that cover the item.
+func (s *Server) itemRecords(ctx context.Context, p *itemPage) {
+	it := &p.Item
+	p.Class = "record"
+	if b, err := s.a.Catalog().State("classifications", it.Key); err == nil {
+		var c struct {
+			Class      string   `json:"class"`
+			Schedule   string   `json:"schedule"`
+			Exemptions []string `json:"exemptions"`
+			Status     string   `json:"status"`
+		}
+		if json.Unmarshal(b, &c) == nil && c.Status != "undone" {
+			if c.Class != "" {
+				p.Class = c.Class
+			}
+			p.Exemptions = c.Exemptions
+			if c.Schedule != "" {
+				p.Schedule, p.ScheduleFrom = c.Schedule, "a person's classification"
+			}
+		}
+	}
+	var deactivated *time.Time
+	if acct, err := s.a.Account(p.AccountKey); err == nil {
+		if p.Schedule == "" && acct.Schedule != "" {
+			p.Schedule, p.ScheduleFrom = acct.Schedule, "the account "+acct.Key
+		}
+		deactivated = acct.DeactivatedAt
+	}
+	p.Disposition = "none: no schedule applies yet"
+	if p.Schedule != "" {
+		sc, err := s.records.Schedule(p.Schedule)
+		if err != nil {
+			p.Disposition = "unknown: schedule " + p.Schedule + " is not defined"
+		} else {
+			disp, err := sc.Compute(it.CreatedAt, func(name string) (time.Time, bool) {
+				if name == "account-deactivated" && deactivated != nil {
+					return *deactivated, true
+				}
+				return time.Time{}, false
+			}, s.records.Loc)
+			switch {
+			case err != nil:
+				p.Disposition = "cannot be computed: " + err.Error()
+			case disp.Permanent:
+				p.Disposition = "permanent (" + sc.Action + ", never destroyed)"
+			case disp.Pending != "":
+				p.Disposition = "waits for " + disp.Pending
+			case !disp.Date.IsZero():
+				p.Disposition = disp.Date.Format(time.DateOnly) + " (" + sc.Action + ")"
+			}
+		}
+	}
+	holds, err := s.records.Holds()
+	if err != nil {
+		return
+	}
+	for _, h := range holds {
+		if !h.Covers(it) {
+			continue
+		}
+		if h.Query != "" && s.ix != nil {
+			res, err := s.ix.Search(ctx, index.Request{Query: "(" + h.Query + ") +key:" + quoteQuery(it.Key), Limit: 1})
+			if err == nil && res.Total == 0 {
+				continue
+			}
+		}
+		p.Holds = append(p.Holds, h.Name)
+	}
+}
+
+// thread gathers the item's whole thread: its root (following parents up)
+// and every item of the same account whose thread or parent chain leads
+// there, nested by parent. It uses the search index's thread and parent
+// fields; without an index it shows the item alone.
+func (s *Server) thread(ctx context.Context, ci catalog.Item, latest *archive.Item, redact bool) ([]*threadNode, string) {
+	if latest == nil {
+		return nil, "This item's content could not be read."
+	}
+	// Find the root: the thread id, else the top of the parent chain.
+	rootID := latest.Thread
+	if rootID == "" {
+		rootID = latest.ID
+		cur := latest
+		for range 50 {
+			if cur.Parent == "" {
+				break
+			}
+			pk := archive.ItemKey(ci.Platform, ci.Account, cur.Parent)
+			pc, err := s.a.Catalog().Item(pk)
+			if err != nil {
+				rootID = cur.Parent
+				break
+			}
+			pit, err := s.a.Version(ctx, pc.Latest().Digest)
+			if err != nil {
+				break
+			}
+			rootID, cur = pit.ID, pit
+			if pit.Thread != "" {
+				rootID = pit.Thread
+				break
+			}
+		}
+	}
+	keys := map[string]bool{ci.Key: true}
+	keys[archive.ItemKey(ci.Platform, ci.Account, rootID)] = true
+	partial := ""
+	if s.ix == nil {
+		partial = "There is no search index, so only this item is shown: run osmarc reindex."
+	} else {
+		// Every item naming the root as thread or parent, then replies to
+		// those, level by level.
+		frontier := []string{rootID}
+		seenIDs := map[string]bool{rootID: true}
+		for depth := 0; len(frontier) > 0 && depth < 50 && len(keys) < maxThread; depth++ {
+			var qs []string
+			for _, id := range frontier {
+				qs = append(qs, "parent:"+quoteQuery(id))
+				if depth == 0 {
+					qs = append(qs, "thread:"+quoteQuery(id))
+				}
+			}
+			frontier = nil
+			req := index.Request{Query: strings.Join(qs, " "), Platforms: []string{ci.Platform}, Accounts: []string{ci.Account}, Sort: index.SortOldest}
+			_, err := s.ix.SearchAll(ctx, req, func(h index.Hit) error {
+				if len(keys) >= maxThread {
+					return errStopThread
+				}
+				keys[h.Key] = true
+				if !seenIDs[h.ID] {
+					seenIDs[h.ID] = true
+					frontier = append(frontier, h.ID)
+				}
+				return nil
+			})
+			if errors.Is(err, errStopThread) {
+				partial = fmt.Sprintf("This thread is long: the first %d items are shown.", maxThread)
+				break
+			}
+			if err != nil {
+				partial = "The thread could not be searched fully: " + err.Error()
+				break
+			}
+		}
+	}
+	nodes := map[string]*threadNode{} // by platform id
+	var all []*threadNode
+	for k := range keys {
+		c, err := s.a.Catalog().Item(k)
+		if err != nil {
+			continue // the root, when it was never captured
+		}
+		n := &threadNode{Key: k, Kind: c.Kind, CreatedAt: c.CreatedAt, LastSeen: c.LastSeen, Versions: len(c.Versions),
+			Edited: len(c.Versions) > 1, Removed: c.RemovedAt != nil, Current: k == ci.Key, id: c.ID, Anchor: fmt.Sprint(len(all))}
+		it, err := s.a.Version(ctx, c.Latest().Digest)
+		if err != nil {
+			n.Text = "[this version could not be read: " + err.Error() + "]"
+		} else {
+			n.Text, n.Author, n.parent = it.Text, authorName(it), it.Parent
+			if redact {
+				n.Text, _ = redactText(n.Text, nil)
+				n.Author, _ = redactText(n.Author, nil)
+				if s.exempt(k) {
+					n.Text, n.Redacted = "[withheld: exempt]", true
+				}
+			}
+		}
+		nodes[c.ID] = n
+		all = append(all, n)
+	}
+	var roots []*threadNode
+	for _, n := range all {
+		if par, ok := nodes[n.parent]; ok && n.parent != "" && par != n {
+			par.Children = append(par.Children, n)
+		} else {
+			roots = append(roots, n)
+		}
+	}
+	var order func([]*threadNode)
+	order = func(ns []*threadNode) {
+		sort.SliceStable(ns, func(i, j int) bool {
+			if !ns[i].CreatedAt.Equal(ns[j].CreatedAt) {
+				return ns[i].CreatedAt.Before(ns[j].CreatedAt)
+			}
+			return ns[i].Key < ns[j].Key
+		})
+		for _, n := range ns {
+			order(n.Children)
+		}
+	}
+	order(roots)
+	return roots, partial
+}
+
+var errStopThread = errors.New("thread too long")
+
+// exempt reports whether a person's classification gives key exemptions.
+func (s *Server) exempt(key string) bool {
+	b, err := s.a.Catalog().State("classifications", key)
+	if err != nil {
+		return false
+	}
+	var c struct {
+		Exemptions []string `json:"exemptions"`
+		Status     string   `json:"status"`
+	}
+	return json.Unmarshal(b, &c) == nil && c.Status != "undone" && len(c.Exemptions) > 0
+}
+
+// itemHistory lists the captures that saw the item and the journal events
+// that name it, oldest first.
+func (s *Server) itemHistory(d archive.ItemDetail) []historyLine {
+	var out []historyLine
+	versionN := map[string]int{}
+	for i, v := range d.Versions {
+		versionN[v.Digest] = i + 1
+	}
+	for _, sg := range d.Sightings {
+		c := d.Captures[sg.Capture]
+		what := fmt.Sprintf("seen by %s (version %d)", nonEmpty(c.Collector, "a capture"), versionN[sg.Version])
+		if c.Complete {
+			what += " in a complete listing"
+		}
+		out = append(out, historyLine{At: sg.SeenAt, What: what, Who: "capture " + sg.Capture})
+	}
+	if d.RemovedAt != nil {
+		out = append(out, historyLine{At: *d.RemovedAt, What: "found removed at source", Who: nonEmpty(d.RemovedBy, "a capture")})
+	}
+	needle, _ := json.Marshal(d.Key)
+	for ev, err := range s.a.Events(1) {
+		if err != nil {
+			break
+		}
+		if ev.Type == journal.TypeCapture || !strings.Contains(string(ev.Data), string(needle[1:len(needle)-1])) {
+			continue
+		}
+		out = append(out, historyLine{At: ev.Time, What: eventSummary(ev), Who: ev.Actor, sequence: int(ev.Seq)})
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
+	return out
+}
+
+// eventSummary says what an event did in a few words.
+func eventSummary(ev catalog.Event) string {
+	var d map[string]json.RawMessage
+	json.Unmarshal(ev.Data, &d)
+	str := func(k string) string {
+		var v string
+		json.Unmarshal(d[k], &v)
+		return v
+	}
+	switch {
+	case strings.HasPrefix(ev.Type, "request."):
+		return fmt.Sprintf("%s (request %s)", ev.Type, str("request"))
+	case strings.HasPrefix(ev.Type, "hold."):
+		var h struct{ Name string }
+		json.Unmarshal(d["hold"], &h)
+		return fmt.Sprintf("%s (%s)", ev.Type, h.Name)
+	case strings.HasPrefix(ev.Type, "classification."):
+		var c struct{ Class, Reason string }
+		json.Unmarshal(d["classification"], &c)
+		return fmt.Sprintf("%s: %s (%s)", ev.Type, c.Class, c.Reason)
+	}
+	return fmt.Sprintf("%s (event %d)", ev.Type, ev.Seq)
+}
+
+// pageMedia serves one media file of an item: only a digest the item's
+// captures recorded, with the type the bytes really are (checked against
+// the declared one), as an attachment, never sniffed into a page.
+func (s *Server) pageMedia(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	digest := r.PathValue("digest")
+	key := r.URL.Query().Get("item")
+	if key == "" {
+		s.fail(w, r, http.StatusBadRequest, "bad-input", "item: name the item the media belongs to (?item=KEY)", "item")
+		return
+	}
+	d, err := s.a.Show(ctx, key)
+	if err != nil {
+		s.Fail(w, r, err, "item")
+		return
+	}
+	dg, err := archive.ParseDigest(digest)
+	if err != nil {
+		s.fail(w, r, http.StatusBadRequest, "bad-input", "digest: "+err.Error(), "digest")
+		return
+	}
+	// The digest must be one of the item's media.
+	declared, name, found := "", "", false
+	for _, sg := range d.Sightings {
+		if slices.Contains(sg.Media, dg.String()) {
+			found = true
+		}
+	}
+	for _, v := range d.Versions {
+		if v.Item == nil {
+			continue
+		}
+		for _, m := range v.Item.Media {
+			if m.Digest == dg.String() {
+				found = true
+			}
+			if m.Digest == dg.String() || (declared == "" && found) {
+				declared, name = m.Type, path.Base(m.URL)
+			}
+		}
+	}
+	if !found {
+		s.fail(w, r, http.StatusNotFound, "not-found", fmt.Sprintf("item %s has no media %s", key, dg), "digest")
+		return
+	}
+	if Redact(ctx) && s.exempt(key) {
+		s.fail(w, r, http.StatusForbidden, "forbidden", "this item is exempt: its media are withheld for your role", "")
+		return
+	}
+	b, err := archive.ReadBlob(ctx, s.a.Store(), dg)
+	if err != nil {
+		s.Fail(w, r, err, "digest")
+		return
+	}
+	sniffed := http.DetectContentType(b)
+	ct := mediaType(declared, sniffed)
+	if name == "" || name == "." || name == "/" {
+		name = dg.String()[:12]
+	}
+	if ext, _ := mime.ExtensionsByType(ct); len(ext) > 0 && !strings.HasSuffix(strings.ToLower(name), ext[0]) {
+		name += ext[0]
+	}
+	h := w.Header()
+	h.Set("Content-Type", ct)
+	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+	h.Set("Cache-Control", "private, max-age=3600")
+	w.Write(b)
+}
+
+// mediaType is the type to serve: the sniffed type when the declared one
+// does not agree with the bytes, and never a type a browser would run
+// (HTML, SVG, XML, script), which goes out as octet-stream.
+func mediaType(declared, sniffed string) string {
+	base := func(t string) string {
+		m, _, err := mime.ParseMediaType(t)
+		if err != nil {
+			return ""
+		}
+		return m
+	}
+	d, sn := base(declared), base(sniffed)
+	t := sn
+	if d != "" && strings.Split(d, "/")[0] == strings.Split(sn, "/")[0] && sn != "application/octet-stream" {
+		t = d
+	}
+	if t == "" || sn == "text/html" || strings.Contains(t, "html") || strings.Contains(t, "svg") || strings.Contains(t, "xml") ||
+		strings.Contains(t, "javascript") || strings.HasPrefix(t, "text/") && t != "text/plain" {
+		return "application/octet-stream"
+	}
+	if t == "text/plain" {
+		return "text/plain; charset=utf-8"
+	}
+	return t
+}
+
+var _ = retention.HoldActive

@@ -1,0 +1,384 @@
+package web
+
+import (
+	"archive/zip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/osmarc/osmarc/archive"
+	"github.com/osmarc/osmarc/archive/request"
+	"github.com/osmarc/osmarc/export/bagit"
+	"github.com/osmarc/osmarc/index"
+)
+
+// productionsRoot is where productions are written, inside the data
+// directory: productions/<request>/<time>, as the API writes them.
+const productionsRoot = "productions"
+
+// EventProductionDownloaded records that someone downloaded a production.
+const EventProductionDownloaded = "export.downloaded"
+
+type requestRow struct {
+	ID, Requester, Received, Due, Status string
+	Clock, ClockClass                    string
+	Items                                int
+}
+
+type requestsPage struct {
+	Requests []requestRow
+	CanOpen  bool
+	Laws     []request.Law
+	Today    string
+}
+
+// clock says how a request stands against its due date.
+func clock(r *request.Request, now time.Time) (string, string) {
+	if r.Status != request.StatusOpen {
+		return "closed", ""
+	}
+	if r.Due == "" {
+		return "no due date", ""
+	}
+	n := r.DaysLeft(now)
+	switch {
+	case n < 0:
+		return fmt.Sprintf("%d day(s) overdue", -n), "late"
+	case n == 0:
+		return "due today", "soon"
+	case n <= 5:
+		return fmt.Sprintf("%d day(s) left", n), "soon"
+	}
+	return fmt.Sprintf("%d day(s) left", n), ""
+}
+
+func (s *Server) pageRequests(w http.ResponseWriter, r *http.Request) {
+	reqs, err := request.List(s.a)
+	if err != nil {
+		s.Fail(w, r, err, "")
+		return
+	}
+	p := &requestsPage{CanOpen: Can(r.Context(), PermRequests), Laws: s.presets.Laws, Today: s.now().UTC().Format(request.DateLayout)}
+	for _, rq := range reqs {
+		c, cc := clock(rq, s.now())
+		p.Requests = append(p.Requests, requestRow{ID: rq.ID, Requester: rq.Requester, Received: rq.Received, Due: rq.Due,
+			Status: rq.Status, Clock: c, ClockClass: cc, Items: len(rq.Items)})
+	}
+	s.render(w, r, http.StatusOK, "requests", "Requests", p)
+}
+
+func (s *Server) pageRequestOpen(w http.ResponseWriter, r *http.Request) {
+	o := request.OpenParams{Requester: r.PostFormValue("requester"), Description: r.PostFormValue("description"),
+		Law: r.PostFormValue("law"), Today: s.now()}
+	var err error
+	if v := r.PostFormValue("received"); v != "" {
+		if o.Received, err = request.ParseDate(v); err != nil {
+			s.Fail(w, r, badInput("received: "+err.Error()), "received")
+			return
+		}
+	}
+	if v := r.PostFormValue("due"); v != "" {
+		if o.Due, err = request.ParseDate(v); err != nil {
+			s.Fail(w, r, badInput("due: "+err.Error()), "due")
+			return
+		}
+	}
+	if o.Law == "" && o.Due.IsZero() {
+		s.Fail(w, r, badInput("choose the law that sets the due date, or give the due date"), "law")
+		return
+	}
+	var rq *request.Request
+	err = s.Write(r.Context(), func(ctx context.Context) error {
+		var err error
+		rq, err = request.Open(ctx, s.a, s.presets, o)
+		return err
+	})
+	if err != nil {
+		s.Fail(w, r, asInput(err), "")
+		return
+	}
+	done(w, r, "/requests/"+url.PathEscape(rq.ID), "Request "+rq.ID+" opened; due "+rq.Due+".")
+}
+
+type requestItemRow struct {
+	request.ItemRef
+	N        int
+	Withheld string
+}
+
+type productionRow struct {
+	request.Production
+	Download string
+}
+
+type requestPage struct {
+	R           *request.Request
+	Clock       string
+	ClockClass  string
+	Items       []requestItemRow
+	Productions []productionRow
+	Exemptions  []request.Exemption
+	CanEdit     bool
+}
+
+func (s *Server) pageRequest(w http.ResponseWriter, r *http.Request) {
+	rq, err := request.Get(s.a, r.PathValue("id"))
+	if err != nil {
+		s.Fail(w, r, err, "id")
+		return
+	}
+	p := &requestPage{R: rq, CanEdit: Can(r.Context(), PermRequests), Exemptions: s.presets.Exemptions}
+	p.Clock, p.ClockClass = clock(rq, s.now())
+	for i, it := range rq.Items {
+		row := requestItemRow{ItemRef: it, N: i + 1}
+		for _, wh := range rq.WithheldUnder(it.Key) {
+			row.Withheld = strings.TrimSpace(row.Withheld + " " + wh.Exemption.Code)
+		}
+		p.Items = append(p.Items, row)
+	}
+	for i, pr := range rq.Productions {
+		row := productionRow{Production: pr}
+		if s.productionDir(pr.Out) != "" {
+			row.Download = fmt.Sprintf("/requests/%s/productions/%d", url.PathEscape(rq.ID), i+1)
+		}
+		p.Productions = append(p.Productions, row)
+	}
+	s.render(w, r, http.StatusOK, "request", "Request "+rq.ID, p)
+}
+
+// pageRequestSearch runs a search and saves it in the request, adding its
+// hits as responsive when asked.
+func (s *Server) pageRequestSearch(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	q := url.Values{"q": {r.PostFormValue("q")}}
+	req, err := ParseSearch(q)
+	if err != nil {
+		s.Fail(w, r, err, "q")
+		return
+	}
+	if s.ix == nil {
+		s.fail(w, r, http.StatusServiceUnavailable, "no-index", errNoIndex.Error(), "")
+		return
+	}
+	var keys []string
+	req.Facets = false
+	if _, err := s.ix.SearchAll(r.Context(), req, func(h index.Hit) error { keys = append(keys, h.Key); return nil }); err != nil {
+		s.Fail(w, r, err, "q")
+		return
+	}
+	var added int
+	err = s.Write(r.Context(), func(ctx context.Context) error {
+		ss, err := request.SaveSearch(ctx, s.a, id, request.Search{Query: req.Query, Keys: keys, By: UserFrom(r.Context()).Name})
+		if err != nil {
+			return err
+		}
+		if r.PostFormValue("add") != "" && len(keys) > 0 {
+			_, added, err = request.AddSearch(ctx, s.a, id, ss.N)
+		}
+		return err
+	})
+	if err != nil {
+		s.Fail(w, r, asInput(err), "")
+		return
+	}
+	done(w, r, "/requests/"+url.PathEscape(id), fmt.Sprintf("Search saved: %d hit(s), %d item(s) added.", len(keys), added))
+}
+
+// pageRequestItems withholds a request's item under an exemption, or
+// takes it out of the request.
+func (s *Server) pageRequestItems(w http.ResponseWriter, r *http.Request) {
+	id, key, reason := r.PathValue("id"), r.PostFormValue("key"), r.PostFormValue("reason")
+	if key == "" {
+		s.Fail(w, r, badInput("choose an item first"), "key")
+		return
+	}
+	var msg string
+	err := s.Write(r.Context(), func(ctx context.Context) error {
+		switch r.PostFormValue("action") {
+		case "withhold":
+			code := r.PostFormValue("code")
+			msg = fmt.Sprintf("%s withheld under %s.", key, code)
+			_, err := request.Withhold(ctx, s.a, s.presets, id, key, code, reason)
+			return err
+		case "remove":
+			msg = key + " taken out of the request."
+			_, err := request.RemoveItem(ctx, s.a, id, key, reason)
+			return err
+		}
+		return badInput("action: withhold or remove")
+	})
+	if err != nil {
+		s.Fail(w, r, asInput(err), "")
+		return
+	}
+	done(w, r, "/requests/"+url.PathEscape(id), msg)
+}
+
+func (s *Server) pageRequestRedact(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	o := request.RedactParams{Key: r.PostFormValue("key"), Text: r.PostFormValue("text"), Exemption: r.PostFormValue("code"),
+		Reason: r.PostFormValue("reason"), By: UserFrom(r.Context()).Name}
+	err := s.Write(r.Context(), func(ctx context.Context) error {
+		_, err := request.Redact(ctx, s.a, s.presets, id, o)
+		return err
+	})
+	if err != nil {
+		s.Fail(w, r, asInput(err), "")
+		return
+	}
+	done(w, r, "/requests/"+url.PathEscape(id), "Redaction recorded.")
+}
+
+// pageRequestProduce writes the request's production as a BagIt bag in
+// the data directory's productions directory and records it; the request
+// page then offers it for download.
+func (s *Server) pageRequestProduce(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	rq, err := request.Get(s.a, id)
+	if err != nil {
+		s.Fail(w, r, err, "id")
+		return
+	}
+	root := filepath.Join(s.a.Dir(), productionsRoot, rq.ID)
+	if err := os.MkdirAll(root, 0o750); err != nil {
+		s.Fail(w, r, err, "")
+		return
+	}
+	out := filepath.Join(root, s.now().UTC().Format("20060102T150405.000Z"))
+	user := UserFrom(r.Context()).Name
+	var sum *request.Summary
+	err = s.Write(r.Context(), func(ctx context.Context) error {
+		bag, err := bagit.Create(out)
+		if err != nil {
+			return err
+		}
+		ok := false
+		defer func() {
+			if !ok {
+				bag.Abort()
+			}
+		}()
+		sum, err = request.Produce(ctx, s.a, rq.ID, bag, request.ProduceOptions{
+			Threads: r.PostFormValue("threads") != "", Actor: user, Now: s.now, Out: out,
+		})
+		if err != nil {
+			return err
+		}
+		for _, f := range []bagit.Field{
+			{Label: "Osmarc-Archive-ID", Value: s.a.Config().ArchiveID},
+			{Label: "External-Identifier", Value: sum.Request.ID},
+			{Label: "External-Description", Value: "Production of open-records request " + sum.Request.ID},
+			{Label: "Bagging-Date", Value: sum.ProducedAt.Format(request.DateLayout)},
+			{Label: "Bag-Software-Agent", Value: "osmarc " + archive.Version},
+			{Label: "Osmarc-Journal-Seq", Value: strconv.FormatUint(sum.JournalHead.Seq, 10)},
+			{Label: "Osmarc-Journal-Head", Value: sum.JournalHead.Hash},
+		} {
+			if err := bag.AddInfo(f.Label, f.Value); err != nil {
+				return err
+			}
+		}
+		res, err := bag.Finish()
+		if err != nil {
+			return err
+		}
+		ok = true
+		if _, err := request.RecordProduction(ctx, s.a, rq.ID, sum, out, res.PayloadOxum, res.TagManifestSHA256); err != nil {
+			return fmt.Errorf("the package is complete but recording it failed: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		if errors.Is(err, request.ErrLeak) {
+			s.Fail(w, r, badInput(err.Error()), "")
+			return
+		}
+		s.Fail(w, r, asInput(err), "")
+		return
+	}
+	c := sum.Counts
+	done(w, r, "/requests/"+url.PathEscape(rq.ID), fmt.Sprintf("Produced %s: %d item(s), %d withheld, %d redaction(s). Download it below.",
+		rq.ID, c.Produced, c.Withheld, c.Redactions))
+}
+
+// productionDir is the production's directory when it is one the pages
+// wrote (inside the productions directory) and still exists, else "".
+func (s *Server) productionDir(out string) string {
+	root, err := filepath.Abs(filepath.Join(s.a.Dir(), productionsRoot))
+	if err != nil {
+		return ""
+	}
+	abs, err := filepath.Abs(out)
+	if err != nil || filepath.Dir(filepath.Dir(abs)) != root {
+		return ""
+	}
+	if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
+		return ""
+	}
+	return abs
+}
+
+// pageProductionDownload streams a production's bag as a zip file.
+func (s *Server) pageProductionDownload(w http.ResponseWriter, r *http.Request) {
+	rq, err := request.Get(s.a, r.PathValue("id"))
+	if err != nil {
+		s.Fail(w, r, err, "id")
+		return
+	}
+	n, err := strconv.Atoi(r.PathValue("n"))
+	if err != nil || n < 1 || n > len(rq.Productions) {
+		s.fail(w, r, http.StatusNotFound, "not-found", fmt.Sprintf("request %s has no production %q (it has %d)", rq.ID, r.PathValue("n"), len(rq.Productions)), "n")
+		return
+	}
+	pr := rq.Productions[n-1]
+	dir := s.productionDir(pr.Out)
+	if dir == "" {
+		s.fail(w, r, http.StatusNotFound, "not-found", fmt.Sprintf("production %d of %s is not kept by this server (it was written to %s)", n, rq.ID, pr.Out), "n")
+		return
+	}
+	if err := s.Audit(r, EventProductionDownloaded, map[string]any{"request": rq.ID, "production": n, "out": pr.Out}); err != nil {
+		s.Fail(w, r, err, "")
+		return
+	}
+	name := rq.ID + "-" + filepath.Base(dir) + ".zip"
+	w.Header().Set("Content-Type", "application/zip")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	zw := zip.NewWriter(w)
+	base := rq.ID + "-" + filepath.Base(dir)
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		zf, err := zw.CreateHeader(&zip.FileHeader{Name: base + "/" + filepath.ToSlash(rel), Method: zip.Deflate, Modified: pr.At})
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(zf, f)
+		return err
+	})
+	if err == nil {
+		err = zw.Close()
+	}
+	if err != nil {
+		// The headers are gone; cut the response so the zip is visibly bad.
+		s.log.Error("download production", "request", rq.ID, "err", err)
+		panic(http.ErrAbortHandler)
+	}
+}
