@@ -297,6 +297,11 @@ type Meta struct {
 	Redacted bool
 	Withheld []Withheld
 
+	// Guard, when set, wraps every file a writer creates: in a redacted
+	// export it fails a write that would hold redacted text (a last line
+	// of defence; the items come redacted).
+	Guard func(name string, w io.WriteCloser) io.WriteCloser
+
 	// Excel asks CSV writers for a UTF-8 byte-order mark.
 	Excel bool
 
@@ -304,10 +309,16 @@ type Meta struct {
 	Blobs Blobs
 
 	// Extra, when set, is called by writers that hold many files (bagit)
-	// before Finish seals them, to add payload files of the caller's own
-	// (request produce's logs). create makes a payload file by its
-	// slash-separated name.
+	// before Finish seals them, to add payload files of the caller's own:
+	// request produce's items.jsonl, withholding and redaction logs and
+	// summary, which then take the place of the writer's own logs. create
+	// makes a payload file by its slash-separated name.
 	Extra func(ctx context.Context, create func(name string) (io.WriteCloser, error)) error
+
+	// AllowEmpty makes Run write an export with no item (a request whose
+	// items are all withheld is still produced: its withholding log says
+	// so) instead of returning ErrEmpty.
+	AllowEmpty bool
 }
 
 // Manifest says what a Writer wrote.
@@ -328,6 +339,8 @@ type Manifest struct {
 	// the digest of its tag manifest. DigestOf names what it is of.
 	SHA256   string `json:"sha256"`
 	DigestOf string `json:"digest_of"`
+	// PayloadOxum is a bag's "octets.files".
+	PayloadOxum string `json:"payload_oxum,omitempty"`
 }
 
 // File is one file of an export.

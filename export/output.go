@@ -271,6 +271,12 @@ func Run(ctx context.Context, src *Source, w Writer, m Meta, progress Progress) 
 	if err != nil {
 		return fail(err)
 	}
+	if !begun && m.AllowEmpty {
+		if err := w.Begin(ctx, m); err != nil {
+			return Manifest{}, err
+		}
+		begun = true
+	}
 	if !begun {
 		return Manifest{}, fmt.Errorf("export: %w: no item matches %s; nothing was written", ErrEmpty, m.Selection)
 	}

@@ -67,6 +67,10 @@ type SourceOptions struct {
 	// Redactor, when set, redacts every item; raw platform responses are
 	// then left out.
 	Redactor Redactor
+	// Roles, when set, gives the role of keys the selection yields
+	// (RoleThread for an item a request's production brought in by its
+	// thread); a key it does not name is RoleSelected.
+	Roles map[string]string
 }
 
 // Source yields archived items to an export. It holds in memory one item
@@ -124,7 +128,11 @@ func (s *Source) Each(ctx context.Context, fn func(*Item) error) (int, error) {
 		if err != nil {
 			return fmt.Errorf("export: item %s: %w", key, err)
 		}
-		it, err := s.item(ctx, &ci, RoleSelected)
+		role := RoleSelected
+		if r, ok := s.o.Roles[key]; ok {
+			role = r
+		}
+		it, err := s.item(ctx, &ci, role)
 		if err != nil {
 			return err
 		}

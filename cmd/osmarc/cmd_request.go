@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -18,7 +17,6 @@ import (
 	"github.com/osmarc/osmarc/archive"
 	"github.com/osmarc/osmarc/archive/request"
 	"github.com/osmarc/osmarc/archive/request/pii"
-	"github.com/osmarc/osmarc/export/bagit"
 	"github.com/osmarc/osmarc/index"
 )
 
@@ -670,41 +668,14 @@ func newRequestProduceCommand(g *globalOptions, o *requestOptions) *cobra.Comman
 				if _, err := request.Get(a, args[0]); err != nil {
 					return err
 				}
-				bag, err := bagit.Create(abs)
-				if err != nil {
-					return fmt.Errorf("request produce: %w", err)
-				}
-				ok := false
-				defer func() {
-					if !ok {
-						bag.Abort()
-					}
-				}()
-				sum, err := request.Produce(cmd.Context(), a, args[0], bag, request.ProduceOptions{
-					Threads: threads, NoDetect: noDetect, Actor: g.requestActor(), Now: g.now, Out: abs,
-				})
+				// The production is an export bag (export/bagit): the items
+				// redacted, their thread pages, index.csv, chain of custody
+				// and viewer, and request.Produce's files.
+				sum, res, err := produceRequest(cmd.Context(), g, a, args[0], abs, threads, noDetect)
 				if err != nil {
 					return err
 				}
-				for _, f := range []bagit.Field{
-					{Label: "Osmarc-Archive-ID", Value: a.Config().ArchiveID},
-					{Label: "External-Identifier", Value: sum.Request.ID},
-					{Label: "External-Description", Value: "Production of open-records request " + sum.Request.ID},
-					{Label: "Bagging-Date", Value: sum.ProducedAt.Format(request.DateLayout)},
-					{Label: "Bag-Software-Agent", Value: "osmarc " + archive.Version},
-					{Label: "Osmarc-Journal-Seq", Value: strconv.FormatUint(sum.JournalHead.Seq, 10)},
-					{Label: "Osmarc-Journal-Head", Value: sum.JournalHead.Hash},
-				} {
-					if err := bag.AddInfo(f.Label, f.Value); err != nil {
-						return err
-					}
-				}
-				res, err := bag.Finish()
-				if err != nil {
-					return err
-				}
-				ok = true
-				if _, err := request.RecordProduction(cmd.Context(), a, args[0], sum, abs, res.PayloadOxum, res.TagManifestSHA256); err != nil {
+				if _, err := request.RecordProduction(cmd.Context(), a, args[0], sum, abs, res.PayloadOxum, res.SHA256); err != nil {
 					return fmt.Errorf("request produce: the bag is complete in %s, but recording it failed: %w", abs, err)
 				}
 				if o.json {

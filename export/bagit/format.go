@@ -133,15 +133,15 @@ func (w *bagWriter) Begin(ctx context.Context, m export.Meta) error {
 	}
 	os.Remove(w.custody.Name())
 	w.custodyW = bufio.NewWriterSize(w.custody, 256<<10)
-	if w.csvFile, err = bag.Create(FileIndexCSV); err != nil {
+	if w.csvFile, err = w.create(FileIndexCSV); err != nil {
 		return err
 	}
 	w.csv = csv.NewWriter(w.csvFile)
 	if err := w.csv.Write(append(append([]string{}, tabular.Columns...), "item_json", "version_file", "thread_html")); err != nil {
 		return err
 	}
-	if m.Redacted {
-		if w.redFile, err = bag.Create(FileRedacted); err != nil {
+	if m.Redacted && m.Extra == nil {
+		if w.redFile, err = w.create(FileRedacted); err != nil {
 			return err
 		}
 		w.red = csv.NewWriter(w.redFile)
@@ -194,7 +194,13 @@ type custodyItem struct {
 	Redacted  bool         `json:"redacted,omitempty"`
 }
 
-func (w *bagWriter) create(name string) (io.WriteCloser, error) { return w.bag.Create(name) }
+func (w *bagWriter) create(name string) (io.WriteCloser, error) {
+	f, err := w.bag.Create(name)
+	if err != nil || w.meta.Guard == nil {
+		return f, err
+	}
+	return w.meta.Guard("data/"+name, f), nil
+}
 
 // copyBlob copies a blob into the payload at dir/<digest>.<ext>, the
 // extension from its first bytes; it returns the path and content type.
@@ -331,6 +337,9 @@ func (w *bagWriter) Write(ctx context.Context, it *export.Item) error {
 		cust.Redacted = true
 		w.redacted++
 		for _, r := range it.Redactions {
+			if w.red == nil {
+				break
+			}
 			w.red.Write([]string{it.Key, r.Field, r.Kind, strconv.Itoa(r.Count), r.Decision, r.DecidedBy, r.Exemption, tabular.Neutralise(r.Reason)})
 		}
 	}
@@ -476,7 +485,7 @@ func (w *bagWriter) Finish(ctx context.Context) (export.Manifest, error) {
 		return export.Manifest{}, fmt.Errorf("%w; %w: the bag was removed, nothing is at %s", err, export.ErrIncomplete, w.meta.Out)
 	}
 	m := export.Manifest{Format: w.meta.Format, Path: w.meta.Out, Items: w.items, Versions: w.versions, Bytes: res.Bytes,
-		SHA256: res.TagManifestSHA256, DigestOf: "tagmanifest-sha256.txt"}
+		SHA256: res.TagManifestSHA256, DigestOf: "tagmanifest-sha256.txt", PayloadOxum: res.PayloadOxum}
 	for _, t := range res.TagFiles {
 		m.Files = append(m.Files, export.File{Path: t.Name, Size: t.Size, SHA256: t.SHA256})
 		m.Bytes += t.Size

@@ -1,0 +1,113 @@
+package request
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/osmarc/osmarc/archive"
+	"github.com/osmarc/osmarc/archive/catalog"
+)
+
+// This file lets an export (osmarc export --redact --request R, and
+// request produce's bag) write the same items, redacted the same way, as
+// Produce: the list of items a production holds, and a Redactor that
+// applies the request's redactions to each. Added by the export engineer
+// (issue 6); it reuses Produce's own functions and changes none of them.
+
+// ProductionItem is one item a production writes: Role is "responsive"
+// or "thread".
+type ProductionItem struct {
+	Key  string
+	Role string
+}
+
+// ProductionItems returns the items a production of request id writes,
+// in Produce's order (the responsive items not withheld, then, with
+// threads, the other items of their threads in key order), and the
+// withholding log entries of the items withheld.
+func ProductionItems(ctx context.Context, a *archive.Archive, id string, threadsToo bool) ([]ProductionItem, []WithholdingEntry, error) {
+	r, err := Get(a, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	var items []toProduce
+	seen := map[string]bool{}
+	var withheld []WithholdingEntry
+	for _, ref := range r.Items {
+		seen[ref.Key] = true
+		ws := r.WithheldUnder(ref.Key)
+		if len(ws) == 0 {
+			items = append(items, toProduce{ref.Key, "responsive"})
+			continue
+		}
+		ci, err := a.Catalog().Item(ref.Key)
+		if err != nil {
+			return nil, nil, fmt.Errorf("request %s: item %s: %w", id, ref.Key, err)
+		}
+		for _, w := range ws {
+			withheld = append(withheld, WithholdingEntry{Key: ref.Key, Platform: ci.Platform, Account: ci.Account, Kind: ci.Kind,
+				CreatedAt: ci.CreatedAt, Exemption: w.Exemption.Code, Title: w.Exemption.Title, Citation: w.Exemption.Citation,
+				Jurisdiction: w.Exemption.Jurisdiction, Category: w.Exemption.Category, Reason: w.Reason, DecidedBy: w.By, DecidedAt: w.At})
+		}
+	}
+	if threadsToo {
+		more, err := threads(ctx, a, items, seen)
+		if err != nil {
+			return nil, nil, err
+		}
+		items = append(items, more...)
+	}
+	out := make([]ProductionItem, len(items))
+	for i, tp := range items {
+		out[i] = ProductionItem{Key: tp.key, Role: tp.role}
+	}
+	return out, withheld, nil
+}
+
+// Redactor redacts the items of one production as Produce does: the
+// spans and texts people marked, and (unless NoDetect) the personal
+// information the detector finds in the production's items, less what
+// people kept and the official accounts' names.
+type Redactor struct {
+	sc    *scrubber
+	spans map[string][]Redaction
+	guard *guard
+}
+
+// NewRedactor plans the redaction of the items keys of request id (the
+// items the production writes: the detector reads each).
+func NewRedactor(ctx context.Context, a *archive.Archive, id string, keys []string, o ProduceOptions) (*Redactor, error) {
+	r, err := Get(a, id)
+	if err != nil {
+		return nil, err
+	}
+	items := make([]toProduce, len(keys))
+	for i, k := range keys {
+		items[i] = toProduce{key: k}
+	}
+	sc, spans, err := plan(ctx, a, r, items, o)
+	if err != nil {
+		return nil, err
+	}
+	return &Redactor{sc: sc, spans: spans, guard: newGuard(sc)}, nil
+}
+
+// ErrNotLatest: only an item's latest version can be redacted (people
+// mark redactions on it).
+var ErrNotLatest = errors.New("a redacted production holds latest versions only")
+
+// Redact redacts it, the content of ci's latest version (a copy the
+// caller owns), in place, and returns the redaction log entries.
+func (x *Redactor) Redact(ci catalog.Item, it *archive.Item) ([]RedactionEntry, error) {
+	return redactItem(ci.Key, ci, it, x.sc, x.spans[ci.Key])
+}
+
+// Scrub redacts free text (a reason, a description) that goes with a
+// production.
+func (x *Redactor) Scrub(s string) string { return x.sc.scrub(s, nil) }
+
+// Guard wraps a production file: a write that would hold text being
+// redacted fails with ErrLeak, naming the file.
+func (x *Redactor) Guard(name string, w io.WriteCloser) io.WriteCloser { return x.guard.wrap(name, w) }
