@@ -100,6 +100,9 @@ type TransferItem struct {
 	Schedule        Schedule  `json:"schedule"`
 	DispositionDate time.Time `json:"disposition_date"`
 	Versions        []string  `json:"versions"`
+	// Class and Exemptions are the item's classification.
+	Class      string   `json:"class"`
+	Exemptions []string `json:"exemptions,omitempty"`
 }
 
 // Transferer writes the package of a plan's transfer items for the
@@ -542,13 +545,19 @@ func (r *Records) Execute(ctx context.Context, id, actor string) (Plan, error) {
 		return p, err
 	}
 	if len(transfer) > 0 {
+		cl, err := r.Classifier(ctx)
+		if err != nil {
+			return p, err
+		}
 		var items []TransferItem
 		for _, l := range transfer {
 			s, err := r.Schedule(l.Schedule)
 			if err != nil {
 				return p, err
 			}
-			items = append(items, TransferItem{Key: l.Key, CreatedAt: l.Created, Schedule: s, DispositionDate: l.Date, Versions: l.Versions})
+			as := cl.Of(l.Key)
+			items = append(items, TransferItem{Key: l.Key, CreatedAt: l.Created, Schedule: s, DispositionDate: l.Date, Versions: l.Versions,
+				Class: as.Class, Exemptions: as.Exemptions})
 		}
 		pkg, err := r.Transfer(ctx, p, items)
 		if err != nil {

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,13 +9,16 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/osmarc/osmarc/archive"
+	"github.com/osmarc/osmarc/archive/catalog"
 	"github.com/osmarc/osmarc/archive/retention"
-	"github.com/osmarc/osmarc/export/bagit"
+	"github.com/osmarc/osmarc/export"
+	bagitexport "github.com/osmarc/osmarc/export/bagit"
 	"github.com/osmarc/osmarc/index"
 )
 
@@ -228,12 +229,13 @@ func refreshClassification(ctx context.Context, g *globalOptions, a *archive.Arc
 	return reannotate(ctx, a, ix, cl.Classified())
 }
 
-// bagTransfer writes the items a disposition plan transfers as a BagIt bag
-// (RFC 8493) for the receiving archive: every version of every item as
-// archived (its canonical JSON, named by its SHA-256), every other blob
-// the item uses (raw platform responses, media), and transfer.jsonl
-// listing each item with its schedule and dates. bag-info.txt names the
-// plan, its approvers, the archive and the journal head.
+// bagTransfer writes the items a disposition plan transfers as a bag of
+// the bagit export format (export/bagit: RFC 8493; every version of every
+// item byte for byte as archived, raw platform responses and media, thread
+// pages, index.csv, chain-of-custody.json and the offline viewer), with two
+// payload files of its own: transfer.json (the plan, its approvals and the
+// schedules with their authorities) and transfer.jsonl (one line per item:
+// key, creation and disposition dates, schedule, class, version digests).
 func bagTransfer(a *archive.Archive, g *globalOptions, dir string) retention.Transferer {
 	return func(ctx context.Context, p retention.Plan, items []retention.TransferItem) (*retention.TransferPackage, error) {
 		out := dir
@@ -243,124 +245,80 @@ func bagTransfer(a *archive.Archive, g *globalOptions, dir string) retention.Tra
 		if err := os.MkdirAll(out, 0o750); err != nil {
 			return nil, err
 		}
-		w, err := bagit.Create(filepath.Join(out, p.ID))
+		out, err := filepath.Abs(filepath.Join(out, p.ID))
 		if err != nil {
 			return nil, err
 		}
-		ok := false
-		defer func() {
-			if !ok {
-				w.Abort()
-			}
-		}()
-		want := map[string]bool{}
+		keys := make([]string, len(items))
+		byKey := map[string]retention.TransferItem{}
+		for i, it := range items {
+			keys[i] = it.Key
+			byKey[it.Key] = it
+		}
+		src, err := export.NewSource(a, export.SourceOptions{Keys: export.KeyList(keys), Versions: export.VersionsAll,
+			Records: func(ctx context.Context, ci *catalog.Item) (export.Records, error) {
+				it := byKey[ci.Key]
+				return export.Records{Classification: it.Class, Schedule: it.Schedule.ID, Exemptions: it.Exemptions}, nil
+			}})
+		if err != nil {
+			return nil, err
+		}
+		head, err := a.Catalog().Head()
+		if err != nil {
+			return nil, err
+		}
+		schedules := map[string]retention.Schedule{}
 		for _, it := range items {
-			want[it.Key] = true
+			schedules[it.Schedule.ID] = it.Schedule
 		}
-		blobs := map[string][]string{}
-		if err := a.Catalog().BlobRefs(func(key string, ds []string) error {
-			if want[key] {
-				blobs[key] = ds
-			}
-			return nil
-		}); err != nil {
-			return nil, err
-		}
-		st, err := a.Stats()
+		sel := export.Selection{Filters: map[string][]string{"disposition-plan": {p.ID}}, Versions: export.VersionsAll, Media: true}
+		m, err := export.Run(ctx, src, bagitexport.Format().New(), export.Meta{
+			Format: "bagit", Out: out, ArchiveID: a.Config().ArchiveID, Exporter: g.who(), ExportedAt: g.now().UTC(),
+			OsmarcVersion: archive.Version, JournalHead: export.JournalHead{Seq: head.Seq, Hash: head.Hash},
+			Versions: export.VersionsAll, Media: true, Selection: sel,
+			Extra: func(ctx context.Context, create func(string) (io.WriteCloser, error)) error {
+				f, err := create("transfer.json")
+				if err != nil {
+					return err
+				}
+				enc := json.NewEncoder(f)
+				enc.SetEscapeHTML(false)
+				enc.SetIndent("", "  ")
+				err = enc.Encode(map[string]any{"format": "osmarc transfer 1", "plan": p, "schedules": schedules})
+				if cerr := f.Close(); err == nil {
+					err = cerr
+				}
+				if err != nil {
+					return err
+				}
+				if f, err = create("transfer.jsonl"); err != nil {
+					return err
+				}
+				enc = json.NewEncoder(f)
+				enc.SetEscapeHTML(false)
+				for _, it := range items {
+					if err = enc.Encode(struct {
+						retention.TransferItem
+						Schedule string `json:"schedule"`
+						ItemDir  string `json:"path"`
+					}{it, it.Schedule.ID, "data/" + bagitexport.ItemDir(it.Key)}); err != nil {
+						break
+					}
+				}
+				if cerr := f.Close(); err == nil {
+					err = cerr
+				}
+				return err
+			},
+		}, nil)
 		if err != nil {
 			return nil, err
 		}
-		copyBlob := func(name, digest string) error {
-			d, err := archive.ParseDigest(digest)
-			if err != nil {
-				return err
-			}
-			b, err := archive.ReadBlob(ctx, a.Store(), d)
-			if err != nil {
-				return fmt.Errorf("item blob %s: %w", digest, err)
-			}
-			f, err := w.Create(name)
-			if err != nil {
-				return err
-			}
-			if _, err := f.Write(b); err != nil {
-				f.Close()
-				return err
-			}
-			return f.Close()
+		files := 0
+		if _, n, ok := strings.Cut(m.PayloadOxum, "."); ok {
+			files, _ = strconv.Atoi(n)
 		}
-		list, err := w.Create("transfer.jsonl")
-		if err != nil {
-			return nil, err
-		}
-		enc := json.NewEncoder(list)
-		enc.SetEscapeHTML(false)
-		for _, it := range items {
-			dirName := "items/" + it.Key
-			if bagit.CheckName(dirName+"/x") != nil {
-				sum := sha256.Sum256([]byte(it.Key))
-				dirName = "items/_/" + hex.EncodeToString(sum[:])
-			}
-			line := struct {
-				retention.TransferItem
-				Path  string   `json:"path"`
-				Blobs []string `json:"blobs,omitempty"`
-			}{TransferItem: it, Path: "data/" + dirName}
-			for i, v := range it.Versions {
-				if err := copyBlob(fmt.Sprintf("%s/version-%d-%s.json", dirName, i+1, v), v); err != nil {
-					list.Close()
-					return nil, err
-				}
-			}
-			for _, d := range blobs[it.Key] {
-				if slices.Contains(it.Versions, d) {
-					continue
-				}
-				line.Blobs = append(line.Blobs, d)
-				if err := copyBlob(dirName+"/blobs/"+d, d); err != nil {
-					list.Close()
-					return nil, err
-				}
-			}
-			if err := enc.Encode(line); err != nil {
-				list.Close()
-				return nil, err
-			}
-		}
-		if err := list.Close(); err != nil {
-			return nil, err
-		}
-		var approvers []string
-		for _, ap := range p.Approvals {
-			approvers = append(approvers, ap.By+" ("+ap.At.Format(time.RFC3339)+")")
-		}
-		var scheds []string
-		for _, gr := range p.Groups {
-			if gr.Action == retention.ActionTransfer {
-				scheds = append(scheds, gr.Schedule+" ("+gr.Authority+")")
-			}
-		}
-		for _, f := range []bagit.Field{
-			{Label: "Source-Organization", Value: "osmarc archive " + st.ArchiveID},
-			{Label: "Bagging-Date", Value: g.now().UTC().Format(time.DateOnly)},
-			{Label: "External-Identifier", Value: p.ID},
-			{Label: "External-Description", Value: fmt.Sprintf("Transfer of %d record(s) under disposition plan %s, schedule(s) %s", len(items), p.ID, strings.Join(scheds, ", "))},
-			{Label: "Bag-Count", Value: "1 of 1"},
-			{Label: "Bag-Software-Agent", Value: "osmarc " + archive.Version},
-			{Label: "Osmarc-Plan-Content", Value: "sha256:" + p.Content},
-			{Label: "Osmarc-Approved-By", Value: strings.Join(approvers, "; ")},
-			{Label: "Osmarc-Journal-Head", Value: st.JournalHead},
-		} {
-			if err := w.AddInfo(f.Label, f.Value); err != nil {
-				return nil, err
-			}
-		}
-		res, err := w.Finish()
-		if err != nil {
-			return nil, err
-		}
-		ok = true
-		return &retention.TransferPackage{Format: "bagit", Dir: res.Dir, Items: len(items), Files: res.Files, Bytes: res.Bytes, TagManifestSHA256: res.TagManifestSHA256}, nil
+		return &retention.TransferPackage{Format: "bagit", Dir: m.Path, Items: m.Items, Files: files, Bytes: m.Bytes, TagManifestSHA256: m.SHA256}, nil
 	}
 }
 
