@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -53,6 +55,50 @@ func openIndex(a *archive.Archive) (*index.Index, error) {
 	ix.SetVersionReader(a)
 	installRecords(a, ix) // classification fields, and the archive's indexer
 	return ix, nil
+}
+
+// capturing are the commands whose captures keep the search index up to
+// date: each capture, once in the catalog, hands its items to the index in
+// batches of archive.IndexBatch (the ingest path of DESIGN.md).
+var capturing = map[string]bool{"ingest": true, "collect": true, "import": true, "daemon": true}
+
+// installIndexer opens the search index for a command that captures, and
+// installs it as the archive's indexer; g.closeAll closes it when the
+// command is done. A data directory without an index gets one when its
+// archive holds no item yet, so the index holds every item from the start;
+// an archive that already has items and no index keeps none until osmarc
+// reindex builds it whole (search says so), rather than an index that
+// would silently miss the items captured before it.
+func (g *globalOptions) installIndexer(a *archive.Archive) error {
+	if _, err := os.Stat(filepath.Join(a.Dir(), index.DirName)); err != nil {
+		n, err := a.Catalog().Counters()
+		if err != nil {
+			return err
+		}
+		if n.Items > 0 {
+			return nil
+		}
+	}
+	ix, err := openIndex(a)
+	if err != nil {
+		return fmt.Errorf("open the search index: %w", err)
+	}
+	g.closers = append(g.closers, func() error {
+		a.SetIndexer(nil)
+		return ix.Close()
+	})
+	return nil
+}
+
+// closeAll closes what commands opened for the whole run (the search
+// index of a capturing command), last opened first.
+func (g *globalOptions) closeAll() error {
+	var errs []error
+	for i := len(g.closers) - 1; i >= 0; i-- {
+		errs = append(errs, g.closers[i]())
+	}
+	g.closers = nil
+	return errors.Join(errs...)
 }
 
 // reindexArchive rebuilds the index of an archive opened for writing.

@@ -34,6 +34,9 @@ type globalOptions struct {
 	now    func() time.Time
 	// registry lists the collectors and importers (tests pass fakes).
 	registry *collect.Registry
+	// closers close, after the command, what it opened for its whole run
+	// (the search index a capturing command keeps up to date).
+	closers []func() error
 }
 
 // exitError carries an exit code with a message already printed (or none).
@@ -116,12 +119,30 @@ open-records requests, and proves its integrity.`,
 		newJobsCommand(g),
 		newCoverageCommand(g),
 		newDaemonCommand(g),
-		newExportCommand(g),
 		newServeCommand(g),
 		newUserCommand(g),
 		newTokenCommand(g),
 	)
+	closeAfterRun(root, g)
 	return root
+}
+
+// closeAfterRun makes every command close, when it returns, what it
+// opened for its whole run (g.closers: the search index of a capturing
+// command), whether it succeeded or not.
+func closeAfterRun(c *cobra.Command, g *globalOptions) {
+	if run := c.RunE; run != nil {
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			err := run(cmd, args)
+			if cerr := g.closeAll(); cerr != nil && err == nil {
+				err = fmt.Errorf("close the search index: %w", cerr)
+			}
+			return err
+		}
+	}
+	for _, sub := range c.Commands() {
+		closeAfterRun(sub, g)
+	}
 }
 
 func (g *globalOptions) resolve() error {
@@ -152,8 +173,19 @@ func (g *globalOptions) options(command string, readOnly bool) archive.Options {
 
 // open opens the archive for a command; readers do not take the writer's
 // lock but still fail at once while a writer holds it.
+//
+// A command that captures (ingest, collect, import, daemon) gets the search
+// index installed, so its captures keep it up to date.
 func (g *globalOptions) open(ctx context.Context, command string, readOnly bool) (*archive.Archive, error) {
-	return archive.Open(ctx, g.options(command, readOnly))
+	a, err := archive.Open(ctx, g.options(command, readOnly))
+	if err != nil || readOnly || !capturing[command] {
+		return a, err
+	}
+	if err := g.installIndexer(a); err != nil {
+		a.Close()
+		return nil, err
+	}
+	return a, nil
 }
 
 // interactive reports whether progress should be drawn.

@@ -50,12 +50,40 @@ func indexedArchive(t *testing.T) string {
 	return dir
 }
 
+// An archive whose items came before its index has none until reindex
+// builds it whole: captures do not start an index that would miss them.
 func TestSearchNeedsAnIndex(t *testing.T) {
 	dir := newArchive(t)
 	must(t, "ingest", "--data", dir, "../../testdata/items.jsonl")
+	if err := os.RemoveAll(filepath.Join(dir, "index")); err != nil {
+		t.Fatal(err)
+	}
+	must(t, "ingest", "--data", dir, "../../testdata/items-edited.jsonl")
 	code, out, errs := osmarc(t, "", "search", "--data", dir, "parade")
 	if code != 1 || out != "" || !strings.Contains(errs, "no search index yet: run osmarc reindex") || strings.Count(errs, "\n") != 1 {
 		t.Errorf("search before reindex: exit %d, %q, %q", code, out, errs)
+	}
+}
+
+// Captures keep the index up to date: what ingest brings in is found at
+// once, edits included, without a reindex.
+func TestCapturesKeepTheIndexUpToDate(t *testing.T) {
+	dir := newArchive(t)
+	must(t, "ingest", "--data", dir, "../../testdata/items.jsonl")
+	r := searchJSON(t, dir, "parade")
+	if r.Total != 3 {
+		t.Errorf("after the first ingest: %d hits for parade, want 3", r.Total)
+	}
+	must(t, "ingest", "--data", dir, "../../testdata/items-edited.jsonl")
+	code, out, errs := osmarc(t, "", "search", "--data", dir, "--json", `"is on saturday"`, "--edited")
+	if code != 0 || errs != "" || !strings.Contains(out, `"key":"facebook/3rd-brigade/101_2001"`) {
+		t.Errorf("edited-away phrase after the second ingest: exit %d, %s, %q", code, out, errs)
+	}
+	if r := searchJSON(t, dir, "wheelchairs"); r.Total != 1 {
+		t.Errorf("the edited comment: %+v", r)
+	}
+	if r := searchJSON(t, dir); r.Total != 8 {
+		t.Errorf("every item: %d, want 8", r.Total)
 	}
 }
 
@@ -93,7 +121,7 @@ func TestSearchCommand(t *testing.T) {
 		// A query that starts with "-" follows "--", or flags would take it.
 		{[]string{"--sort", "newest", "--", "-account:3rd-brigade -platform:x"}, []string{"bluesky/brigade.example.gov/at:%2F%2Fdid:plc:abc123%2Fapp.bsky.feed.post%2F3kxyz", "mastodon/brigade@social.example.gov/112233445566778899"}},
 		{[]string{"--removed"}, nil},
-		{[]string{"--class", "record"}, nil},
+		{[]string{"--class", "transitory"}, nil}, // the default class is record (issue 5)
 		{[]string{"--hold", "smith-v-brigade"}, nil},
 		{[]string{"--exemption", "b6"}, nil},
 		{[]string{"parade", "brigade"}, []string{comment, "facebook/3rd-brigade/101_2002", post}}, // unquoted words are one query
@@ -110,14 +138,14 @@ func TestSearchCommand(t *testing.T) {
 
 	// Text output: a count, each hit with its snippet, facets.
 	out := must(t, "search", "--data", dir, "wheelchairs")
-	for _, want := range []string{"1 item(s) found", comment, "(on " + post + ")", "«wheelchairs»", "by Jane Public",
+	for _, want := range []string{"1 item(s) found", comment, "(on " + post + ", record)", "«wheelchairs»", "by Jane Public",
 		"in reply to 3rd Canadian Division Brigade (@3rd-brigade): “UPDATE: the Brigade parade is moved to Sunday at 10:00.", "By facet:", "kind      comment 1"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("text output lacks %q:\n%s", want, out)
 		}
 	}
 	out = must(t, "search", "--data", dir, "saturday")
-	if !strings.Contains(out, "earlier version: The Brigade parade is on «Saturday»") || !strings.Contains(out, "(edited)") {
+	if !strings.Contains(out, "earlier version: The Brigade parade is on «Saturday»") || !strings.Contains(out, "(edited, record)") {
 		t.Errorf("edited-away word:\n%s", out)
 	}
 	if out := must(t, "search", "--data", dir, "zeppelin"); out != "No items found.\n" {
