@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,8 +16,6 @@ import (
 	"github.com/osmarc/osmarc/archive"
 	"github.com/osmarc/osmarc/archive/catalog"
 	"github.com/osmarc/osmarc/archive/journal"
-	"github.com/osmarc/osmarc/archive/retention"
-	"github.com/osmarc/osmarc/index"
 )
 
 // threadNode is one item of a thread as the item page draws it.
@@ -82,13 +79,16 @@ const maxThread = 500
 
 func (s *Server) pageItem(w http.ResponseWriter, r *http.Request) {
 	key := r.PathValue("key")
-	ctx := r.Context()
-	d, err := s.a.Show(ctx, key)
+	// Item redacts for the user's role and records an unredacted view of
+	// exempt content, as the API does.
+	v, err := s.Item(r, key)
 	if err != nil {
 		s.Fail(w, r, err, "key")
 		return
 	}
-	p := &itemPage{Item: d.Item, AccountKey: archive.AccountKey(d.Platform, d.Account), Redacted: Redact(ctx)}
+	d := v.ItemDetail
+	p := &itemPage{Item: d.Item, AccountKey: archive.AccountKey(d.Platform, d.Account), Redacted: v.Redacted,
+		Class: v.Class, Exemptions: v.Exemptions, Holds: v.Holds}
 	for i := len(d.Versions) - 1; i >= 0; i-- {
 		if d.Versions[i].Item != nil {
 			p.Latest = d.Versions[i].Item
@@ -96,39 +96,22 @@ func (s *Server) pageItem(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	p.Author = authorName(p.Latest)
-	s.itemRecords(ctx, p)
-	exempt := len(p.Exemptions) > 0
-	redact := func(t string) string {
-		if !p.Redacted {
-			return t
-		}
-		t, _ = redactText(t, nil)
-		return t
-	}
-	if p.Redacted && exempt {
-		p.Author = "[withheld]"
-	} else {
-		p.Author = redact(p.Author)
-	}
+	s.itemSchedule(p)
 	// Versions, oldest first, each with its difference from the one before.
 	prevText, prevN := "", 0
-	for i, v := range d.Versions {
-		vv := versionView{N: i + 1, Digest: v.Digest, CapturedAt: v.CapturedAt, Error: v.Error}
-		if v.Item != nil {
-			vv.EditedAt = v.Item.EditedAt
-			vv.Text = redact(v.Item.Text)
-			if p.Redacted && exempt {
-				vv.Text = "[withheld: exempt (" + strings.Join(p.Exemptions, ", ") + ")]"
-			}
-			if prevN > 0 {
+	for i, ver := range d.Versions {
+		vv := versionView{N: i + 1, Digest: ver.Digest, CapturedAt: ver.CapturedAt, Error: ver.Error}
+		if ver.Item != nil {
+			vv.EditedAt, vv.Text = ver.Item.EditedAt, ver.Item.Text
+			if prevN > 0 && vv.Text != prevText {
 				vv.Diff, vv.Prev = WordDiff(prevText, vv.Text), prevN
 			}
 			prevText, prevN = vv.Text, i+1
 		}
 		p.Versions = append(p.Versions, vv)
 	}
-	// Media: what the latest version names, with the digests captures
-	// recorded for it.
+	// Media: what the latest version names, with the digests the captures
+	// recorded for it (withheld items name none).
 	var digests []string
 	for i := len(d.Sightings) - 1; i >= 0; i-- {
 		if len(d.Sightings[i].Media) > 0 {
@@ -138,26 +121,22 @@ func (s *Server) pageItem(w http.ResponseWriter, r *http.Request) {
 	}
 	if p.Latest != nil {
 		for i, m := range p.Latest.Media {
-			mv := mediaView{Label: fmt.Sprintf("Attachment %d", i+1), Type: m.Type, Alt: redact(m.Alt)}
+			mv := mediaView{Label: fmt.Sprintf("Attachment %d", i+1), Type: m.Type, Alt: m.Alt}
 			dg := m.Digest
 			if dg == "" && i < len(digests) {
 				dg = digests[i]
 			}
-			if dg != "" && !(p.Redacted && exempt) {
-				mv.Href = "/media/" + url.PathEscape(dg) + "?item=" + url.QueryEscape(key) + "&n=" + fmt.Sprint(i)
-			} else if dg == "" {
+			if dg != "" {
+				mv.Href = "/media/" + url.PathEscape(dg) + "?item=" + url.QueryEscape(key)
+			} else {
 				mv.Note = "not downloaded; source " + m.URL
 			}
 			p.Media = append(p.Media, mv)
 		}
 	}
-	p.Thread, p.ThreadPartial = s.thread(ctx, d.Item, p.Latest, p.Redacted)
+	p.Thread, p.ThreadPartial = s.threadNodes(r, d.Item)
 	p.History = s.itemHistory(d)
-	if !p.Redacted && exempt {
-		s.Audit(r, EventExemptViewed, map[string]any{"key": key, "exemptions": p.Exemptions})
-	}
-	title := d.Kind + " by " + p.Author
-	s.render(w, r, http.StatusOK, "item", title, p)
+	s.render(w, r, http.StatusOK, "item", d.Kind+" by "+p.Author, p)
 }
 
 func authorName(it *archive.Item) string {
@@ -175,28 +154,12 @@ func authorName(it *archive.Item) string {
 	return it.Author.ID
 }
 
-// itemRecords fills the records-management facts: classification (a
-// person's decision, else a record), schedule (the decision's, else the
-// account's), disposition date, and the holds that cover the item.
-func (s *Server) itemRecords(ctx context.Context, p *itemPage) {
+// itemSchedule fills the schedule (a person's classification's, else the
+// account's) and the disposition date under it.
+func (s *Server) itemSchedule(p *itemPage) {
 	it := &p.Item
-	p.Class = "record"
-	if b, err := s.a.Catalog().State("classifications", it.Key); err == nil {
-		var c struct {
-			Class      string   `json:"class"`
-			Schedule   string   `json:"schedule"`
-			Exemptions []string `json:"exemptions"`
-			Status     string   `json:"status"`
-		}
-		if json.Unmarshal(b, &c) == nil && c.Status != "undone" {
-			if c.Class != "" {
-				p.Class = c.Class
-			}
-			p.Exemptions = c.Exemptions
-			if c.Schedule != "" {
-				p.Schedule, p.ScheduleFrom = c.Schedule, "a person's classification"
-			}
-		}
+	if c := s.classificationOf(it.Key); c.Schedule != "" {
+		p.Schedule, p.ScheduleFrom = c.Schedule, "its classification"
 	}
 	var deactivated *time.Time
 	if acct, err := s.a.Account(p.AccountKey); err == nil {
@@ -206,128 +169,63 @@ func (s *Server) itemRecords(ctx context.Context, p *itemPage) {
 		deactivated = acct.DeactivatedAt
 	}
 	p.Disposition = "none: no schedule applies yet"
-	if p.Schedule != "" {
-		sc, err := s.records.Schedule(p.Schedule)
-		if err != nil {
-			p.Disposition = "unknown: schedule " + p.Schedule + " is not defined"
-		} else {
-			disp, err := sc.Compute(it.CreatedAt, func(name string) (time.Time, bool) {
-				if name == "account-deactivated" && deactivated != nil {
-					return *deactivated, true
-				}
-				return time.Time{}, false
-			}, s.records.Loc)
-			switch {
-			case err != nil:
-				p.Disposition = "cannot be computed: " + err.Error()
-			case disp.Permanent:
-				p.Disposition = "permanent (" + sc.Action + ", never destroyed)"
-			case disp.Pending != "":
-				p.Disposition = "waits for " + disp.Pending
-			case !disp.Date.IsZero():
-				p.Disposition = disp.Date.Format(time.DateOnly) + " (" + sc.Action + ")"
-			}
-		}
-	}
-	holds, err := s.records.Holds()
-	if err != nil {
+	if p.Schedule == "" {
 		return
 	}
-	for _, h := range holds {
-		if !h.Covers(it) {
-			continue
+	sc, err := s.records.Schedule(p.Schedule)
+	if err != nil {
+		p.Disposition = "unknown: schedule " + p.Schedule + " is not defined"
+		return
+	}
+	disp, err := sc.Compute(it.CreatedAt, func(name string) (time.Time, bool) {
+		if name == "account-deactivated" && deactivated != nil {
+			return *deactivated, true
 		}
-		if h.Query != "" && s.ix != nil {
-			res, err := s.ix.Search(ctx, index.Request{Query: "(" + h.Query + ") +key:" + quoteQuery(it.Key), Limit: 1})
-			if err == nil && res.Total == 0 {
-				continue
-			}
-		}
-		p.Holds = append(p.Holds, h.Name)
+		return time.Time{}, false
+	}, s.records.Loc)
+	switch {
+	case err != nil:
+		p.Disposition = "cannot be computed: " + err.Error()
+	case disp.Permanent:
+		p.Disposition = "permanent (" + sc.Action + ", never destroyed)"
+	case disp.Pending != "":
+		p.Disposition = "waits for " + disp.Pending
+	case !disp.Date.IsZero():
+		p.Disposition = disp.Date.Format(time.DateOnly) + " (" + sc.Action + ")"
 	}
 }
 
-// thread gathers the item's whole thread: its root (following parents up)
-// and every item of the same account whose thread or parent chain leads
-// there, nested by parent. It uses the search index's thread and parent
-// fields; without an index it shows the item alone.
-func (s *Server) thread(ctx context.Context, ci catalog.Item, latest *archive.Item, redact bool) ([]*threadNode, string) {
-	if latest == nil {
-		return nil, "This item's content could not be read."
-	}
-	// Find the root: the thread id, else the top of the parent chain.
-	rootID := latest.Thread
-	if rootID == "" {
-		rootID = latest.ID
-		cur := latest
-		for range 50 {
-			if cur.Parent == "" {
-				break
-			}
-			pk := archive.ItemKey(ci.Platform, ci.Account, cur.Parent)
-			pc, err := s.a.Catalog().Item(pk)
-			if err != nil {
-				rootID = cur.Parent
-				break
-			}
-			pit, err := s.a.Version(ctx, pc.Latest().Digest)
-			if err != nil {
-				break
-			}
-			rootID, cur = pit.ID, pit
-			if pit.Thread != "" {
-				rootID = pit.Thread
-				break
-			}
-		}
-	}
-	keys := map[string]bool{ci.Key: true}
-	keys[archive.ItemKey(ci.Platform, ci.Account, rootID)] = true
+// threadNodes draws the item's whole thread (Server.Thread finds its
+// members through the index) with each member's full latest text, nested
+// by parent, oldest first at each level, redacted as the user's role
+// requires. Without an index it shows the item alone and says why.
+func (s *Server) threadNodes(r *http.Request, ci catalog.Item) ([]*threadNode, string) {
+	ctx := r.Context()
+	keys := []string{ci.Key}
 	partial := ""
-	if s.ix == nil {
+	tv, err := s.Thread(r, ci.Key)
+	switch {
+	case errors.Is(err, errNoIndex):
 		partial = "There is no search index, so only this item is shown: run osmarc reindex."
-	} else {
-		// Every item naming the root as thread or parent, then replies to
-		// those, level by level.
-		frontier := []string{rootID}
-		seenIDs := map[string]bool{rootID: true}
-		for depth := 0; len(frontier) > 0 && depth < 50 && len(keys) < maxThread; depth++ {
-			var qs []string
-			for _, id := range frontier {
-				qs = append(qs, "parent:"+quoteQuery(id))
-				if depth == 0 {
-					qs = append(qs, "thread:"+quoteQuery(id))
-				}
-			}
-			frontier = nil
-			req := index.Request{Query: strings.Join(qs, " "), Platforms: []string{ci.Platform}, Accounts: []string{ci.Account}, Sort: index.SortOldest}
-			_, err := s.ix.SearchAll(ctx, req, func(h index.Hit) error {
-				if len(keys) >= maxThread {
-					return errStopThread
-				}
-				keys[h.Key] = true
-				if !seenIDs[h.ID] {
-					seenIDs[h.ID] = true
-					frontier = append(frontier, h.ID)
-				}
-				return nil
-			})
-			if errors.Is(err, errStopThread) {
-				partial = fmt.Sprintf("This thread is long: the first %d items are shown.", maxThread)
-				break
-			}
-			if err != nil {
-				partial = "The thread could not be searched fully: " + err.Error()
-				break
+	case err != nil:
+		partial = "The thread could not be found: " + err.Error()
+	default:
+		for _, h := range tv.Items {
+			if h.Key != ci.Key {
+				keys = append(keys, h.Key)
 			}
 		}
+		if tv.Partial {
+			partial = fmt.Sprintf("This thread is long: the first %d items are shown.", MaxThread)
+		}
 	}
+	redact := Redact(ctx)
 	nodes := map[string]*threadNode{} // by platform id
 	var all []*threadNode
-	for k := range keys {
+	for _, k := range keys {
 		c, err := s.a.Catalog().Item(k)
 		if err != nil {
-			continue // the root, when it was never captured
+			continue
 		}
 		n := &threadNode{Key: k, Kind: c.Kind, CreatedAt: c.CreatedAt, LastSeen: c.LastSeen, Versions: len(c.Versions),
 			Edited: len(c.Versions) > 1, Removed: c.RemovedAt != nil, Current: k == ci.Key, id: c.ID, Anchor: fmt.Sprint(len(all))}
@@ -335,14 +233,13 @@ func (s *Server) thread(ctx context.Context, ci catalog.Item, latest *archive.It
 		if err != nil {
 			n.Text = "[this version could not be read: " + err.Error() + "]"
 		} else {
-			n.Text, n.Author, n.parent = it.Text, authorName(it), it.Parent
+			n.parent = it.Parent
 			if redact {
-				n.Text, _ = redactText(n.Text, nil)
-				n.Author, _ = redactText(n.Author, nil)
-				if s.exempt(k) {
-					n.Text, n.Redacted = "[withheld: exempt]", true
-				}
+				withheld := len(s.classificationOf(k).Exemptions) > 0
+				redactItem(it, withheld)
+				n.Redacted = withheld
 			}
+			n.Text, n.Author = it.Text, authorName(it)
 		}
 		nodes[c.ID] = n
 		all = append(all, n)
@@ -369,21 +266,6 @@ func (s *Server) thread(ctx context.Context, ci catalog.Item, latest *archive.It
 	}
 	order(roots)
 	return roots, partial
-}
-
-var errStopThread = errors.New("thread too long")
-
-// exempt reports whether a person's classification gives key exemptions.
-func (s *Server) exempt(key string) bool {
-	b, err := s.a.Catalog().State("classifications", key)
-	if err != nil {
-		return false
-	}
-	var c struct {
-		Exemptions []string `json:"exemptions"`
-		Status     string   `json:"status"`
-	}
-	return json.Unmarshal(b, &c) == nil && c.Status != "undone" && len(c.Exemptions) > 0
 }
 
 // itemHistory lists the captures that saw the item and the journal events
@@ -488,7 +370,7 @@ func (s *Server) pageMedia(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusNotFound, "not-found", fmt.Sprintf("item %s has no media %s", key, dg), "digest")
 		return
 	}
-	if Redact(ctx) && s.exempt(key) {
+	if Redact(ctx) && len(s.classificationOf(key).Exemptions) > 0 {
 		s.fail(w, r, http.StatusForbidden, "forbidden", "this item is exempt: its media are withheld for your role", "")
 		return
 	}
@@ -539,5 +421,3 @@ func mediaType(declared, sniffed string) string {
 	}
 	return t
 }
-
-var _ = retention.HoldActive

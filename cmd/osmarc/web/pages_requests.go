@@ -3,7 +3,6 @@ package web
 import (
 	"archive/zip"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -15,15 +14,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/osmarc/osmarc/archive"
 	"github.com/osmarc/osmarc/archive/request"
-	"github.com/osmarc/osmarc/export/bagit"
 	"github.com/osmarc/osmarc/index"
 )
-
-// productionsRoot is where productions are written, inside the data
-// directory: productions/<request>/<time>, as the API writes them.
-const productionsRoot = "productions"
 
 // EventProductionDownloaded records that someone downloaded a production.
 const EventProductionDownloaded = "export.downloaded"
@@ -238,9 +231,9 @@ func (s *Server) pageRequestRedact(w http.ResponseWriter, r *http.Request) {
 	done(w, r, "/requests/"+url.PathEscape(id), "Redaction recorded.")
 }
 
-// pageRequestProduce writes the request's production as a BagIt bag in
-// the data directory's productions directory and records it; the request
-// page then offers it for download.
+// pageRequestProduce produces the request (Server.Produce: a BagIt bag in
+// the data directory's productions directory, recorded in the request);
+// the request page then offers it for download.
 func (s *Server) pageRequestProduce(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	rq, err := request.Get(s.a, id)
@@ -248,59 +241,8 @@ func (s *Server) pageRequestProduce(w http.ResponseWriter, r *http.Request) {
 		s.Fail(w, r, err, "id")
 		return
 	}
-	root := filepath.Join(s.a.Dir(), productionsRoot, rq.ID)
-	if err := os.MkdirAll(root, 0o750); err != nil {
-		s.Fail(w, r, err, "")
-		return
-	}
-	out := filepath.Join(root, s.now().UTC().Format("20060102T150405.000Z"))
-	user := UserFrom(r.Context()).Name
-	var sum *request.Summary
-	err = s.Write(r.Context(), func(ctx context.Context) error {
-		bag, err := bagit.Create(out)
-		if err != nil {
-			return err
-		}
-		ok := false
-		defer func() {
-			if !ok {
-				bag.Abort()
-			}
-		}()
-		sum, err = request.Produce(ctx, s.a, rq.ID, bag, request.ProduceOptions{
-			Threads: r.PostFormValue("threads") != "", Actor: user, Now: s.now, Out: out,
-		})
-		if err != nil {
-			return err
-		}
-		for _, f := range []bagit.Field{
-			{Label: "Osmarc-Archive-ID", Value: s.a.Config().ArchiveID},
-			{Label: "External-Identifier", Value: sum.Request.ID},
-			{Label: "External-Description", Value: "Production of open-records request " + sum.Request.ID},
-			{Label: "Bagging-Date", Value: sum.ProducedAt.Format(request.DateLayout)},
-			{Label: "Bag-Software-Agent", Value: "osmarc " + archive.Version},
-			{Label: "Osmarc-Journal-Seq", Value: strconv.FormatUint(sum.JournalHead.Seq, 10)},
-			{Label: "Osmarc-Journal-Head", Value: sum.JournalHead.Hash},
-		} {
-			if err := bag.AddInfo(f.Label, f.Value); err != nil {
-				return err
-			}
-		}
-		res, err := bag.Finish()
-		if err != nil {
-			return err
-		}
-		ok = true
-		if _, err := request.RecordProduction(ctx, s.a, rq.ID, sum, out, res.PayloadOxum, res.TagManifestSHA256); err != nil {
-			return fmt.Errorf("the package is complete but recording it failed: %w", err)
-		}
-		return nil
-	})
+	sum, _, err := s.Produce(r.Context(), rq.ID, r.PostFormValue("threads") != "", false)
 	if err != nil {
-		if errors.Is(err, request.ErrLeak) {
-			s.Fail(w, r, badInput(err.Error()), "")
-			return
-		}
 		s.Fail(w, r, asInput(err), "")
 		return
 	}
@@ -312,7 +254,7 @@ func (s *Server) pageRequestProduce(w http.ResponseWriter, r *http.Request) {
 // productionDir is the production's directory when it is one the pages
 // wrote (inside the productions directory) and still exists, else "".
 func (s *Server) productionDir(out string) string {
-	root, err := filepath.Abs(filepath.Join(s.a.Dir(), productionsRoot))
+	root, err := filepath.Abs(filepath.Join(s.a.Dir(), ProductionsDir))
 	if err != nil {
 		return ""
 	}
