@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/osmarc/osmarc/archive"
 	"github.com/osmarc/osmarc/export"
 	"github.com/osmarc/osmarc/export/html"
 	"github.com/osmarc/osmarc/export/tabular"
@@ -218,9 +219,16 @@ func (w *bagWriter) copyBlob(ctx context.Context, dir, digest string) (string, s
 	if err != nil {
 		return "", "", err
 	}
-	if _, err := io.Copy(f, br); err != nil {
+	// Checked again here, whatever Blobs checked: the bag's manifest must
+	// never vouch for damaged content.
+	h := sha256.New()
+	if _, err := io.Copy(f, io.TeeReader(br, h)); err != nil {
 		f.Close()
 		return "", "", fmt.Errorf("export: copy blob %s: %w", digest, err)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != digest {
+		f.Close()
+		return "", "", fmt.Errorf("export: blob %s: %w: content hashes to %s", digest, archive.ErrDigestMismatch, got)
 	}
 	return name, ct, f.Close()
 }
@@ -295,6 +303,9 @@ func (w *bagWriter) Write(ctx context.Context, it *export.Item) error {
 		}
 		if err := f.Close(); err != nil {
 			return err
+		}
+		if sum := hex.EncodeToString(h.Sum(nil)); !v.Redacted && sum != v.Digest {
+			return fmt.Errorf("export: item %s: version %s: %w: content hashes to %s", it.Key, v.Digest, archive.ErrDigestMismatch, sum)
 		}
 		ref := versionRef{Digest: v.Digest, CapturedAt: v.CapturedAt, Capture: v.Capture, File: name, FileSHA256: hex.EncodeToString(h.Sum(nil)), Redacted: v.Redacted}
 		if v.Redacted {

@@ -7,10 +7,14 @@ import (
 	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"flag"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -188,4 +192,70 @@ func TestExportBagLatest(t *testing.T) {
 	if len(vs) != 1 || !strings.Contains(vs[0], "/2-") {
 		t.Errorf("versions: %v", vs)
 	}
+}
+
+// fullDisk fails writes with ENOSPC once limit bytes were written.
+type fullDisk struct {
+	w     io.WriteCloser
+	left  *int
+	limit int
+}
+
+func (f fullDisk) Write(p []byte) (int, error) {
+	if *f.left < len(p) {
+		return 0, fmt.Errorf("write: %w", syscall.ENOSPC)
+	}
+	*f.left -= len(p)
+	return f.w.Write(p)
+}
+
+func (f fullDisk) Close() error { return f.w.Close() }
+
+// A disk that fills up mid-export, or a damaged blob, leaves nothing at
+// the output path nor beside it, and the error says so.
+func TestExportBagFailsCleanly(t *testing.T) {
+	f := exporttest.Build(t)
+	for _, tc := range []struct {
+		name string
+		meta func(m *export.Meta)
+		want string
+	}{
+		{"disk full", func(m *export.Meta) {
+			left := 20000
+			m.Guard = func(name string, w io.WriteCloser) io.WriteCloser { return fullDisk{w: w, left: &left} }
+		}, "no space left on device"},
+		{"damaged media", func(m *export.Meta) { m.Blobs = damaged{m.Blobs, archive.Sum(f.MediaPNG).String()} }, "digest mismatch"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src, _ := export.NewSource(f.A, export.SourceOptions{Keys: export.KeyList(exporttest.Keys), Versions: export.VersionsAll})
+			parent := t.TempDir()
+			out := filepath.Join(parent, "bag")
+			m := export.Meta{Format: "bagit", Out: out, Media: true, Blobs: src.Blobs()}
+			tc.meta(&m)
+			_, err := export.Run(context.Background(), src, Format().New(), m, nil)
+			if err == nil || !errors.Is(err, export.ErrIncomplete) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "nothing is at "+out) {
+				t.Fatalf("error %v", err)
+			}
+			if ents, _ := os.ReadDir(parent); len(ents) != 0 {
+				t.Errorf("left after the failure: %v", ents)
+			}
+		})
+	}
+}
+
+// damaged serves one blob with a byte changed.
+type damaged struct {
+	export.Blobs
+	digest string
+}
+
+func (d damaged) Open(ctx context.Context, digest string) (io.ReadCloser, error) {
+	rc, err := d.Blobs.Open(ctx, digest)
+	if err != nil || digest != d.digest {
+		return rc, err
+	}
+	b, _ := io.ReadAll(rc)
+	rc.Close()
+	b[len(b)-1] ^= 1
+	return io.NopCloser(bytes.NewReader(b)), nil
 }
