@@ -253,6 +253,9 @@ func TestClassificationBadInput(t *testing.T) {
 	if _, err := r.Classify(ctx, "facebook/comments/c1", "record", "", nil, " "); err == nil || !strings.Contains(err.Error(), "--reason") {
 		t.Errorf("classify without a reason: %v", err)
 	}
+	if _, err := r.PlaceHold(ctx, retention.Hold{Name: "q", Matter: "m", Reason: "r", Query: `"parade`}, "legal"); !errors.Is(err, retention.ErrInvalid) || !strings.Contains(err.Error(), "unclosed quote") {
+		t.Errorf("a hold whose query does not parse: %v", err)
+	}
 	if _, err := r.MoveRule(ctx, "r9", 1, ""); !errors.Is(err, retention.ErrNotFound) {
 		t.Errorf("move an unknown rule: %v", err)
 	}

@@ -199,6 +199,11 @@ func (r *Records) PlaceHold(ctx context.Context, h Hold, actor string) (Hold, er
 	case h.From != nil && h.To != nil && !h.From.Before(*h.To):
 		return h, fmt.Errorf("hold %s: --from must be before --to", h.Name)
 	}
+	if h.Query != "" && r.ParseQuery != nil {
+		if _, err := r.ParseQuery(h.Query); err != nil {
+			return h, fmt.Errorf("%w hold %s: --query %q: %v", ErrInvalid, h.Name, h.Query, err)
+		}
+	}
 	if old, err := r.Hold(h.Name); err == nil && old.Status == HoldActive {
 		return h, fmt.Errorf("hold %s is already in place (since %s)", h.Name, old.PlacedAt.Format(time.DateOnly))
 	}
