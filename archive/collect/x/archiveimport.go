@@ -37,9 +37,11 @@ const (
 // its further parts (tweets-part1.js, …), the older data/tweet.js layout,
 // data/deleted-tweets.js (items removed at source, at their deleted_at or
 // else the archive's generation date), the media folders
-// (data/tweets_media/<tweet id>-<name>), and account.js and manifest.js
-// for whose account it is. Each tweets file is streamed element by
-// element: memory does not grow with the archive.
+// (data/tweets_media/<tweet id>-<name>), data/note-tweet.js (the whole
+// text of long posts, joined to their cut-short tweets: see notes.go), and
+// account.js and manifest.js for whose account it is. Each tweets file is
+// streamed element by element, and notes wait in a temporary file: memory
+// does not grow with the archive.
 type ArchiveImporter struct {
 	// Now is the clock for a deleted tweet whose archive says neither
 	// when it was deleted nor when the archive was made (default
@@ -72,9 +74,13 @@ type part struct {
 type layout struct {
 	dataDir string
 	parts   []part
+	notes   []string // note-tweet.js and its further parts
 }
 
-var rePart = regexp.MustCompile(`^(tweets|tweet|deleted-tweets)(?:-part(\d+))?\.js$`)
+var (
+	rePart = regexp.MustCompile(`^(tweets|tweet|deleted-tweets)(?:-part(\d+))?\.js$`)
+	reNote = regexp.MustCompile(`^note-tweet(?:-part\d+)?\.js$`)
+)
 
 // findLayout finds the data folder and the tweets files of an archive.
 func findLayout(src collect.Source) (*layout, error) {
@@ -114,6 +120,9 @@ func findLayout(src collect.Source) (*layout, error) {
 		}
 		l := &layout{dataDir: dir}
 		for _, e := range entries {
+			if !e.IsDir() && reNote.MatchString(e.Name()) {
+				l.notes = append(l.notes, path.Join(dir, e.Name()))
+			}
 			m := rePart.FindStringSubmatch(e.Name())
 			if m == nil || e.IsDir() {
 				continue
@@ -231,6 +240,11 @@ func (ai *ArchiveImporter) Import(ctx context.Context, src collect.Source, acct 
 		now = time.Now
 	}
 	im := &importer{sink: sink, account: acct, fsys: src.FS}
+	im.notes, err = readNotes(ctx, sink, src, l.notes)
+	if err != nil {
+		return err
+	}
+	defer im.notes.close()
 	for _, p := range l.parts {
 		removed := (*time.Time)(nil)
 		mediaDirs := []string{path.Join(l.dataDir, "tweets_media"), path.Join(l.dataDir, "tweet_media")}
@@ -246,7 +260,10 @@ func (ai *ArchiveImporter) Import(ctx context.Context, src collect.Source, acct 
 			return err
 		}
 	}
-	return im.flushHeld(ctx)
+	if err := im.flushHeld(ctx); err != nil {
+		return err
+	}
+	return im.notes.unjoined(sink)
 }
 
 // archiveElem is an element of tweets.js: {"tweet": {…}} in newer
@@ -287,29 +304,20 @@ func (ai *ArchiveImporter) readPart(ctx context.Context, im *importer, src colle
 	}
 	defer f.Close()
 	y := NewYTDReader(f)
-	var (
-		buf         []byte
-		pend        []pendingElem
-		n           int // elements in the chunk
-		first, last int // their lines
-	)
+	ch := rawChunker{sink: im.sink, source: source}
+	var pend []pendingElem
 	flush := func() error {
-		if n == 0 {
-			return nil
-		}
-		buf = append(buf, ']')
-		d, err := im.sink.PutRaw(ctx, buf, source, fmt.Sprintf("%d-%d", first, last), "application/json")
-		if err != nil {
-			return fmt.Errorf("keep %s: %w", source, err)
+		d, err := ch.put(ctx)
+		if err != nil || d == nil {
+			return err
 		}
 		for _, pe := range pend {
-			o := archive.ItemOptions{Raw: &d, RawPath: pe.ptr, Source: source, Line: pe.line, RemovedAt: pe.removed}
+			o := archive.ItemOptions{Raw: d, RawPath: pe.ptr, Source: source, Line: pe.line, RemovedAt: pe.removed}
 			if err := im.add(ctx, pe.f, true, o, mediaDirs); err != nil {
 				return err
 			}
 		}
-		// The sink may still be writing buf: the next chunk gets its own.
-		buf, pend, n = nil, pend[:0], 0
+		pend = pend[:0]
 		return nil
 	}
 	for {
@@ -342,21 +350,16 @@ func (ai *ArchiveImporter) readPart(ctx context.Context, im *importer, src colle
 			im.sink.Bad(&archive.InputError{Source: source, Line: el.Line, Err: fmt.Errorf("element %d: %w", el.Index, describeJSON(err))})
 			continue
 		}
-		if n == 0 {
-			buf = append(make([]byte, 0, chunkBytes+chunkBytes/4), '[')
-			first = el.Line
-		} else {
-			buf = append(buf, el.Sep...)
-		}
-		buf = append(buf, el.JSON...)
-		ptr := "/" + strconv.Itoa(n)
-		n++
-		last = el.Line
+		ptr := "/" + strconv.Itoa(ch.n)
+		ch.add(el)
 		t := &ae.ArchiveTweet
 		if ae.Tweet != nil {
 			t, ptr = ae.Tweet, ptr+"/tweet"
 		}
 		fa, err := fromArchive(t, own)
+		if err == nil {
+			err = im.notes.join(fa)
+		}
 		if err != nil {
 			im.sink.Bad(&archive.InputError{Source: source, Line: el.Line, Err: fmt.Errorf("element %d: %w", el.Index, err)})
 		} else {
@@ -368,7 +371,7 @@ func (ai *ArchiveImporter) readPart(ctx context.Context, im *importer, src colle
 			}
 			pend = append(pend, pendingElem{f: fa, ptr: ptr, line: el.Line, removed: rm})
 		}
-		if n >= chunkElements || len(buf) >= chunkBytes {
+		if ch.full() {
 			if err := flush(); err != nil {
 				return err
 			}

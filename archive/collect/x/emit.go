@@ -27,6 +27,8 @@ type importer struct {
 	held    []heldVersion
 	// fsys and mediaDirs: where an archive's media files are.
 	fsys fs.FS
+	// notes are an archive's long posts, joined to their tweets.
+	notes *notes
 }
 
 type heldVersion struct {
