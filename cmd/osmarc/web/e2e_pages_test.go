@@ -99,6 +99,20 @@ func TestE2EWorkflow(t *testing.T) {
 		t.Errorf("search: first highlight is %q, want the matched words", got)
 	}
 	screenshot(t, officer, "search")
+	// Keyboard and screen readers: the first Tab reaches the skip link,
+	// every field has a label, and the page has its landmarks.
+	if err := chromedp.Do(officer, chromedp.KeyEvent("\t")); err != nil {
+		t.Fatal(err)
+	}
+	if got := eval[string](t, officer, `document.activeElement.className + " " + document.activeElement.getAttribute("href")`); got != "skip #main" {
+		t.Errorf("first Tab focuses %q, want the skip link", got)
+	}
+	if got := eval[string](t, officer, `Array.from(document.querySelectorAll("input:not([type=hidden]),select,textarea")).filter(e => !e.labels || e.labels.length == 0).map(e => e.outerHTML).join("\n")`); got != "" {
+		t.Errorf("fields without a label:\n%s", got)
+	}
+	if n := eval[float64](t, officer, `document.querySelectorAll("main h1").length + document.querySelectorAll("header nav[aria-label]").length + document.querySelectorAll("form[role=search]").length`); n != 3 {
+		t.Errorf("%v of the landmarks (one h1, main nav, search form) found, want 3", n)
+	}
 	// A facet narrows the search.
 	text = click(t, officer, `nav.facets a[href*="kind=comment"]`)
 	mustContain(t, "facet kind=comment", text, "1 item found", "number 7 bus")
@@ -120,8 +134,8 @@ func TestE2EWorkflow(t *testing.T) {
 	if got := eval[string](t, officer, `document.querySelector("li.node.current ol.replies .text").textContent`); got != "Buses divert via Elm Street." {
 		t.Errorf("thread: the reply under the comment reads %q", got)
 	}
-	if n := eval[float64](t, officer, `document.querySelectorAll("ol.thread-root > li > ol.replies > li").length`); n != 2 {
-		t.Errorf("thread: %v comments under the post, want 2 (the edited and the removed one)", n)
+	if n := eval[float64](t, officer, `document.querySelectorAll("ol.thread-root > li > ol.replies > li").length`); n != 3 {
+		t.Errorf("thread: %v comments under the post, want 3", n)
 	}
 	if got := eval[string](t, officer, `document.querySelector("li.node.removed .text").textContent`); got != "This comment was moderated away." {
 		t.Errorf("thread: the removed comment reads %q", got)
@@ -200,6 +214,18 @@ func TestE2EWorkflow(t *testing.T) {
 		t.Errorf("hold as recorded: %+v, %v", h, err)
 	}
 
+	// A viewer reads the thread with personal information redacted; the
+	// officer sees it, and her view is in the journal.
+	viewer := tab(t)
+	st.signIn(t, viewer, "vera")
+	text = visit(t, viewer, st, itemURL(st.keys.pii))
+	mustContain(t, "viewer", text, "Call me at [redacted email] about the parking.", "shown redacted for your role")
+	if strings.Contains(text, "jane.doe@example.com") {
+		t.Errorf("a viewer sees the e-mail address:\n%s", text)
+	}
+	text = visit(t, officer, st, itemURL(st.keys.pii))
+	mustContain(t, "officer", text, "jane.doe@example.com")
+
 	// Disposition: the officer plans, cannot approve her own plan; the
 	// lawyer approves; the officer executes and the certificate shows.
 	visit(t, officer, st, "/retention")
@@ -236,7 +262,7 @@ func TestE2EWorkflow(t *testing.T) {
 	mustContain(t, "account", text, "Coverage", "Covered completely from", "2 complete listing(s)")
 	screenshot(t, officer, "account")
 	text = visit(t, officer, st, "/audit?check=1")
-	mustContain(t, "audit", text, "is intact", "auth.signed-in", "hold.placed", "disposition.approved")
+	mustContain(t, "audit", text, "is intact", "auth.signed-in", "hold.placed", "disposition.approved", "item.viewed-exempt")
 	text = visit(t, officer, st, "/audit?type=hold.&actor=liam")
 	mustContain(t, "audit filtered", text, "hold.placed", "hold.released")
 	if strings.Contains(text, "auth.signed-in") {

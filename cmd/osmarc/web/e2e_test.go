@@ -126,7 +126,7 @@ type site struct {
 }
 
 type fixtureKeys struct {
-	post, edited, removed, reply string
+	post, edited, removed, reply, pii string
 	hostile                      []string
 	media                        string
 }
@@ -190,6 +190,7 @@ func newSite(t *testing.T) *site {
 			post,
 			item("102", "comment", "101", "Jane Citizen", editedText),
 			item("104", "reply", "102", "3rd Brigade", "Buses divert via Elm Street."),
+			item("105", "comment", "101", "Sam Private", "Call me at jane.doe@example.com about the parking."),
 		}
 		if withRemoved {
 			items = append(items, item("103", "comment", "101", "Angry Visitor", "This comment was moderated away."))
@@ -219,6 +220,7 @@ func newSite(t *testing.T) *site {
 		edited:  archive.ItemKey("facebook", "3rd-brigade", "102"),
 		removed: archive.ItemKey("facebook", "3rd-brigade", "103"),
 		reply:   archive.ItemKey("facebook", "3rd-brigade", "104"),
+		pii:     archive.ItemKey("facebook", "3rd-brigade", "105"),
 		media:   mediaDigest.String(),
 	}
 	for i := range hostileTexts {
