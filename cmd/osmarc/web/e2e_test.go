@@ -127,8 +127,8 @@ type site struct {
 
 type fixtureKeys struct {
 	post, edited, removed, reply, pii string
-	hostile                      []string
-	media                        string
+	hostile                           []string
+	media                             string
 }
 
 // The users of every site, with their passwords.
