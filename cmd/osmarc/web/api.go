@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/osmarc/osmarc/archive/request"
 	"github.com/osmarc/osmarc/index"
 )
 
@@ -211,8 +209,9 @@ type SearchResult struct {
 }
 
 // Search runs a search for the request's user: records it in the journal
-// (search.run: who, what, how many hits), and redacts the hits when the
-// user may not see personal information.
+// (search.run: who, what, how many hits; see searchLog) before returning
+// the hits, and redacts them when the user may not see personal
+// information.
 func (s *Server) Search(r *http.Request, req index.Request) (*SearchResult, error) {
 	if s.ix == nil {
 		return nil, errNoIndex
@@ -231,12 +230,7 @@ func (s *Server) Search(r *http.Request, req index.Request) (*SearchResult, erro
 			redactHit(&out.Hits[i])
 		}
 	}
-	u := UserFrom(r.Context())
-	err = s.Write(r.Context(), func(ctx context.Context) error {
-		_, err := request.LogSearch(ctx, s.a, u.Name, req.Query, searchFilters(r.URL.Query()), int(res.Total))
-		return err
-	})
-	if err != nil {
+	if err := s.logSearch(r.Context(), UserFrom(r.Context()).Name, req.Query, searchFilters(r.URL.Query()), res.Total); err != nil {
 		return nil, fmt.Errorf("record the search: %w", err)
 	}
 	return out, nil

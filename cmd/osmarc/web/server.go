@@ -73,6 +73,7 @@ type Server struct {
 	sessions *sessions
 	limiter  *limiter
 	csrfKey  [32]byte
+	searches searchLog
 
 	routes  []Route
 	handler http.Handler
