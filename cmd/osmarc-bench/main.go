@@ -48,8 +48,6 @@ type options struct {
 	keep        bool
 	// dispositionItems sizes the disposition benchmark (0 skips it).
 	dispositionItems int
-	// classifyItems sizes the classification benchmark (0 skips it).
-	classifyItems int
 	// xItems sizes the X archive import benchmark (0 skips it).
 	xItems int
 	osmarc string
@@ -58,6 +56,13 @@ type options struct {
 	search      bool
 	searchItems int
 	searchReps  int
+	// web runs only the web benchmark (webload.go): webClients clients
+	// load the search API of osmarc serve over webItems items for
+	// webDuration.
+	web         bool
+	webItems    int
+	webClients  int
+	webDuration time.Duration
 }
 
 type row struct {
@@ -65,9 +70,6 @@ type row struct {
 }
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == measureArg {
-		os.Exit(measureChild(os.Args[2:]))
-	}
 	var o options
 	flag.IntVar(&o.diskItems, "disk-items", 100_000, "items ingested into the disk store")
 	flag.IntVar(&o.smallItems, "small-items", 20_000, "items of the smaller disk run (memory flatness)")
@@ -76,13 +78,16 @@ func main() {
 	flag.Uint64Var(&o.seed, "seed", 1, "corpus seed")
 	flag.BoolVar(&o.json, "json", false, "print one JSON object")
 	flag.IntVar(&o.dispositionItems, "disposition-items", 1_000_000, "items of the disposition benchmark (0 skips it)")
-	flag.IntVar(&o.classifyItems, "classify-items", 100_000, "items of the classification benchmark: rule changes and a plan with rules, on the search index (0 skips it)")
 	flag.IntVar(&o.xItems, "x-items", 100_000, "tweets of the X archive import benchmark (0 skips it)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the working directory")
 	flag.StringVar(&o.osmarc, "osmarc", "", "osmarc binary (default: build one)")
 	flag.BoolVar(&o.search, "search", false, "run only the search benchmark: index with bleve alone, through osmarc and in SQLite FTS5, then time the open-records queries")
 	flag.IntVar(&o.searchItems, "search-items", 1_000_000, "items of the search benchmark (0 skips it in the full run)")
 	flag.IntVar(&o.searchReps, "search-reps", 200, "runs of each query in the search benchmark")
+	flag.BoolVar(&o.web, "web", false, "run only the web benchmark: osmarc serve's search API under load from this process")
+	flag.IntVar(&o.webItems, "web-items", 1_000_000, "items of the web benchmark (0 skips it in the full run; the search benchmark's archive is reused when the sizes match)")
+	flag.IntVar(&o.webClients, "web-clients", 16, "concurrent clients of the web benchmark")
+	flag.DurationVar(&o.webDuration, "web-duration", 20*time.Second, "how long the web benchmark's clients run")
 	flag.Parse()
 	if err := run(context.Background(), o); err != nil {
 		fmt.Fprintln(os.Stderr, "osmarc-bench:", err)
@@ -111,6 +116,13 @@ func run(ctx context.Context, o options) error {
 		res, rows, err := benchSearch(ctx, work, o.osmarc, o.searchItems, o.searchReps, o.seed)
 		if err != nil {
 			return fmt.Errorf("search: %w", err)
+		}
+		return report(o, res, rows)
+	}
+	if o.web {
+		res, rows, err := benchWeb(ctx, work, o.osmarc, filepath.Join(work, "web-data"), o.webItems, o.webClients, o.webDuration, o.seed)
+		if err != nil {
+			return fmt.Errorf("web: %w", err)
 		}
 		return report(o, res, rows)
 	}
@@ -225,16 +237,6 @@ func run(ctx context.Context, o options) error {
 		}
 		extra = append(extra, drows...)
 	}
-	if o.classifyItems > 0 {
-		cres, crows, err := benchClassification(ctx, work, o.classifyItems, o.seed)
-		if err != nil {
-			return fmt.Errorf("classification: %w", err)
-		}
-		for k, v := range cres {
-			res[k] = v
-		}
-		extra = append(extra, crows...)
-	}
 	if o.xItems > 0 {
 		xres, xrows, err := benchXImport(o.osmarc, work, o.xItems, o.xItems/5, o.seed, env)
 		if err != nil {
@@ -254,6 +256,20 @@ func run(ctx context.Context, o options) error {
 			res[k] = v
 		}
 		extra = append(extra, srows...)
+	}
+	if o.webItems > 0 {
+		data := filepath.Join(work, "web-data")
+		if o.searchItems == o.webItems {
+			data = filepath.Join(work, "search-data")
+		}
+		wres, wrows, err := benchWeb(ctx, work, o.osmarc, data, o.webItems, o.webClients, o.webDuration, o.seed)
+		if err != nil {
+			return fmt.Errorf("web: %w", err)
+		}
+		for k, v := range wres {
+			res[k] = v
+		}
+		extra = append(extra, wrows...)
 	}
 	if o.json {
 		enc := json.NewEncoder(os.Stdout)
@@ -314,9 +330,36 @@ func round(f float64) float64 { return float64(int64(f*10+0.5)) / 10 }
 
 type runResult struct {
 	wall   time.Duration
-	rssMB  float64 // peak resident set of the process alone (its rusage), file-backed pages included
+	rssMB  float64 // peak resident set, file-backed pages (the catalog's mmap) included
 	anonMB float64 // peak anonymous memory: the heap and stacks, sampled
-	fileMB float64 // peak file-backed resident memory (the catalog's mmap), sampled
+}
+
+// sampleAnon polls a process's RssAnon until done is closed.
+func sampleAnon(pid int, done <-chan struct{}) <-chan float64 {
+	out := make(chan float64, 1)
+	go func() {
+		peak := 0.0
+		path := fmt.Sprintf("/proc/%d/status", pid)
+		t := time.NewTicker(20 * time.Millisecond)
+		defer t.Stop()
+		for {
+			if b, err := os.ReadFile(path); err == nil {
+				for _, l := range bytes.Split(b, []byte("\n")) {
+					var kb float64
+					if n, _ := fmt.Sscanf(string(l), "RssAnon: %f kB", &kb); n == 1 && kb/1024 > peak {
+						peak = kb / 1024
+					}
+				}
+			}
+			select {
+			case <-done:
+				out <- peak
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return out
 }
 
 // ingestRun inits an archive and times `osmarc ingest` as its own process.

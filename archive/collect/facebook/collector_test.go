@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/osmarc/osmarc/archive"
 	"github.com/osmarc/osmarc/archive/archivetest"
@@ -129,7 +130,9 @@ func TestCollectFull(t *testing.T) {
 	if sink.Scope == nil || sink.Scope.Account != "facebook/3rd-brigade" {
 		t.Errorf("a full run with no bad record is complete: scope %+v", sink.Scope)
 	}
-	var st state
+	var st struct {
+		Newest time.Time `json:"newest"`
+	}
 	if err := json.Unmarshal(sink.State, &st); err != nil || st.Newest.Format("2006-01-02T15:04:05Z07:00") != "2024-01-15T14:00:00Z" {
 		t.Errorf("state %s", sink.State)
 	}

@@ -14,8 +14,6 @@ package facebook
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -81,20 +79,6 @@ func NewWithOptions(o Options) *Collector {
 func (c *Collector) Platform() string { return Platform }
 func (c *Collector) Version() string  { return "1" }
 
-// state is where a run got to.
-type state struct {
-	// Newest is the creation time of the newest post seen.
-	Newest time.Time `json:"newest,omitzero"`
-}
-
-func readState(raw json.RawMessage) state {
-	var s state
-	if len(raw) > 0 {
-		_ = json.Unmarshal(raw, &s) // a state the collector cannot read means a first run
-	}
-	return s
-}
-
 // Collect lists the Page's posts, newest first, and the comments and
 // replies on each (filter=stream: replies come flat, with their parent).
 // Incrementally (the default) it lists only posts since the last run's
@@ -113,126 +97,61 @@ func (c *Collector) Collect(ctx context.Context, job *collect.Job) error {
 	if pageID == "" {
 		pageID = acct.Handle
 	}
-	g := graph.NewClient(job)
-	sink := &graph.Tracker{Sink: job.Sink}
-	r := &run{c: c, job: job, g: g, sink: sink, account: acct.Handle}
-
-	st := readState(job.State)
+	r := &run{Run: graph.NewRun(job), c: c}
 	q := url.Values{"fields": {PostFields}, "limit": {strconv.Itoa(c.opts.PageSize)}}
-	var since time.Time
-	if !job.Full && !st.Newest.IsZero() {
-		since = st.Newest.Add(-c.opts.Lookback)
-		q.Set("since", strconv.FormatInt(since.Unix(), 10))
-	}
-	newest := st.Newest
-	err := g.List(ctx, "/"+url.PathEscape(pageID)+"/"+c.opts.Edge, q, func(f *graph.Fetched) error {
-		d, ok, err := r.page(ctx, f)
+	w := graph.NewWindow(job.State, job.Full, c.opts.Lookback, q)
+	err := r.G.List(ctx, "/"+url.PathEscape(pageID)+"/"+c.opts.Edge, q, func(f *graph.Fetched) error {
+		d, ok, err := r.Page(ctx, f)
 		if err != nil || !ok {
 			return err
 		}
-		for i, raw := range f.Page.Data {
-			var p gPost
-			if err := json.Unmarshal(raw, &p); err != nil {
-				sink.Bad(&archive.InputError{Source: f.URL, Err: fmt.Errorf("data[%d]: %v", i, graph.Describe(err))})
-				continue
-			}
-			it, urls, m, err := postItem(r.account, &p)
+		return graph.Each(r.Run, f, func(i int, p *gPost) error {
+			it, urls, m, err := postItem(r.Account, p)
 			if err != nil {
-				sink.Bad(&archive.InputError{Source: f.URL, Err: fmt.Errorf("data[%d]: %v", i, err)})
-				continue
+				r.Sink.Bad(&archive.InputError{Source: f.URL, Err: fmt.Errorf("data[%d]: %v", i, err)})
+				return nil
 			}
-			created := it.Created()
-			if !since.IsZero() && created.Before(since) {
-				continue // pinned, or an API that ignored since
+			if !w.Keep(it.Created()) {
+				return nil // pinned, or an API that ignored since
 			}
-			if created.After(newest) {
-				newest = created
-			}
-			if err := r.add(ctx, it, urls, d, fmt.Sprintf("/data/%d", i), f.URL, m); err != nil {
+			if err := r.Add(ctx, it, urls, d, fmt.Sprintf("/data/%d", i), f.URL, m); err != nil {
 				return err
 			}
-			if err := r.comments(ctx, p.ID); err != nil {
-				return err
-			}
-		}
-		return nil
+			return r.comments(ctx, p.ID)
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("facebook: %s: %w", key, err)
 	}
-	if !newest.IsZero() {
-		b, _ := json.Marshal(state{Newest: newest.UTC()})
-		job.Sink.SetState(b)
-	}
-	if job.Full && sink.Bads == 0 {
-		job.Sink.Complete(archive.Scope{Account: key})
-	}
+	w.Finish(r.Run, key)
 	return nil
 }
 
 // run is one Collect call.
 type run struct {
-	c       *Collector
-	job     *collect.Job
-	g       *graph.Client
-	sink    *graph.Tracker
-	account string
-}
-
-// page keeps a fetched page byte for byte; ok is false when it is not a
-// list page (reported as bad).
-func (r *run) page(ctx context.Context, f *graph.Fetched) (archive.Digest, bool, error) {
-	d, err := r.sink.PutRaw(ctx, f.Body, f.URL, "", "application/json")
-	if err != nil {
-		return d, false, err
-	}
-	if f.Err != nil {
-		r.sink.Bad(&archive.InputError{Source: f.URL, Err: fmt.Errorf("%w: %v", collect.ErrMalformed, f.Err)})
-		return d, false, nil
-	}
-	return d, true, nil
-}
-
-func (r *run) add(ctx context.Context, it archive.Item, urls []string, raw archive.Digest, ptr, source string, m json.RawMessage) error {
-	if err := r.g.Media(ctx, r.job, r.sink, &it, urls); err != nil {
-		return err
-	}
-	return graph.Add(ctx, r.sink, it, archive.ItemOptions{Raw: &raw, RawPath: ptr, Source: source, Metrics: m})
+	*graph.Run
+	c *Collector
 }
 
 // comments lists every comment and reply on post. A page that does not
 // parse, or a post gone since it was listed, is reported as bad and the
 // run goes on with the next post; other errors end the run.
 func (r *run) comments(ctx context.Context, post string) error {
+	path := "/" + url.PathEscape(post) + "/comments"
 	q := url.Values{"filter": {"stream"}, "fields": {CommentFields}, "limit": {strconv.Itoa(r.c.opts.PageSize)}}
-	err := r.g.List(ctx, "/"+url.PathEscape(post)+"/comments", q, func(f *graph.Fetched) error {
-		d, ok, err := r.page(ctx, f)
+	err := r.G.List(ctx, path, q, func(f *graph.Fetched) error {
+		d, ok, err := r.Page(ctx, f)
 		if err != nil || !ok {
 			return err
 		}
-		for i, raw := range f.Page.Data {
-			var cm gComment
-			if err := json.Unmarshal(raw, &cm); err != nil {
-				r.sink.Bad(&archive.InputError{Source: f.URL, Err: fmt.Errorf("data[%d]: %v", i, graph.Describe(err))})
-				continue
-			}
-			it, urls, m, err := commentItem(r.account, post, "", &cm)
+		return graph.Each(r.Run, f, func(i int, cm *gComment) error {
+			it, urls, m, err := commentItem(r.Account, post, "", cm)
 			if err != nil {
-				r.sink.Bad(&archive.InputError{Source: f.URL, Err: fmt.Errorf("data[%d]: %v", i, err)})
-				continue
+				r.Sink.Bad(&archive.InputError{Source: f.URL, Err: fmt.Errorf("data[%d]: %v", i, err)})
+				return nil
 			}
-			if err := r.add(ctx, it, urls, d, fmt.Sprintf("/data/%d", i), f.URL, m); err != nil {
-				return err
-			}
-		}
-		return nil
+			return r.Add(ctx, it, urls, d, fmt.Sprintf("/data/%d", i), f.URL, m)
+		})
 	})
-	switch {
-	case err == nil, errors.Is(err, collect.ErrMalformed):
-		return nil // a malformed page was reported where it was read
-	case errors.Is(err, collect.ErrNotFound):
-		r.sink.Bad(&archive.InputError{Source: r.g.Shown("/"+post+"/comments", nil), Err: fmt.Errorf("comments of post %s: %v", post, err)})
-		return nil
-	}
-	return fmt.Errorf("comments of post %s: %w", post, err)
+	return r.Settle(err, "comments of post "+post, path)
 }

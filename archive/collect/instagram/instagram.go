@@ -79,10 +79,6 @@ func NewWithOptions(o Options) *Collector {
 func (c *Collector) Platform() string { return Platform }
 func (c *Collector) Version() string  { return "1" }
 
-type state struct {
-	Newest time.Time `json:"newest,omitzero"`
-}
-
 // ErrNoUserID: the account has no Instagram user id to list.
 var ErrNoUserID = errors.New("no Instagram user id: register the account with --id <ig-user-id>")
 
@@ -111,103 +107,39 @@ func (c *Collector) Collect(ctx context.Context, job *collect.Job) error {
 	if job.Secret == "" {
 		return fmt.Errorf("instagram: %s: no access token: %w", key, collect.ErrAuth)
 	}
-	r := &run{c: c, job: job, g: graph.NewClient(job), sink: &graph.Tracker{Sink: job.Sink}, account: acct.Handle}
-	var st state
-	if len(job.State) > 0 {
-		_ = json.Unmarshal(job.State, &st) // unreadable: a first run
-	}
+	r := &run{Run: graph.NewRun(job), c: c}
 	q := url.Values{"fields": {MediaFields}, "limit": {strconv.Itoa(c.opts.PageSize)}}
-	var since time.Time
-	if !job.Full && !st.Newest.IsZero() {
-		since = st.Newest.Add(-c.opts.Lookback)
-		q.Set("since", strconv.FormatInt(since.Unix(), 10))
-	}
-	newest := st.Newest
-	err := r.g.List(ctx, "/"+url.PathEscape(user)+"/media", q, func(f *graph.Fetched) error {
-		d, ok, err := r.page(ctx, f)
+	w := graph.NewWindow(job.State, job.Full, c.opts.Lookback, q)
+	err := r.G.List(ctx, "/"+url.PathEscape(user)+"/media", q, func(f *graph.Fetched) error {
+		d, ok, err := r.Page(ctx, f)
 		if err != nil || !ok {
 			return err
 		}
-		for i, raw := range f.Page.Data {
-			var m gMedia
-			if err := json.Unmarshal(raw, &m); err != nil {
-				r.sink.Bad(&archive.InputError{Source: f.URL, Err: fmt.Errorf("data[%d]: %v", i, graph.Describe(err))})
-				continue
-			}
-			it, urls, mt, err := mediaItem(r.account, &m)
+		return graph.Each(r.Run, f, func(i int, m *gMedia) error {
+			it, urls, mt, err := mediaItem(r.Account, m)
 			if err != nil {
-				r.sink.Bad(&archive.InputError{Source: f.URL, Err: fmt.Errorf("data[%d]: %v", i, err)})
-				continue
+				r.Sink.Bad(&archive.InputError{Source: f.URL, Err: fmt.Errorf("data[%d]: %v", i, err)})
+				return nil
 			}
-			created := it.Created()
-			if !since.IsZero() && created.Before(since) {
-				continue
+			if !w.Keep(it.Created()) {
+				return nil
 			}
-			if created.After(newest) {
-				newest = created
-			}
-			if err := r.add(ctx, it, urls, d, fmt.Sprintf("/data/%d", i), f.URL, mt); err != nil {
+			if err := r.Add(ctx, it, urls, d, fmt.Sprintf("/data/%d", i), f.URL, mt); err != nil {
 				return err
 			}
-			if err := r.comments(ctx, m.ID); err != nil {
-				return err
-			}
-		}
-		return nil
+			return r.comments(ctx, m.ID)
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("instagram: %s: %w", key, err)
 	}
-	if !newest.IsZero() {
-		b, _ := json.Marshal(state{Newest: newest.UTC()})
-		job.Sink.SetState(b)
-	}
-	if job.Full && r.sink.Bads == 0 {
-		job.Sink.Complete(archive.Scope{Account: key})
-	}
+	w.Finish(r.Run, key)
 	return nil
 }
 
 type run struct {
-	c       *Collector
-	job     *collect.Job
-	g       *graph.Client
-	sink    *graph.Tracker
-	account string
-}
-
-func (r *run) page(ctx context.Context, f *graph.Fetched) (archive.Digest, bool, error) {
-	d, err := r.sink.PutRaw(ctx, f.Body, f.URL, "", "application/json")
-	if err != nil {
-		return d, false, err
-	}
-	if f.Err != nil {
-		r.sink.Bad(&archive.InputError{Source: f.URL, Err: fmt.Errorf("%w: %v", collect.ErrMalformed, f.Err)})
-		return d, false, nil
-	}
-	return d, true, nil
-}
-
-func (r *run) add(ctx context.Context, it archive.Item, urls []string, raw archive.Digest, ptr, source string, m json.RawMessage) error {
-	if err := r.g.Media(ctx, r.job, r.sink, &it, urls); err != nil {
-		return err
-	}
-	return graph.Add(ctx, r.sink, it, archive.ItemOptions{Raw: &raw, RawPath: ptr, Source: source, Metrics: m})
-}
-
-// settle turns the end of a listing that is not the whole run's into what
-// the run does next: a malformed page was reported where it was read and
-// an object gone since it was listed is reported here, and the run goes
-// on; other errors end it.
-func (r *run) settle(err error, what, path string) error {
-	switch {
-	case err == nil, errors.Is(err, collect.ErrMalformed):
-		return nil
-	case errors.Is(err, collect.ErrNotFound):
-		r.sink.Bad(&archive.InputError{Source: r.g.Shown(path, nil), Err: fmt.Errorf("%s: %v", what, err)})
-		return nil
-	}
-	return fmt.Errorf("%s: %w", what, err)
+	*graph.Run
+	c *Collector
 }
 
 // comments lists the comments on media, with the replies the API nests
@@ -215,28 +147,23 @@ func (r *run) settle(err error, what, path string) error {
 func (r *run) comments(ctx context.Context, media string) error {
 	path := "/" + url.PathEscape(media) + "/comments"
 	q := url.Values{"fields": {CommentFields}, "limit": {strconv.Itoa(r.c.opts.PageSize)}}
-	err := r.g.List(ctx, path, q, func(f *graph.Fetched) error {
-		d, ok, err := r.page(ctx, f)
+	err := r.G.List(ctx, path, q, func(f *graph.Fetched) error {
+		d, ok, err := r.Page(ctx, f)
 		if err != nil || !ok {
 			return err
 		}
-		for i, raw := range f.Page.Data {
-			var cm gComment
-			if err := json.Unmarshal(raw, &cm); err != nil {
-				r.sink.Bad(&archive.InputError{Source: f.URL, Err: fmt.Errorf("data[%d]: %v", i, graph.Describe(err))})
-				continue
-			}
+		return graph.Each(r.Run, f, func(i int, cm *gComment) error {
 			ptr := fmt.Sprintf("/data/%d", i)
-			if err := r.comment(ctx, media, "", &cm, d, ptr, f.URL); err != nil {
+			if err := r.comment(ctx, media, "", cm, d, ptr, f.URL); err != nil {
 				return err
 			}
 			if cm.Replies == nil {
-				continue
+				return nil
 			}
 			for j, rr := range cm.Replies.Data {
 				var rc gComment
 				if err := json.Unmarshal(rr, &rc); err != nil {
-					r.sink.Bad(&archive.InputError{Source: f.URL, Err: fmt.Errorf("data[%d].replies.data[%d]: %v", i, j, graph.Describe(err))})
+					r.Sink.Bad(&archive.InputError{Source: f.URL, Err: fmt.Errorf("data[%d].replies.data[%d]: %v", i, j, graph.Describe(err))})
 					continue
 				}
 				if err := r.comment(ctx, media, cm.ID, &rc, d, fmt.Sprintf("%s/replies/data/%d", ptr, j), f.URL); err != nil {
@@ -244,23 +171,21 @@ func (r *run) comments(ctx context.Context, media string) error {
 				}
 			}
 			if next, more := graph.NextQuery(url.Values{}, &graph.Page{Paging: cm.Replies.Paging}); more {
-				if err := r.replies(ctx, media, cm.ID, next); err != nil {
-					return err
-				}
+				return r.replies(ctx, media, cm.ID, next)
 			}
-		}
-		return nil
+			return nil
+		})
 	})
-	return r.settle(err, "comments of media "+media, path)
+	return r.Settle(err, "comments of media "+media, path)
 }
 
 func (r *run) comment(ctx context.Context, media, parent string, cm *gComment, d archive.Digest, ptr, source string) error {
-	it, m, err := commentItem(r.account, media, parent, cm)
+	it, m, err := commentItem(r.Account, media, parent, cm)
 	if err != nil {
-		r.sink.Bad(&archive.InputError{Source: source, Err: fmt.Errorf("%s: %v", ptr, err)})
+		r.Sink.Bad(&archive.InputError{Source: source, Err: fmt.Errorf("%s: %v", ptr, err)})
 		return nil
 	}
-	return graph.Add(ctx, r.sink, it, archive.ItemOptions{Raw: &d, RawPath: ptr, Source: source, Metrics: m})
+	return graph.Add(ctx, r.Sink, it, archive.ItemOptions{Raw: &d, RawPath: ptr, Source: source, Metrics: m})
 }
 
 // replies lists the pages of a comment's replies after the first, which
@@ -268,22 +193,14 @@ func (r *run) comment(ctx context.Context, media, parent string, cm *gComment, d
 func (r *run) replies(ctx context.Context, media, comment string, q url.Values) error {
 	path := "/" + url.PathEscape(comment) + "/replies"
 	q.Set("fields", ReplyFields)
-	err := r.g.List(ctx, path, q, func(f *graph.Fetched) error {
-		d, ok, err := r.page(ctx, f)
+	err := r.G.List(ctx, path, q, func(f *graph.Fetched) error {
+		d, ok, err := r.Page(ctx, f)
 		if err != nil || !ok {
 			return err
 		}
-		for i, raw := range f.Page.Data {
-			var rc gComment
-			if err := json.Unmarshal(raw, &rc); err != nil {
-				r.sink.Bad(&archive.InputError{Source: f.URL, Err: fmt.Errorf("data[%d]: %v", i, graph.Describe(err))})
-				continue
-			}
-			if err := r.comment(ctx, media, comment, &rc, d, fmt.Sprintf("/data/%d", i), f.URL); err != nil {
-				return err
-			}
-		}
-		return nil
+		return graph.Each(r.Run, f, func(i int, rc *gComment) error {
+			return r.comment(ctx, media, comment, rc, d, fmt.Sprintf("/data/%d", i), f.URL)
+		})
 	})
-	return r.settle(err, "replies to comment "+comment, path)
+	return r.Settle(err, "replies to comment "+comment, path)
 }
