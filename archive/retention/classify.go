@@ -441,7 +441,16 @@ func (r *Records) changeRules(ctx context.Context, old, next RuleSet, ch RuleCha
 	if _, err := r.a.RecordEvent(ctx, EventRulesChanged, map[string]any{"rules": next, "change": ch}); err != nil {
 		return ch, err
 	}
-	r.cls = nil
+	// The new rules' evaluation is the classification from now on.
+	accts, err := r.a.Accounts()
+	if err != nil {
+		return ch, err
+	}
+	cl := &Classifier{rules: next, decisions: decisions, byKey: after.byKey, accounts: map[string]archive.Account{}}
+	for _, a := range accts {
+		cl.accounts[a.Key] = a
+	}
+	r.setClassifier(cl)
 	return ch, r.reannotate(ctx, ch.Keys)
 }
 
@@ -516,6 +525,7 @@ func (r *Records) Classifier(ctx context.Context) (*Classifier, error) {
 	if r.cls != nil {
 		return r.cls, nil
 	}
+	gen := r.gen
 	rs, err := r.Rules()
 	if err != nil {
 		return nil, err
@@ -536,9 +546,22 @@ func (r *Records) Classifier(ctx context.Context) (*Classifier, error) {
 	for _, a := range accts {
 		c.accounts[a.Key] = a
 	}
-	r.cls = c
+	if r.gen == gen {
+		r.cls = c
+	}
 	return c, nil
 }
+
+// setClassifier replaces the classification after a change of rules or
+// decisions (nil: computed again when next asked for).
+func (r *Records) setClassifier(c *Classifier) {
+	r.cls = c
+	r.gen++
+}
+
+// ClassificationGeneration counts the changes of classification this
+// Records made; a cached Classifier from an earlier generation is stale.
+func (r *Records) ClassificationGeneration() int { return r.gen }
 
 // PartialClassifier is a Classifier that has not run the rules over the
 // archive, for when they cannot be (the index does not hold every item
@@ -789,7 +812,7 @@ func (r *Records) Classify(ctx context.Context, key, class, schedule string, exe
 	if _, err := r.a.RecordEvent(ctx, EventClassificationSet, map[string]any{"classification": d}); err != nil {
 		return d, err
 	}
-	r.cls = nil
+	r.setClassifier(nil)
 	return d, r.reannotate(ctx, []string{key})
 }
 
@@ -810,7 +833,7 @@ func (r *Records) Unclassify(ctx context.Context, key, reason string) (Decision,
 	if _, err := r.a.RecordEvent(ctx, EventClassificationUndone, map[string]any{"classification": d}); err != nil {
 		return d, err
 	}
-	r.cls = nil
+	r.setClassifier(nil)
 	return d, r.reannotate(ctx, []string{key})
 }
 

@@ -52,6 +52,7 @@ type Records struct {
 	// cls is the classification computed for this Records, dropped when
 	// rules or decisions change.
 	cls *Classifier
+	gen int
 }
 
 func (r *Records) actor(ctx context.Context) string {

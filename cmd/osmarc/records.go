@@ -85,15 +85,17 @@ func indexClauses(q string) ([]retention.Clause, error) {
 // decisions, and the indexer runs the rules over each batch it indexes;
 // refreshClassification puts a reindex right afterwards.
 type liveClassification struct {
-	r  *retention.Records
-	mu sync.Mutex
-	cl *retention.Classifier
+	r   *retention.Records
+	mu  sync.Mutex
+	cl  *retention.Classifier
+	gen int
 }
 
 func (l *liveClassification) get(ctx context.Context) (*retention.Classifier, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.cl == nil {
+	if l.cl == nil || l.gen != l.r.ClassificationGeneration() {
+		l.gen = l.r.ClassificationGeneration()
 		c, err := l.r.Classifier(ctx)
 		if err != nil {
 			if c, err = l.r.PartialClassifier(ctx); err != nil {
