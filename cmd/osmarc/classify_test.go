@@ -128,6 +128,15 @@ func TestClassificationCommands(t *testing.T) {
 		t.Fatalf("search after reindex: %+v", res)
 	}
 
+	// A capture classifies what it indexes, without a reindex.
+	more := filepath.Join(t.TempDir(), "more.jsonl")
+	os.WriteFile(more, []byte(`{"platform":"facebook","account":"3rd-brigade","id":"101_2001_3009","kind":"comment","created_at":"2024-02-01T10:00:00Z","text":"Great parade!","author":{"id":"9009","name":"John Public"},"parent":"101_2001"}`+"\n"), 0o644)
+	must(t, "ingest", "--data", dir, more)
+	json.Unmarshal([]byte(must(t, "search", "--data", dir, "--class", "transitory", "--json")), &res)
+	if res.Total != 3 {
+		t.Fatalf("search after a capture: %+v", res)
+	}
+
 	// Disposition follows the rules' schedules: the posts transfer (two
 	// approvers), the comments are destroyed.
 	var plan struct {
@@ -136,14 +145,14 @@ func TestClassificationCommands(t *testing.T) {
 		Required int    `json:"required"`
 	}
 	json.Unmarshal([]byte(must(t, "disposition", "plan", "--json", "--data", dir, "--as-of", "2030-01-01")), &plan)
-	if plan.Items != 4 || plan.Required != 2 {
+	if plan.Items != 5 || plan.Required != 2 {
 		t.Fatalf("plan: %+v", plan)
 	}
 	must(t, "disposition", "approve", "--data", dir, plan.ID, "--by", "Legal Counsel")
 	must(t, "disposition", "approve", "--data", dir, plan.ID, "--by", "Archivist")
 	bags := filepath.Join(t.TempDir(), "to-nara")
 	out = must(t, "disposition", "execute", "--data", dir, plan.ID, "--transfer-dir", bags)
-	if !strings.Contains(out, "2 item(s) destroyed") || !strings.Contains(out, "Transferred 2 item(s): BagIt package "+filepath.Join(bags, plan.ID)) {
+	if !strings.Contains(out, "3 item(s) destroyed") || !strings.Contains(out, "Transferred 2 item(s): BagIt package "+filepath.Join(bags, plan.ID)) {
 		t.Fatalf("execute:\n%s", out)
 	}
 	bag := filepath.Join(bags, plan.ID)
