@@ -63,13 +63,6 @@ type options struct {
 	webItems    int
 	webClients  int
 	webDuration time.Duration
-	// web runs only the web benchmark (webload.go): webClients clients
-	// load the search API of osmarc serve over webItems items for
-	// webDuration.
-	web         bool
-	webItems    int
-	webClients  int
-	webDuration time.Duration
 }
 
 type row struct {
@@ -91,10 +84,6 @@ func main() {
 	flag.BoolVar(&o.search, "search", false, "run only the search benchmark: index with bleve alone, through osmarc and in SQLite FTS5, then time the open-records queries")
 	flag.IntVar(&o.searchItems, "search-items", 1_000_000, "items of the search benchmark (0 skips it in the full run)")
 	flag.IntVar(&o.searchReps, "search-reps", 200, "runs of each query in the search benchmark")
-	flag.BoolVar(&o.web, "web", false, "run only the web benchmark: osmarc serve's search API under load from this process")
-	flag.IntVar(&o.webItems, "web-items", 1_000_000, "items of the web benchmark (0 skips it in the full run; the search benchmark's archive is reused when the sizes match)")
-	flag.IntVar(&o.webClients, "web-clients", 16, "concurrent clients of the web benchmark")
-	flag.DurationVar(&o.webDuration, "web-duration", 20*time.Second, "how long the web benchmark's clients run")
 	flag.BoolVar(&o.web, "web", false, "run only the web benchmark: osmarc serve's search API under load from this process")
 	flag.IntVar(&o.webItems, "web-items", 1_000_000, "items of the web benchmark (0 skips it in the full run; the search benchmark's archive is reused when the sizes match)")
 	flag.IntVar(&o.webClients, "web-clients", 16, "concurrent clients of the web benchmark")
@@ -127,13 +116,6 @@ func run(ctx context.Context, o options) error {
 		res, rows, err := benchSearch(ctx, work, o.osmarc, o.searchItems, o.searchReps, o.seed)
 		if err != nil {
 			return fmt.Errorf("search: %w", err)
-		}
-		return report(o, res, rows)
-	}
-	if o.web {
-		res, rows, err := benchWeb(ctx, work, o.osmarc, filepath.Join(work, "web-data"), o.webItems, o.webClients, o.webDuration, o.seed)
-		if err != nil {
-			return fmt.Errorf("web: %w", err)
 		}
 		return report(o, res, rows)
 	}
@@ -274,20 +256,6 @@ func run(ctx context.Context, o options) error {
 			res[k] = v
 		}
 		extra = append(extra, srows...)
-	}
-	if o.webItems > 0 {
-		data := filepath.Join(work, "web-data")
-		if o.searchItems == o.webItems {
-			data = filepath.Join(work, "search-data")
-		}
-		wres, wrows, err := benchWeb(ctx, work, o.osmarc, data, o.webItems, o.webClients, o.webDuration, o.seed)
-		if err != nil {
-			return fmt.Errorf("web: %w", err)
-		}
-		for k, v := range wres {
-			res[k] = v
-		}
-		extra = append(extra, wrows...)
 	}
 	if o.webItems > 0 {
 		data := filepath.Join(work, "web-data")
