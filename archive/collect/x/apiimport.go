@@ -8,12 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"strconv"
 	"strings"
 
 	"github.com/osmarc/osmarc/archive"
 	"github.com/osmarc/osmarc/archive/collect"
+	"github.com/osmarc/osmarc/archive/collect/internal/kit"
 )
 
 // MaxPageBytes bounds one saved response page (a line of JSON Lines, or a
@@ -39,7 +39,7 @@ func (*APIImporter) Platform() string { return Platform }
 
 // Sniff says whether src's first file starts like an X API v2 response.
 func (*APIImporter) Sniff(src collect.Source) bool {
-	files, err := sourceFiles(src)
+	files, err := kit.SourceFiles(src, nil)
 	if err != nil || len(files) == 0 {
 		return false
 	}
@@ -68,41 +68,9 @@ func sniffV2(head []byte) bool {
 	return hasData && tweetish
 }
 
-// sourceFiles lists the regular files of src in name order.
-func sourceFiles(src collect.Source) ([]string, error) {
-	base := src.Path
-	if base == "" {
-		base = "."
-	}
-	fi, err := fs.Stat(src.FS, base)
-	if err != nil {
-		return nil, err
-	}
-	if !fi.IsDir() {
-		return []string{base}, nil
-	}
-	var out []string
-	err = fs.WalkDir(src.FS, base, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			if p != base && strings.HasPrefix(d.Name(), ".") {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		if !strings.HasPrefix(d.Name(), ".") && d.Type().IsRegular() {
-			out = append(out, p)
-		}
-		return nil
-	})
-	return out, err
-}
-
 // Import reads src into sink.
 func (ai *APIImporter) Import(ctx context.Context, src collect.Source, acct archive.Account, sink collect.Sink) error {
-	files, err := sourceFiles(src)
+	files, err := kit.SourceFiles(src, nil)
 	if err != nil {
 		return err
 	}
@@ -123,7 +91,7 @@ type apiImport struct {
 // file reads one file: JSON Lines when its first line is a whole JSON
 // value, else one response page.
 func (r *apiImport) file(ctx context.Context, src collect.Source, name string) error {
-	source := sourceName(src, name)
+	source := kit.FileName(src, name)
 	f, err := src.FS.Open(name)
 	if err != nil {
 		r.sink.Bad(&archive.InputError{Source: source, Err: err})
@@ -136,13 +104,13 @@ func (r *apiImport) file(ctx context.Context, src collect.Source, name string) e
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		line, rerr := readLine(br, MaxPageBytes)
+		line, rerr := kit.ReadLongLine(br, MaxPageBytes)
 		if len(line) > 0 {
 			lineNo++
 		}
 		body := bytes.TrimSpace(line)
 		switch {
-		case errors.Is(rerr, errLineTooLong):
+		case errors.Is(rerr, kit.ErrLineTooLong):
 			r.sink.Bad(&archive.InputError{Source: source, Line: lineNo, Err: fmt.Errorf("line longer than %d bytes", MaxPageBytes)})
 		case len(body) == 0:
 		case lineNo == 1 && !json.Valid(body):
@@ -166,7 +134,7 @@ func (r *apiImport) file(ctx context.Context, src collect.Source, name string) e
 		if rerr == io.EOF {
 			return nil
 		}
-		if rerr != nil && !errors.Is(rerr, errLineTooLong) {
+		if rerr != nil && !errors.Is(rerr, kit.ErrLineTooLong) {
 			r.sink.Bad(&archive.InputError{Source: source, Line: lineNo, Err: rerr})
 			return nil
 		}
@@ -219,30 +187,4 @@ func isOwn(f *facts, ownID, handle string) bool {
 		return f.authorID == "" || f.authorID == ownID
 	}
 	return f.authorHandle == "" || strings.EqualFold(f.authorHandle, handle)
-}
-
-var errLineTooLong = errors.New("line too long")
-
-// readLine returns the next line with its newline. A line longer than
-// limit is read through and reported with errLineTooLong.
-func readLine(br *bufio.Reader, limit int) ([]byte, error) {
-	var out []byte
-	long := false
-	for {
-		frag, err := br.ReadSlice('\n')
-		if !long && len(out)+len(frag) <= limit {
-			out = append(out, frag...)
-		} else {
-			long = true
-		}
-		if err == bufio.ErrBufferFull {
-			continue
-		}
-		if long {
-			if err == nil || err == io.EOF {
-				return []byte{'x'}, errLineTooLong
-			}
-		}
-		return out, err
-	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/osmarc/osmarc/archive"
 	"github.com/osmarc/osmarc/archive/collect"
+	"github.com/osmarc/osmarc/archive/collect/internal/kit"
 )
 
 // Limits of the archive reader.
@@ -280,23 +281,9 @@ type pendingElem struct {
 	removed *time.Time
 }
 
-func sourceName(src collect.Source, name string) string {
-	if src.Name == "" {
-		return name
-	}
-	if src.Path != "" && src.Path != "." {
-		if rel, ok := strings.CutPrefix(name, strings.TrimSuffix(src.Path, "/")+"/"); ok {
-			name = rel
-		} else if name == src.Path {
-			return src.Name
-		}
-	}
-	return strings.TrimSuffix(src.Name, "/") + "/" + name
-}
-
 // readPart streams one tweets file.
 func (ai *ArchiveImporter) readPart(ctx context.Context, im *importer, src collect.Source, p part, own owner, removed *time.Time, mediaDirs []string) error {
-	source := sourceName(src, p.name)
+	source := kit.FileName(src, p.name)
 	f, err := src.FS.Open(p.name)
 	if err != nil {
 		im.sink.Bad(&archive.InputError{Source: source, Err: err})

@@ -15,6 +15,7 @@ import (
 
 	"github.com/osmarc/osmarc/archive"
 	"github.com/osmarc/osmarc/archive/collect"
+	"github.com/osmarc/osmarc/archive/collect/internal/kit"
 )
 
 // A long post (over 280 characters, a "note tweet") is in an account
@@ -121,7 +122,7 @@ func readNotes(ctx context.Context, sink collect.Sink, src collect.Source, files
 }
 
 func (ns *notes) readFile(ctx context.Context, sink collect.Sink, src collect.Source, name string) error {
-	source := sourceName(src, name)
+	source := kit.FileName(src, name)
 	f, err := src.FS.Open(name)
 	if err != nil {
 		sink.Bad(&archive.InputError{Source: source, Err: err})

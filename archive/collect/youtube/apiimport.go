@@ -8,12 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"strconv"
-	"strings"
 
 	"github.com/osmarc/osmarc/archive"
 	"github.com/osmarc/osmarc/archive/collect"
+	"github.com/osmarc/osmarc/archive/collect/internal/kit"
 )
 
 // MaxPageBytes bounds one saved response page.
@@ -38,7 +37,7 @@ func (*APIImporter) Platform() string { return Platform }
 
 // Sniff says whether src's first file starts like a YouTube list response.
 func (*APIImporter) Sniff(src collect.Source) bool {
-	files, err := sourceFiles(src)
+	files, err := kit.SourceFiles(src, nil)
 	if err != nil || len(files) == 0 {
 		return false
 	}
@@ -53,55 +52,9 @@ func (*APIImporter) Sniff(src collect.Source) bool {
 	return len(h) > 0 && h[0] == '{' && bytes.Contains(h, []byte(`"youtube#`)) && bytes.Contains(h, []byte(`ListResponse"`))
 }
 
-func sourceFiles(src collect.Source) ([]string, error) {
-	base := src.Path
-	if base == "" {
-		base = "."
-	}
-	fi, err := fs.Stat(src.FS, base)
-	if err != nil {
-		return nil, err
-	}
-	if !fi.IsDir() {
-		return []string{base}, nil
-	}
-	var out []string
-	err = fs.WalkDir(src.FS, base, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			if p != base && strings.HasPrefix(d.Name(), ".") {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		if !strings.HasPrefix(d.Name(), ".") && d.Type().IsRegular() {
-			out = append(out, p)
-		}
-		return nil
-	})
-	return out, err
-}
-
-func sourceName(src collect.Source, name string) string {
-	if src.Name == "" {
-		return name
-	}
-	if src.Path != "" && src.Path != "." {
-		if name == src.Path {
-			return src.Name
-		}
-		if rel, ok := strings.CutPrefix(name, strings.TrimSuffix(src.Path, "/")+"/"); ok {
-			name = rel
-		}
-	}
-	return strings.TrimSuffix(src.Name, "/") + "/" + name
-}
-
 // Import reads src into sink.
 func (ai *APIImporter) Import(ctx context.Context, src collect.Source, acct archive.Account, sink collect.Sink) error {
-	files, err := sourceFiles(src)
+	files, err := kit.SourceFiles(src, nil)
 	if err != nil {
 		return err
 	}
@@ -114,7 +67,7 @@ func (ai *APIImporter) Import(ctx context.Context, src collect.Source, acct arch
 }
 
 func importFile(ctx context.Context, src collect.Source, name string, acct archive.Account, sink collect.Sink) error {
-	source := sourceName(src, name)
+	source := kit.FileName(src, name)
 	f, err := src.FS.Open(name)
 	if err != nil {
 		sink.Bad(&archive.InputError{Source: source, Err: err})
@@ -127,13 +80,13 @@ func importFile(ctx context.Context, src collect.Source, name string, acct archi
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		line, rerr := readLine(br, MaxPageBytes)
+		line, rerr := kit.ReadLongLine(br, MaxPageBytes)
 		if len(line) > 0 {
 			lineNo++
 		}
 		body := bytes.TrimSpace(line)
 		switch {
-		case errors.Is(rerr, errLineTooLong):
+		case errors.Is(rerr, kit.ErrLineTooLong):
 			sink.Bad(&archive.InputError{Source: source, Line: lineNo, Err: fmt.Errorf("line longer than %d bytes", MaxPageBytes)})
 		case len(body) == 0:
 		case lineNo == 1 && !json.Valid(body):
@@ -156,7 +109,7 @@ func importFile(ctx context.Context, src collect.Source, name string, acct archi
 		if rerr == io.EOF {
 			return nil
 		}
-		if rerr != nil && !errors.Is(rerr, errLineTooLong) {
+		if rerr != nil && !errors.Is(rerr, kit.ErrLineTooLong) {
 			sink.Bad(&archive.InputError{Source: source, Line: lineNo, Err: rerr})
 			return nil
 		}
@@ -261,28 +214,4 @@ func importPage(ctx context.Context, body []byte, source string, line int, lines
 		}
 	}
 	return nil
-}
-
-var errLineTooLong = errors.New("line too long")
-
-// readLine returns the next line with its newline. A line longer than
-// limit is read through and reported with errLineTooLong.
-func readLine(br *bufio.Reader, limit int) ([]byte, error) {
-	var out []byte
-	long := false
-	for {
-		frag, err := br.ReadSlice('\n')
-		if !long && len(out)+len(frag) <= limit {
-			out = append(out, frag...)
-		} else {
-			long = true
-		}
-		if err == bufio.ErrBufferFull {
-			continue
-		}
-		if long && (err == nil || err == io.EOF) {
-			return []byte{'x'}, errLineTooLong
-		}
-		return out, err
-	}
 }

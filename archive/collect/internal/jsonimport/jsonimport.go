@@ -15,78 +15,24 @@ import (
 	"io"
 	"io/fs"
 	"path"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/osmarc/osmarc/archive"
 	"github.com/osmarc/osmarc/archive/collect"
 	"github.com/osmarc/osmarc/archive/collect/internal/graph"
+	"github.com/osmarc/osmarc/archive/collect/internal/kit"
 )
 
 // Files lists the files of src to read, in lexical order: src.Path itself
 // when it is a file, else every file under it that keep accepts (hidden
 // files and macOS resource forks are never read).
 func Files(src collect.Source, keep func(name string) bool) ([]string, error) {
-	if src.FS == nil {
-		return nil, fmt.Errorf("%s: no file system to read", src.Name)
-	}
-	root := src.Path
-	if root == "" {
-		root = "."
-	}
-	fi, err := fs.Stat(src.FS, root)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", src.Name, err)
-	}
-	if !fi.IsDir() {
-		return []string{root}, nil
-	}
-	var out []string
-	err = fs.WalkDir(src.FS, root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		base := d.Name()
-		if p != root && (strings.HasPrefix(base, ".") || base == "__MACOSX") {
-			if d.IsDir() {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		if !d.IsDir() && keep(p) {
-			out = append(out, p)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", src.Name, err)
-	}
-	sort.Strings(out)
-	return out, nil
+	return kit.SourceFiles(src, keep)
 }
 
 // Name is how messages name file p of src.
-func Name(src collect.Source, p string) string {
-	root := src.Path
-	if root == "" {
-		root = "."
-	}
-	if p == root {
-		if src.Name != "" {
-			return src.Name
-		}
-		return p
-	}
-	rel := strings.TrimPrefix(p, strings.TrimSuffix(root, "/")+"/")
-	if root == "." {
-		rel = p
-	}
-	if src.Name == "" {
-		return rel
-	}
-	return strings.TrimSuffix(src.Name, "/") + "/" + rel
-}
+func Name(src collect.Source, p string) string { return kit.FileName(src, p) }
 
 // Peek reads up to n bytes of file p of src.
 func Peek(src collect.Source, p string, n int) []byte {

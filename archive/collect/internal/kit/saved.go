@@ -9,9 +9,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"path"
-	"sort"
-	"strings"
 
 	"github.com/osmarc/osmarc/archive"
 	"github.com/osmarc/osmarc/archive/collect"
@@ -59,52 +56,6 @@ func (s *Saved) Bad(sink collect.Sink, where string, err error) {
 		msg = where + ": " + msg
 	}
 	sink.Bad(&archive.InputError{Source: s.Page.URL, Line: s.Page.N, Err: errors.New(msg)})
-}
-
-// Files lists the files an import source names: the file itself, or the
-// files with one of exts under a folder, in name order.
-func Files(src collect.Source, exts ...string) ([]string, error) {
-	p := src.Path
-	if p == "" {
-		p = "."
-	}
-	st, err := fs.Stat(src.FS, p)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", src.Name, err)
-	}
-	if !st.IsDir() {
-		return []string{p}, nil
-	}
-	var out []string
-	err = fs.WalkDir(src.FS, p, func(name string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			if name != p && strings.HasPrefix(d.Name(), ".") {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		ext := strings.ToLower(path.Ext(name))
-		for _, e := range exts {
-			if ext == e {
-				out = append(out, name)
-				break
-			}
-		}
-		return nil
-	})
-	sort.Strings(out)
-	return out, err
-}
-
-// FileName is what messages call a file of a source.
-func FileName(src collect.Source, p string) string {
-	if p == src.Path || p == "." || p == "" {
-		return src.Name
-	}
-	return strings.TrimSuffix(src.Name, "/") + "/" + strings.TrimPrefix(p, src.Path+"/")
 }
 
 // Head returns up to n bytes from the start of the source's first file,
