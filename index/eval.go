@@ -55,6 +55,7 @@ type engine struct {
 	memo      map[string]bits
 	termLists map[string][]string
 	stems     map[string]*stem
+	parents   map[string]parentRef
 }
 
 func newEngine(r bindex.IndexReader) (*engine, error) {
@@ -62,7 +63,7 @@ func newEngine(r bindex.IndexReader) (*engine, error) {
 	if !ok {
 		return nil, fmt.Errorf("index: not a scorch index (%T)", r)
 	}
-	e := &engine{snap: snap, memo: map[string]bits{}, termLists: map[string][]string{}, stems: map[string]*stem{}}
+	e := &engine{snap: snap, memo: map[string]bits{}, termLists: map[string][]string{}, stems: map[string]*stem{}, parents: map[string]parentRef{}}
 	for _, ss := range snap.Segments() {
 		e.segs = append(e.segs, &segCtx{ss: ss, dicts: map[string]segment.TermDictionary{}})
 		e.docs += ss.Count()

@@ -723,3 +723,35 @@ func TestMappingDescribesTheIndex(t *testing.T) {
 		}
 	}
 }
+
+// A page of many comments on a few posts: every hit carries its parent
+// (read once per search, whichever goroutine built the hit).
+func TestParentsOfAPageOfComments(t *testing.T) {
+	var docs []Doc
+	for p := range 3 {
+		docs = append(docs, doc(fmt.Sprintf("p%d", p), fmt.Sprintf("Post number %d about the parade", p), "2024-01-01T00:00:00Z"))
+	}
+	for c := range 60 {
+		docs = append(docs, doc(fmt.Sprintf("c%d", c), "A comment on the parade", fmt.Sprintf("2024-01-02T00:%02d:00Z", c), parent(fmt.Sprintf("p%d", c%3))))
+	}
+	ix := newIndex(t, docs...)
+	res, err := ix.Search(context.Background(), Request{Query: "comment", Limit: 60})
+	if err != nil || len(res.Hits) != 60 {
+		t.Fatalf("%v, %d hits", err, len(res.Hits))
+	}
+	for _, h := range res.Hits {
+		want := fmt.Sprintf("Post number %s about the parade", strings.TrimPrefix(h.Parent, "p"))
+		if h.ParentText != want {
+			t.Errorf("%s: parent text %q, want %q", h.Key, h.ParentText, want)
+		}
+	}
+	n, err := ix.SearchAll(context.Background(), Request{Query: "comment"}, func(h Hit) error {
+		if h.ParentText == "" {
+			t.Errorf("SearchAll: %s without its parent", h.Key)
+		}
+		return nil
+	})
+	if err != nil || n != 60 {
+		t.Errorf("SearchAll: %d, %v", n, err)
+	}
+}

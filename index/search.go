@@ -330,6 +330,9 @@ func (ix *Index) SearchAll(ctx context.Context, req Request, fn func(Hit) error)
 			return false
 		}
 		h, err := e.hit(d, pl.hl)
+		if err == nil {
+			err = e.parent(&h)
+		}
 		if err != nil {
 			ferr = err
 			return false
@@ -372,6 +375,12 @@ func (e *engine) hits(refs []scored, hl *hlTerms) ([]Hit, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	// Parents after: the engine's dictionaries are read by one goroutine.
+	for i := range out {
+		if err := e.parent(&out[i]); err != nil {
+			return nil, err
+		}
+	}
 	return out, nil
 }
 
@@ -403,9 +412,6 @@ func (e *engine) hit(d docRef, hl *hlTerms) (Hit, error) {
 	}
 	if h.Parent != "" {
 		h.ParentKey = archive.ItemKey(h.Platform, h.Account, h.Parent)
-		if err := e.parent(&h); err != nil {
-			return Hit{}, err
-		}
 	}
 	h.Snippet, h.Marks, h.SnippetFrom = snippet(first(f[fText]), f[fHistory], h.Lang, hl)
 	return h, nil
@@ -416,9 +422,21 @@ const parentLen = 160
 
 var parentFields = map[string]bool{fText: true, fName: true, fHandle: true}
 
+// parentRef is what a hit carries of its parent.
+type parentRef struct{ text, author string }
+
 // parent fills in the opening of the parent's text and its author, when
-// the parent is in the index.
+// the hit has a parent and it is in the index. Comments on one post share
+// it: each parent is read once per search. Not safe for concurrent use.
 func (e *engine) parent(h *Hit) error {
+	if h.ParentKey == "" {
+		return nil
+	}
+	if p, ok := e.parents[h.ParentKey]; ok {
+		h.ParentText, h.ParentAuthor = p.text, p.author
+		return nil
+	}
+	defer func() { e.parents[h.ParentKey] = parentRef{h.ParentText, h.ParentAuthor} }()
 	b, err := e.lookup("_id", h.ParentKey)
 	if err != nil {
 		return err
