@@ -20,34 +20,18 @@ import (
 
 	"github.com/osmarc/osmarc/archive"
 	"github.com/osmarc/osmarc/archive/collect"
+	"github.com/osmarc/osmarc/archive/collect/coverage"
 )
 
-// cronParser reads account collect schedules: five fields (minute first),
-// six with seconds first, or a descriptor (@daily, @every 6h).
-var cronParser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+// cronParser reads account collect schedules (coverage.ScheduleParser).
+var cronParser = coverage.ScheduleParser
 
-func parseSchedule(spec string) (cron.Schedule, error) {
-	s, err := cronParser.Parse(spec)
-	if err != nil {
-		return nil, fmt.Errorf("collect schedule %q: %w", spec, err)
-	}
-	return s, nil
-}
+func parseSchedule(spec string) (cron.Schedule, error) { return coverage.ParseSchedule(spec) }
 
 // schedulePeriod is the longest interval between the schedule's next few
 // activations after at.
 func schedulePeriod(s cron.Schedule, at time.Time) time.Duration {
-	var longest time.Duration
-	t := s.Next(at)
-	for range 8 {
-		n := s.Next(t)
-		if n.IsZero() {
-			break
-		}
-		longest = max(longest, n.Sub(t))
-		t = n
-	}
-	return longest
+	return coverage.SchedulePeriod(s, at)
 }
 
 // dueAtStart says whether a schedule missed a run while nothing ran it:
