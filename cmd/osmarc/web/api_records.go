@@ -94,7 +94,14 @@ func (s *Server) Item(r *http.Request, key string) (*ItemView, error) {
 		return nil, err
 	}
 	c := s.classificationOf(key)
-	v := &ItemView{ItemDetail: d, Class: c.Class, Exemptions: c.Exemptions, Holds: s.holdsCovering(ctx, &d.Item)}
+	if ex, err := s.records.Explain(ctx, key); err == nil {
+		c.Class, c.Schedule, c.Exemptions = ex.Assignment.Class, ex.Assignment.Schedule, ex.Assignment.Exemptions
+	}
+	holds, err := s.records.HoldsOn(ctx, key)
+	if err != nil {
+		holds = s.holdsCovering(ctx, &d.Item)
+	}
+	v := &ItemView{ItemDetail: d, Class: c.Class, Exemptions: c.Exemptions, Holds: holds}
 	pii := false
 	for _, ver := range d.Versions {
 		if ver.Item != nil && hasPII(ver.Item) {
