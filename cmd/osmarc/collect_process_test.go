@@ -1,0 +1,97 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+const sigtermFeed = `<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>City blog</title><link>https://blog.example.gov/</link>
+<item><guid>https://blog.example.gov/p/1</guid><title>Road closure</title><description>Main St closed Monday.</description><pubDate>Mon, 02 Feb 2026 09:00:00 +0000</pubDate></item>
+<item><guid>https://blog.example.gov/p/2</guid><title>Budget hearing</title><description>Tuesday at 6pm.</description><pubDate>Tue, 03 Feb 2026 09:00:00 +0000</pubDate></item>
+</channel></rss>`
+
+// TestDaemonSIGTERMFinishesThePageInHand runs osmarc daemon as its own
+// process against a feed server that holds its answer, sends SIGTERM
+// while the page is in hand, and checks the daemon lets it finish, commits
+// the capture with its items (incomplete), exits 0 and frees the archive.
+func TestDaemonSIGTERMFinishesThePageInHand(t *testing.T) {
+	dir := newArchive(t)
+	inHand, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		once.Do(func() { close(inHand) })
+		select {
+		case <-release:
+		case <-time.After(20 * time.Second):
+		}
+		w.Header().Set("Content-Type", "application/rss+xml")
+		io.WriteString(w, sigtermFeed)
+	}))
+	defer srv.Close()
+	must(t, "account", "add", "--data", dir, "--platform", "feed", "--handle", "cityblog",
+		"--base-url", srv.URL+"/feed.xml", "--allow-private", "--collect", "@every 1h")
+
+	cmd := exec.Command(binary, "daemon", "--data", dir, "--listen", "", "--jitter", "0s")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	select {
+	case <-inHand:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("the daemon never asked for the feed\n%s", errb.String())
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // the signal is in before the page
+	close(release)
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+	select {
+	case err := <-waited:
+		if err != nil {
+			t.Fatalf("daemon after SIGTERM: %v\nstdout: %s\nstderr: %s", err, out.String(), errb.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the daemon did not exit after SIGTERM\n%s", errb.String())
+	}
+	if !strings.Contains(out.String(), "osmarc daemon: stopped") {
+		t.Errorf("stdout: %s", out.String())
+	}
+
+	// The page in hand was recorded and the capture committed.
+	code, outj, errs := osmarc(t, "", "jobs", "--json", "--account", "cityblog", "--data", dir)
+	if code != 0 {
+		t.Fatalf("jobs: %d %s", code, errs)
+	}
+	var runs []jobEntry
+	for l := range strings.Lines(outj) {
+		var j jobEntry
+		if err := json.Unmarshal([]byte(l), &j); err != nil {
+			t.Fatalf("jobs --json line %q: %v", l, err)
+		}
+		runs = append(runs, j)
+	}
+	if len(runs) != 1 || runs[0].Capture == "" || runs[0].Items != 2 {
+		t.Fatalf("runs after SIGTERM: %+v", runs)
+	}
+	list := listJSON(t, dir)
+	if len(list) != 2 {
+		t.Errorf("%d items listed, want the page's 2: %v", len(list), list)
+	}
+	// The lock is free: another writer works.
+	must(t, "account", "add", "--data", dir, "--platform", "feed", "--handle", "after")
+}
