@@ -3,12 +3,13 @@ package web
 import (
 	"encoding/json"
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/osmarc/osmarc/archive"
 	"github.com/osmarc/osmarc/archive/catalog"
 	"github.com/osmarc/osmarc/archive/collect"
+	"github.com/osmarc/osmarc/archive/collect/coverage"
+	"github.com/osmarc/osmarc/archive/request"
 )
 
 type accountRow struct {
@@ -20,6 +21,9 @@ type accountRow struct {
 
 type accountsPage struct {
 	Accounts []accountRow
+	// Scanned says the failure scan stopped at its bound before reaching
+	// every account's last capture.
+	Scanned int
 }
 
 func (s *Server) pageAccounts(w http.ResponseWriter, r *http.Request) {
@@ -41,8 +45,12 @@ func (s *Server) pageAccounts(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	failing := s.failuresSince(last)
-	p := &accountsPage{}
+	failing, scanned, err := s.failuresSince(accts, last)
+	if err != nil {
+		s.Fail(w, r, err, "")
+		return
+	}
+	p := &accountsPage{Scanned: scanned}
 	for _, a := range accts {
 		row := accountRow{Account: a, LastCapture: last[a.Key].EndedAt, LastComplete: last[a.Key].Complete}
 		if f, ok := failing[a.Key]; ok {
@@ -53,13 +61,35 @@ func (s *Server) pageAccounts(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "accounts", "Accounts", p)
 }
 
+// failureScanLimit bounds how many journal events the accounts page reads
+// looking for failed collections.
+const failureScanLimit = 20000
+
 // failuresSince returns, by account, the newest failed collection that
-// came after the account's last capture.
-func (s *Server) failuresSince(last map[string]catalog.Capture) map[string]collect.FailedRun {
+// came after the account's last capture. It reads the journal newest
+// first and stops at the oldest of the accounts' last captures, so on a
+// healthy archive it reads the events since the least recent capture;
+// when an account was never captured it stops after failureScanLimit
+// events and returns that count (0 when it did not need to stop).
+func (s *Server) failuresSince(accts []archive.Account, last map[string]catalog.Capture) (map[string]collect.FailedRun, int, error) {
 	out := map[string]collect.FailedRun{}
-	for ev, err := range s.a.Events(1) {
+	var oldest time.Time
+	for i, a := range accts {
+		t := last[a.Key].EndedAt
+		if i == 0 || t.Before(oldest) {
+			oldest = t
+		}
+	}
+	n := 0
+	for ev, err := range s.a.Catalog().EventsNewest(0) {
 		if err != nil {
-			break
+			return nil, 0, err
+		}
+		if !oldest.IsZero() && ev.Time.Before(oldest) {
+			return out, 0, nil
+		}
+		if n++; n > failureScanLimit {
+			return out, failureScanLimit, nil
 		}
 		if ev.Type != collect.EventCollectFailed {
 			continue
@@ -68,141 +98,76 @@ func (s *Server) failuresSince(last map[string]catalog.Capture) map[string]colle
 		if json.Unmarshal(ev.Data, &f) != nil {
 			continue
 		}
-		if ev.Time.After(last[f.Account].EndedAt) {
+		if _, seen := out[f.Account]; !seen && ev.Time.After(last[f.Account].EndedAt) {
 			out[f.Account] = f
 		}
 	}
-	return out
-}
-
-// coverageRun is one capture or failed collection of an account.
-type coverageRun struct {
-	StartedAt          time.Time
-	Collector          string
-	Items, NewVersions int64
-	Removed, Errors    int64
-	Complete           bool
-}
-
-type coverageGap struct {
-	From   time.Time
-	To     *time.Time
-	Reason string
-}
-
-type coverage struct {
-	Runs             []coverageRun
-	CompleteListings int
-	CoveredFrom      *time.Time
-	CoveredTo        *time.Time
-	Gaps             []coverageGap
-}
-
-type failureRow struct {
-	At             time.Time
-	Class, Message string
+	return out, 0, nil
 }
 
 type accountPage struct {
 	A        archive.Account
-	Items    int
-	Cov      coverage
-	Failures []failureRow
+	Items    int64
+	Cov      coverage.Report
+	Failures []coverage.Run
+	// Since is the start of the window shown ("" for the whole history);
+	// Window the default window in days; All links to the whole history.
+	Since, All string
+	Window     int
 }
 
-// pageAccount shows an account and its capture timeline: every capture,
-// the span covered by complete listings, and the gaps where collection
-// failed (the same reading as osmarc coverage).
+// coverageWindow is the span of history the account page reads unless
+// asked for more: a year.
+const coverageWindow = 365
+
+// pageAccount shows an account and its capture timeline, read by
+// archive/collect/coverage as `osmarc coverage` reads it: every run, the
+// span covered by complete listings, and the gaps — failed collection, or
+// no run for longer than twice the account's collect schedule.
+//
+// Cost: every capture summary (one small record per run) and the journal
+// events of the window only (newest first, stopping at its start), so a
+// large journal costs what the last year of it holds; ?since=YYYY-MM-DD
+// moves the window, ?since=all reads the whole history.
 func (s *Server) pageAccount(w http.ResponseWriter, r *http.Request) {
 	acct, err := s.a.Account(r.PathValue("key"))
 	if err != nil {
 		s.Fail(w, r, err, "key")
 		return
 	}
-	p := &accountPage{A: acct}
-	for _, err := range s.a.List(archive.ListFilter{Platform: acct.Platform, Account: acct.Handle}) {
-		if err != nil {
-			break
+	now := s.now().UTC()
+	p := &accountPage{A: acct, Window: coverageWindow, All: accountURL(acct.Key) + "?since=all"}
+	since := now.AddDate(0, 0, -coverageWindow)
+	switch v := r.URL.Query().Get("since"); v {
+	case "all":
+		since = time.Time{}
+	case "":
+	default:
+		if since, err = request.ParseDate(v); err != nil {
+			s.Fail(w, r, badInput("since: "+err.Error()+" (or all)"), "since")
+			return
 		}
-		p.Items++
 	}
-	caps, err := s.a.Captures()
+	if !since.IsZero() {
+		p.Since = since.Format(time.DateOnly)
+	}
+	if counts, err := s.a.Catalog().Accounts(); err == nil {
+		for _, c := range counts {
+			if c.Platform == acct.Platform && c.Account == acct.Handle {
+				p.Items = c.Items
+			}
+		}
+	}
+	runs, err := coverage.HistorySince(s.a, acct.Key, since)
 	if err != nil {
 		s.Fail(w, r, err, "")
 		return
 	}
-	type ev struct {
-		at   time.Time
-		end  time.Time
-		run  *coverageRun
-		fail *failureRow
-	}
-	var evs []ev
-	for _, c := range caps {
-		if !slices.Contains(c.Accounts, acct.Key) {
-			continue
+	p.Cov = coverage.Build(acct, runs, coverage.Period(acct, now), now)
+	for _, run := range runs {
+		if run.Failed {
+			p.Failures = append(p.Failures, run)
 		}
-		run := &coverageRun{StartedAt: c.StartedAt, Collector: c.Collector, Items: c.Items, NewVersions: c.NewVersions,
-			Removed: c.Removed, Errors: c.Errors, Complete: c.Complete}
-		evs = append(evs, ev{at: c.StartedAt, end: c.EndedAt, run: run})
-	}
-	for e, err := range s.a.Events(1) {
-		if err != nil {
-			break
-		}
-		if e.Type != collect.EventCollectFailed {
-			continue
-		}
-		var f collect.FailedRun
-		if json.Unmarshal(e.Data, &f) != nil || f.Account != acct.Key {
-			continue
-		}
-		at := f.StartedAt
-		if at.IsZero() {
-			at = e.Time
-		}
-		evs = append(evs, ev{at: at, end: e.Time, fail: &failureRow{At: at, Class: f.Class, Message: f.Error}})
-	}
-	slices.SortStableFunc(evs, func(x, y ev) int { return x.at.Compare(y.at) })
-	cov := &p.Cov
-	var lastGood time.Time
-	var failedSince *time.Time
-	for _, e := range evs {
-		if e.fail != nil {
-			p.Failures = append(p.Failures, *e.fail)
-			if failedSince == nil {
-				t := lastGood
-				if t.IsZero() {
-					t = e.at
-				}
-				failedSince = &t
-			}
-			continue
-		}
-		cov.Runs = append(cov.Runs, *e.run)
-		if e.run.Errors > 0 {
-			continue
-		}
-		if e.run.Complete {
-			cov.CompleteListings++
-			if cov.CoveredFrom == nil {
-				t := e.at
-				cov.CoveredFrom = &t
-			}
-		}
-		if failedSince != nil {
-			to := e.at
-			cov.Gaps = append(cov.Gaps, coverageGap{From: *failedSince, To: &to, Reason: "collection failed"})
-			failedSince = nil
-		}
-		lastGood = e.end
-		if cov.CoveredFrom != nil {
-			t := lastGood
-			cov.CoveredTo = &t
-		}
-	}
-	if failedSince != nil {
-		cov.Gaps = append(cov.Gaps, coverageGap{From: *failedSince, Reason: "collection failed; no good run since"})
 	}
 	s.render(w, r, http.StatusOK, "account", "Account "+acct.Key, p)
 }

@@ -1,0 +1,140 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/osmarc/osmarc/archive"
+	"github.com/osmarc/osmarc/archive/collect"
+)
+
+// page sends a page request as role through a signed-in browser session:
+// a GET, or a POST of form with the session's CSRF token.
+func (e *apiEnv) page(role Role, method, path string, form url.Values) response {
+	e.t.Helper()
+	return e.pageAs(apiUser(role), apiPassword(role), method, path, form)
+}
+
+func (e *apiEnv) pageAs(user, password, method, path string, form url.Values) response {
+	e.t.Helper()
+	c := e.browser()
+	csrf := e.signIn(c, user, password)
+	if method == http.MethodGet {
+		return e.do(c, method, path, nil, nil)
+	}
+	if form == nil {
+		form = url.Values{}
+	}
+	form.Set("csrf_token", csrf)
+	return e.do(c, method, path, strings.NewReader(form.Encode()), map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
+}
+
+// text is the page's body with tags removed and white space folded, for
+// checks of what it says.
+func (r response) text() string {
+	var b strings.Builder
+	in := false
+	for _, c := range string(r.body) {
+		switch {
+		case c == '<':
+			in = true
+			b.WriteRune(' ')
+		case c == '>':
+			in = false
+		case !in:
+			b.WriteRune(c)
+		}
+	}
+	return strings.Join(strings.Fields(strings.NewReplacer("&#39;", "'", "&amp;", "&", "&lt;", "<", "&gt;", ">", "&#34;", `"`).Replace(b.String())), " ")
+}
+
+// TestAccountPageCoverageLikeTheCLI: the account page reads the timeline
+// through archive/collect/coverage, so it reports failure gaps and missed
+// scheduled runs (no run for more than twice the schedule) as osmarc
+// coverage does, and windows the history.
+func TestAccountPageCoverageLikeTheCLI(t *testing.T) {
+	e := newAPIEnv(t)
+	ctx := archive.WithActor(context.Background(), "collector")
+	key := "facebook/3rd-brigade"
+	if _, err := e.a.UpdateAccount(ctx, key, func(a *archive.Account) error { a.Collect = "@every 6h"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	capture := func(text string) {
+		t.Helper()
+		w, err := e.a.BeginCapture(ctx, archive.CaptureOptions{Collector: "facebook", Account: key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		it := archive.Item{Platform: "facebook", Account: "3rd-brigade", ID: "555", Kind: "post", CreatedAt: "2026-01-01T10:00:00Z", Text: text}
+		if err := w.AddItem(ctx, it, archive.ItemOptions{Source: "test"}); err != nil {
+			t.Fatal(err)
+		}
+		w.Complete(archive.Scope{Account: key})
+		e.clock.Advance(time.Minute)
+		if _, err := w.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.clock.Advance(time.Hour)
+	if _, err := e.a.RecordEvent(ctx, collect.EventCollectFailed, collect.FailedRun{Account: key, Collector: "facebook",
+		Class: collect.ClassUnavailable, Error: "old trouble", StartedAt: e.clock.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(400 * 24 * time.Hour)
+	capture("one")
+	e.clock.Advance(6 * time.Hour)
+	capture("two")
+	e.clock.Advance(6 * time.Hour)
+	started := e.clock.Now()
+	e.clock.Advance(time.Minute)
+	if _, err := e.a.RecordEvent(ctx, collect.EventCollectFailed, collect.FailedRun{Account: key, Collector: "facebook",
+		Class: collect.ClassAuth, Error: "token expired", StartedAt: started}); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(6 * time.Hour)
+	capture("three")
+	e.clock.Advance(3 * 24 * time.Hour) // nothing since: more than twice 6h
+
+	for _, role := range Roles {
+		r := e.page(role, "GET", accountURL(key), nil)
+		if r.status != http.StatusOK {
+			t.Fatalf("%s: %d %s", role, r.status, r.body)
+		}
+		txt := r.text()
+		for _, want := range []string{
+			"collection failed 1 time(s): auth ×1 (token expired)",
+			"now (still open): no run for 3d (schedule @every 6h)",
+			"auth: token expired",
+			"3 complete listing(s)",
+		} {
+			if !strings.Contains(txt, want) {
+				t.Errorf("%s: the account page lacks %q:\n%s", role, want, txt)
+			}
+		}
+	}
+	// A failure over a year old is outside the default window (the
+	// ingest before it is the last good run before the window, so a gap
+	// still starts where it began); ?since=all shows it.
+	r := e.page(RoleViewer, "GET", accountURL(key), nil)
+	if strings.Contains(r.text(), "old trouble") || !strings.Contains(r.text(), "ingest: 9 item(s)") || !strings.Contains(r.text(), "the whole history") {
+		t.Errorf("default window:\n%s", r.text())
+	}
+	r = e.page(RoleViewer, "GET", accountURL(key)+"?since=all", nil)
+	if !strings.Contains(r.text(), "unavailable ×1 (old trouble)") || !strings.Contains(r.text(), "The whole history is shown") {
+		t.Errorf("since=all:\n%s", r.text())
+	}
+	r = e.page(RoleViewer, "GET", accountURL(key)+"?since=yesterday", nil)
+	if r.status != http.StatusBadRequest || !strings.Contains(r.text(), "since:") {
+		t.Errorf("bad since: %d %s", r.status, r.text())
+	}
+	// The registry says the account is failing only while no good run
+	// came after the failure.
+	r = e.page(RoleViewer, "GET", "/accounts", nil)
+	if strings.Contains(r.text(), "collection failing") {
+		t.Errorf("accounts: a failure older than the last capture shows:\n%s", r.text())
+	}
+}
