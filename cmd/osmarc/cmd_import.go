@@ -2,6 +2,7 @@ package main
 
 import (
 	"archive/zip"
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -65,6 +66,9 @@ func runImport(ctx context.Context, g *globalOptions, o importOptions, paths []s
 	}
 	defer closeAll()
 	for _, src := range srcs {
+		if looksLikeItems(src) {
+			return fmt.Errorf("import: %s does not look like %s; it looks like osmarc's own items, one JSON object a line (use osmarc ingest %s)", src.Name, imp.Format(), src.Name)
+		}
 		if imp.Sniff(src) {
 			continue
 		}
@@ -147,6 +151,30 @@ func importAccount(ctx context.Context, a *archive.Archive, ref string, imp coll
 		return acct, false, fmt.Errorf("import: register %s: %w", ref, err)
 	}
 	return acct, true, nil
+}
+
+// looksLikeItems says whether src is a file of osmarc's own normalised
+// items (what osmarc ingest reads): its first line a JSON object with a
+// platform, an account, an id and a kind or creation time.
+func looksLikeItems(src collect.Source) bool {
+	if src.Path == "." || src.Path == "" {
+		return false
+	}
+	f, err := src.FS.Open(src.Path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	line, err := bufio.NewReaderSize(f, 64<<10).ReadSlice('\n')
+	if err != nil && err != io.EOF {
+		return false
+	}
+	var it map[string]json.RawMessage
+	if json.Unmarshal(line, &it) != nil {
+		return false
+	}
+	has := func(k string) bool { _, ok := it[k]; return ok }
+	return has("platform") && has("account") && has("id") && (has("kind") || has("created_at"))
 }
 
 // openSources opens each path as an import source: a folder as os.DirFS,

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -94,4 +95,32 @@ func TestDaemonSIGTERMFinishesThePageInHand(t *testing.T) {
 	}
 	// The lock is free: another writer works.
 	must(t, "account", "add", "--data", dir, "--platform", "feed", "--handle", "after")
+}
+
+// TestImportOsmarcItemsSaysIngest: osmarc's own items file given to
+// import, whatever the --format, is named for what it is, and nothing is
+// registered or captured; osmarc ingest registers the accounts its items
+// name and says so.
+func TestImportOsmarcItemsSaysIngest(t *testing.T) {
+	dir := newArchive(t)
+	items := filepath.Join("..", "..", "testdata", "items.jsonl")
+	for _, format := range []string{"x-archive", "bluesky-api", "facebook-graph"} {
+		code, out, errs := osmarc(t, "", "import", "--data", dir, "--format", format, "--account", "someone", items)
+		if code != 1 || out != "" || !strings.Contains(errs, "it looks like osmarc's own items") || !strings.Contains(errs, "use osmarc ingest") {
+			t.Errorf("import --format %s of items.jsonl: %d %q %q", format, code, out, errs)
+		}
+	}
+	if accts := must(t, "account", "list", "--data", dir); strings.Contains(accts, "someone") {
+		t.Errorf("a refused import registered its account:\n%s", accts)
+	}
+	out := must(t, "ingest", "--data", dir, items)
+	if !strings.Contains(out, "Registered 4 new account(s): bluesky/brigade.example.gov, facebook/3rd-brigade, mastodon/brigade@social.example.gov, x/Brigade3") {
+		t.Errorf("ingest: %s", out)
+	}
+	accts := must(t, "account", "list", "--data", dir)
+	for _, k := range []string{"bluesky/brigade.example.gov", "facebook/3rd-brigade", "mastodon/brigade@social.example.gov", "x/Brigade3"} {
+		if !strings.Contains(accts, k) {
+			t.Errorf("account list lacks %s:\n%s", k, accts)
+		}
+	}
 }
