@@ -128,6 +128,21 @@ func TestClassificationCommands(t *testing.T) {
 		t.Fatalf("search after reindex: %+v", res)
 	}
 
+	// A hold's query is evaluated on the index.
+	if code, _, errs := osmarc(t, "", "hold", "place", "q", "--data", dir, "--matter", "m", "--reason", "r", "--query", `"wheelchairs`); code == 0 || !strings.Contains(errs, "unclosed quote") {
+		t.Fatalf("hold with a bad query: %d %q", code, errs)
+	}
+	must(t, "hold", "place", "access", "--data", dir, "--matter", "Accessibility complaint", "--reason", "r", "--query", "wheelchairs")
+	var holds []map[string]any
+	json.Unmarshal([]byte(must(t, "hold", "list", "--json", "--data", dir)), &holds)
+	if len(holds) != 1 || holds[0]["items"] != 1.0 {
+		t.Fatalf("hold list: %v", holds)
+	}
+	if out := must(t, "show", "--data", dir, key); !strings.Contains(out, "held by access") {
+		t.Fatalf("show of a held item:\n%s", out)
+	}
+	must(t, "hold", "release", "access", "--data", dir, "--reason", "closed")
+
 	// A capture classifies what it indexes, without a reindex.
 	more := filepath.Join(t.TempDir(), "more.jsonl")
 	os.WriteFile(more, []byte(`{"platform":"facebook","account":"3rd-brigade","id":"101_2001_3009","kind":"comment","created_at":"2024-02-01T10:00:00Z","text":"Great parade!","author":{"id":"9009","name":"John Public"},"parent":"101_2001"}`+"\n"), 0o644)
