@@ -152,6 +152,9 @@ func importPage(ctx context.Context, body []byte, source string, line int, lines
 			}
 			vf := videoFromList(&v)
 			if l.Kind == "youtube#playlistItemListResponse" {
+				if unavailable(&v) {
+					continue // the page is kept; the video's versions stay as they were
+				}
 				vf = videoFromPlaylist(&v)
 			}
 			it, err := vf.item(acct.Handle)

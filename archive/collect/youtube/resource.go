@@ -258,6 +258,23 @@ func videoFromList(v *Video) videoFacts {
 	return f
 }
 
+// unavailable says a playlistItems.list item stands for a video deleted or
+// made private since it was added: YouTube keeps the item with a
+// placeholder ("Deleted video", "Private video", "This video is
+// unavailable.") and neither the owner's channel nor the video's
+// publication time. It is no version of the video: recording it would
+// replace what the video said with the placeholder.
+func unavailable(v *Video) bool {
+	if v.ContentDetails.VideoPublishedAt != "" || v.Snippet.VideoOwnerChannelID != "" {
+		return false
+	}
+	switch v.Snippet.Title {
+	case "Deleted video", "Private video":
+		return true
+	}
+	return false
+}
+
 // videoFromPlaylist reads the video of a playlistItems.list item; the
 // playlist item says less (no language, no counts), and its snippet's
 // publishedAt is when the video was added to the playlist.

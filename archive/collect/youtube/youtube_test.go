@@ -324,3 +324,21 @@ func FuzzParseList(f *testing.F) {
 		}
 	})
 }
+
+// TestAPIImportUnavailableVideos: a saved playlist page's "Deleted video"
+// and "Private video" placeholders are no versions of those videos (they
+// would replace what the videos said); the page is still kept whole.
+func TestAPIImportUnavailableVideos(t *testing.T) {
+	saved := os.DirFS(fixture("saved"))
+	sink := collect.NewMemorySink()
+	src := collect.Source{Name: "playlist-unavailable.json", FS: saved, Path: "playlist-unavailable.json"}
+	if err := NewAPIImporter().Import(context.Background(), src, archive.Account{Platform: Platform, Handle: fxHandle}, sink); err != nil {
+		t.Fatal(err)
+	}
+	if len(sink.Bads) != 0 || len(sink.Items) != 1 || sink.Items[0].ID != v1 {
+		t.Fatalf("items %+v, bad:\n%s", sink.Items, badText(sink))
+	}
+	if len(sink.Raws) != 1 {
+		t.Errorf("%d raw pages kept, want the one", len(sink.Raws))
+	}
+}
