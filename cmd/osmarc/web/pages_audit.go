@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/osmarc/osmarc/archive"
-	"github.com/osmarc/osmarc/archive/catalog"
 	"github.com/osmarc/osmarc/archive/request"
 )
 
@@ -22,23 +21,43 @@ type auditRow struct {
 
 type auditPage struct {
 	Type, Actor, Text, From, To string
+	Size                        int
+	Sizes                       []int
 	Events                      []auditRow
-	Shown, Matched              int
-	More                        string
-	Check                       *archive.JournalReport
-	Keep                        map[string]string
+	// Older links to the next page; Searched, when the scan stopped at
+	// its bound before filling the page, says how far back it looked.
+	Older    string
+	Searched int
+	Down     uint64
+	Newest   string
+	Check    *archive.JournalReport
+	Keep     map[string]string
 }
 
-// auditPageSize is how many events one audit page shows.
+// The audit page's sizes: a page shows auditPageSize events unless ?n=
+// asks for one of auditSizes; one request reads at most auditScanLimit
+// events looking for matches (a variable so tests can lower it).
 const auditPageSize = 100
 
+var auditScanLimit = 50000
+
+var auditSizes = []int{25, 100, 250, 500}
+
 // pageAudit lists the journal newest first, filtered by type prefix,
-// actor, text in the data and dates; ?check=1 re-computes the hash chain
-// from the store.
+// actor, text in the data and dates, a page at a time (?n= events,
+// ?before=SEQ for older ones); ?check=1 re-computes the hash chain from
+// the store.
+//
+// Cost: it reads the catalog's events backwards from the newest (or from
+// before), a few hundred per read transaction, and stops when the page is
+// full, when it passes the from date, or after auditScanLimit events —
+// then it says how far it looked and links to the rest. So a page costs
+// what it shows (plus, for a rare filter, at most auditScanLimit decoded
+// events), however long the journal is.
 func (s *Server) pageAudit(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	p := &auditPage{Type: strings.TrimSpace(q.Get("type")), Actor: strings.TrimSpace(q.Get("actor")), Text: q.Get("text"),
-		From: q.Get("from"), To: q.Get("to"), Keep: map[string]string{}}
+		From: q.Get("from"), To: q.Get("to"), Size: auditPageSize, Sizes: auditSizes, Keep: map[string]string{}}
 	var from, to time.Time
 	var err error
 	if p.From != "" {
@@ -54,55 +73,66 @@ func (s *Server) pageAudit(w http.ResponseWriter, r *http.Request) {
 		}
 		to = to.AddDate(0, 0, 1)
 	}
+	if v := q.Get("n"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > auditSizes[len(auditSizes)-1] {
+			s.Fail(w, r, badInput("n: want a page size from 1 to "+strconv.Itoa(auditSizes[len(auditSizes)-1])), "n")
+			return
+		}
+		p.Size = n
+	}
 	var before uint64
 	if v := q.Get("before"); v != "" {
-		if before, err = strconv.ParseUint(v, 10, 64); err != nil {
+		if before, err = strconv.ParseUint(v, 10, 64); err != nil || before == 0 {
 			s.Fail(w, r, badInput("before: want an event number"), "before")
 			return
 		}
 	}
-	for _, k := range []string{"type", "actor", "text", "from", "to"} {
+	for _, k := range []string{"type", "actor", "text", "from", "to", "n"} {
 		if v := q.Get(k); v != "" {
 			p.Keep[k] = v
 		}
 	}
-	// Newest first: keep the last page's worth of matches in a ring.
-	var matched []catalog.Event
-	for ev, err := range s.a.Events(1) {
-		if err != nil {
-			s.Fail(w, r, err, "")
-			return
-		}
-		if before > 0 && ev.Seq >= before {
-			break
-		}
-		if p.Type != "" && !strings.HasPrefix(ev.Type, p.Type) ||
-			p.Actor != "" && !strings.EqualFold(ev.Actor, p.Actor) ||
-			p.Text != "" && !strings.Contains(strings.ToLower(string(ev.Data)), strings.ToLower(p.Text)) ||
-			!from.IsZero() && ev.Time.Before(from) || !to.IsZero() && !ev.Time.Before(to) {
-			continue
-		}
-		p.Matched++
-		matched = append(matched, ev)
-		if len(matched) > 2*auditPageSize {
-			matched = append(matched[:0:0], matched[len(matched)-auditPageSize:]...)
-		}
-	}
-	if len(matched) > auditPageSize {
-		matched = matched[len(matched)-auditPageSize:]
-	}
-	for i := len(matched) - 1; i >= 0; i-- {
-		ev := matched[i]
-		p.Events = append(p.Events, auditRow{Seq: ev.Seq, Time: ev.Time, Actor: ev.Actor, Type: ev.Type, Data: string(ev.Data)})
-	}
-	p.Shown = len(p.Events)
-	if p.Matched > p.Shown && len(matched) > 0 {
+	link := func(before uint64) string {
 		v := url.Values{}
 		for k, val := range p.Keep {
 			v.Set(k, val)
 		}
-		v.Set("before", strconv.FormatUint(matched[0].Seq, 10))
-		p.More = "/audit?" + v.Encode()
+		if before > 0 {
+			v.Set("before", strconv.FormatUint(before, 10))
+		}
+		return "/audit?" + v.Encode()
+	}
+	if before > 0 {
+		p.Newest = link(0)
+	}
+	text := strings.ToLower(p.Text)
+	scanned := 0
+	for ev, err := range s.a.Catalog().EventsNewest(before) {
+		if err != nil {
+			s.Fail(w, r, err, "")
+			return
+		}
+		if !from.IsZero() && ev.Time.Before(from) {
+			break // the journal is in time order: nothing older matches
+		}
+		scanned++
+		if (p.Type == "" || strings.HasPrefix(ev.Type, p.Type)) && (p.Actor == "" || strings.EqualFold(ev.Actor, p.Actor)) &&
+			(text == "" || strings.Contains(strings.ToLower(string(ev.Data)), text)) && (to.IsZero() || ev.Time.Before(to)) {
+			p.Events = append(p.Events, auditRow{Seq: ev.Seq, Time: ev.Time, Actor: ev.Actor, Type: ev.Type, Data: string(withholdSecrets(ev.Data))})
+			if len(p.Events) == p.Size {
+				if ev.Seq > 1 {
+					p.Older = link(ev.Seq)
+				}
+				break
+			}
+		}
+		if scanned >= auditScanLimit {
+			if ev.Seq > 1 {
+				p.Searched, p.Down, p.Older = scanned, ev.Seq, link(ev.Seq)
+			}
+			break
+		}
 	}
 	if q.Get("check") != "" {
 		if p.Check, err = s.a.VerifyJournal(r.Context()); err != nil {

@@ -72,6 +72,11 @@ type itemPage struct {
 	Disposition   string
 	Holds         []string
 	History       []historyLine
+	// HistoryCut is the oldest event the history scan did not reach (0:
+	// it reached the item's first capture); HistoryMore searches the
+	// audit journal for the rest.
+	HistoryCut  uint64
+	HistoryMore string
 }
 
 // maxThread bounds the items one thread page shows.
@@ -135,7 +140,10 @@ func (s *Server) pageItem(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	p.Thread, p.ThreadPartial = s.threadNodes(r, d.Item)
-	p.History = s.itemHistory(d)
+	p.History, p.HistoryCut = s.itemHistory(d)
+	if p.HistoryCut > 0 && Can(r.Context(), PermAudit) {
+		p.HistoryMore = "/audit?" + url.Values{"text": {d.Key}, "before": {fmt.Sprint(p.HistoryCut)}}.Encode()
+	}
 	s.render(w, r, http.StatusOK, "item", d.Kind+" by "+p.Author, p)
 }
 
@@ -268,14 +276,27 @@ func (s *Server) threadNodes(r *http.Request, ci catalog.Item) ([]*threadNode, s
 	return roots, partial
 }
 
+// itemHistoryScan bounds how many journal events the item page reads
+// looking for the ones that name the item (a variable so tests can lower
+// it).
+var itemHistoryScan = 20000
+
 // itemHistory lists the captures that saw the item and the journal events
 // that name it, oldest first.
-func (s *Server) itemHistory(d archive.ItemDetail) []historyLine {
-	var out []historyLine
+//
+// Cost: the captures come from what the catalog keeps per key (its
+// sightings, already read by Show). The catalog keeps no per-key index of
+// journal events, so those are a bounded scan: the journal newest first,
+// stopping at the item's first sighting (nothing names an item before it
+// was captured) or after itemHistoryScan events, whichever comes first.
+// When the bound stops it, the page says so and the audit page (searching
+// the journal for the key) has the rest.
+func (s *Server) itemHistory(d archive.ItemDetail) (out []historyLine, cut uint64) {
 	versionN := map[string]int{}
 	for i, v := range d.Versions {
 		versionN[v.Digest] = i + 1
 	}
+	var first time.Time
 	for _, sg := range d.Sightings {
 		c := d.Captures[sg.Capture]
 		what := fmt.Sprintf("seen by %s (version %d)", nonEmpty(c.Collector, "a capture"), versionN[sg.Version])
@@ -283,13 +304,24 @@ func (s *Server) itemHistory(d archive.ItemDetail) []historyLine {
 			what += " in a complete listing"
 		}
 		out = append(out, historyLine{At: sg.SeenAt, What: what, Who: "capture " + sg.Capture})
+		if first.IsZero() || sg.SeenAt.Before(first) {
+			first = sg.SeenAt
+		}
 	}
 	if d.RemovedAt != nil {
 		out = append(out, historyLine{At: *d.RemovedAt, What: "found removed at source", Who: nonEmpty(d.RemovedBy, "a capture")})
 	}
 	needle, _ := json.Marshal(d.Key)
-	for ev, err := range s.a.Events(1) {
+	n := 0
+	for ev, err := range s.a.Catalog().EventsNewest(0) {
 		if err != nil {
+			break
+		}
+		if !first.IsZero() && ev.Time.Before(first.Add(-time.Minute)) {
+			break
+		}
+		if n++; n > itemHistoryScan {
+			cut = ev.Seq + 1
 			break
 		}
 		if ev.Type == journal.TypeCapture || !strings.Contains(string(ev.Data), string(needle[1:len(needle)-1])) {
@@ -297,8 +329,13 @@ func (s *Server) itemHistory(d archive.ItemDetail) []historyLine {
 		}
 		out = append(out, historyLine{At: ev.Time, What: eventSummary(ev), Who: ev.Actor, sequence: int(ev.Seq)})
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
-	return out
+	sort.SliceStable(out, func(i, j int) bool {
+		if !out[i].At.Equal(out[j].At) {
+			return out[i].At.Before(out[j].At)
+		}
+		return out[i].sequence < out[j].sequence
+	})
+	return out, cut
 }
 
 // eventSummary says what an event did in a few words.

@@ -2,8 +2,10 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -137,4 +139,99 @@ func TestAccountPageCoverageLikeTheCLI(t *testing.T) {
 	if strings.Contains(r.text(), "collection failing") {
 		t.Errorf("accounts: a failure older than the last capture shows:\n%s", r.text())
 	}
+}
+
+// TestAuditPagePaged: the audit page reads the journal newest first a
+// page at a time (?n=, ?before=), keeps its filters on the older link,
+// withholds secrets, and stops a scan at its bound, saying how far it
+// looked.
+func TestAuditPagePaged(t *testing.T) {
+	e := newAPIEnv(t)
+	ctx := archive.WithActor(context.Background(), "tester")
+	var seqs []uint64
+	for i := range 30 {
+		seq, err := e.a.RecordEvent(ctx, "test.note", map[string]any{"n": i, "note": "note " + strings.Repeat("x", i%3)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		seqs = append(seqs, seq)
+		e.clock.Advance(time.Minute)
+	}
+	r := e.page(RoleRecordsOfficer, "GET", "/audit?type=test.&n=10", nil)
+	if r.status != http.StatusOK {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+	txt := r.text()
+	if !strings.Contains(txt, "10 matching event(s), newest first") || !strings.Contains(txt, `"n":29`) || strings.Contains(txt, `"n":19`) {
+		t.Errorf("first page:\n%s", txt)
+	}
+	older := regexpFind(t, string(r.body), `href="(/audit\?[^"]*before=[0-9]+[^"]*)" rel="next"`)
+	older = strings.ReplaceAll(older, "&amp;", "&")
+	if !strings.Contains(older, "type=test.") || !strings.Contains(older, "n=10") || !strings.Contains(older, fmt.Sprintf("before=%d", seqs[20])) {
+		t.Errorf("older link %q", older)
+	}
+	r = e.page(RoleRecordsOfficer, "GET", older, nil)
+	txt = r.text()
+	if !strings.Contains(txt, `"n":19`) || !strings.Contains(txt, `"n":10`) || strings.Contains(txt, `"n":20`) || strings.Contains(txt, `"n":9,`) {
+		t.Errorf("second page:\n%s", txt)
+	}
+	// The user events hold password hashes: the page withholds them.
+	r = e.page(RoleAdmin, "GET", "/audit?type=user.", nil)
+	if strings.Contains(string(r.body), "$2a$") || !strings.Contains(r.text(), "[withheld]") {
+		t.Errorf("audit shows a password hash:\n%s", r.text())
+	}
+	// A filter nothing matches stops at the scan bound and says so.
+	defer func(n int) { auditScanLimit = n }(auditScanLimit)
+	auditScanLimit = 7
+	r = e.page(RoleLegal, "GET", "/audit?actor=nobody", nil)
+	txt = r.text()
+	if !strings.Contains(txt, "0 matching event(s)") || !strings.Contains(txt, "7 events were searched, down to event") || !strings.Contains(txt, "Older events") {
+		t.Errorf("bounded scan:\n%s", txt)
+	}
+	for _, bad := range []string{"/audit?n=0", "/audit?n=many", "/audit?before=x", "/audit?from=soon"} {
+		if r := e.page(RoleLegal, "GET", bad, nil); r.status != http.StatusBadRequest {
+			t.Errorf("%s: %d", bad, r.status)
+		}
+	}
+}
+
+// TestItemHistoryBounded: the item page's history holds the events that
+// name the item, found by a scan of the newest journal events that stops
+// at the item's first capture or at its bound, and then says so.
+func TestItemHistoryBounded(t *testing.T) {
+	e := newAPIEnv(t)
+	ctx := archive.WithActor(context.Background(), "tester")
+	if _, err := e.a.RecordEvent(ctx, "test.touched", map[string]any{"key": apiPIIKey}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		if _, err := e.a.RecordEvent(ctx, "test.other", map[string]any{"n": i}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := e.page(RoleRecordsOfficer, "GET", itemURL(apiPIIKey), nil)
+	if !strings.Contains(r.text(), "test.touched (event") || strings.Contains(r.text(), "were not searched") {
+		t.Errorf("history:\n%s", r.text())
+	}
+	defer func(n int) { itemHistoryScan = n }(itemHistoryScan)
+	itemHistoryScan = 5
+	r = e.page(RoleRecordsOfficer, "GET", itemURL(apiPIIKey), nil)
+	if strings.Contains(r.text(), "test.touched") || !strings.Contains(r.text(), "were not searched for this item") ||
+		!strings.Contains(r.text(), "Search the older journal for it") {
+		t.Errorf("bounded history:\n%s", r.text())
+	}
+	// A viewer may not read the audit journal: no link to it.
+	r = e.page(RoleViewer, "GET", itemURL(apiPIIKey), nil)
+	if !strings.Contains(r.text(), "were not searched") || strings.Contains(r.text(), "Search the older journal") {
+		t.Errorf("viewer's bounded history:\n%s", r.text())
+	}
+}
+
+func regexpFind(t *testing.T, s, re string) string {
+	t.Helper()
+	m := regexp.MustCompile(re).FindStringSubmatch(s)
+	if m == nil {
+		t.Fatalf("no %s in:\n%s", re, s)
+	}
+	return m[1]
 }
