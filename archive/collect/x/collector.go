@@ -67,7 +67,7 @@ func New() *Collector { return &Collector{} }
 var _ collect.Collector = (*Collector)(nil)
 
 func (*Collector) Platform() string { return Platform }
-func (*Collector) Version() string  { return "1" }
+func (*Collector) Version() string  { return "2" } // 2: withheld tweets say so (Visibility)
 
 // State is what a run records for the next one.
 type State struct {

@@ -14,6 +14,7 @@ const (
 	idLong1 = "2024778551915446373" // a long post, cut short in tweets.js
 	idShort = "2024778551915446374" // a short tweet made the same second
 	idLong2 = "2025208887505846375" // a long post with &amp; and French
+	idHeld  = "2025975186846646377" // withheld in two countries
 )
 
 const budgetText = "Budget hearing notice: the City Council will hold a public hearing on the proposed 2026-27 operating budget on Tuesday, March 10 at 6pm in Council Chambers, 100 Main St. Residents may speak for up to three minutes each; sign-up opens at 5:30pm at the door. Written comments may be sent to the City Clerk by March 9 at @CityClerkOffice. The proposed budget is at https://t.co/bud22222 #Budget"
@@ -30,8 +31,8 @@ func TestArchiveNoteTweets(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			sink := importInto(t, fixedImporter(), src)
 			checkRaw(t, sink)
-			if len(sink.Items) != 3 {
-				t.Fatalf("%d items, want 3", len(sink.Items))
+			if len(sink.Items) != 4 {
+				t.Fatalf("%d items, want 4", len(sink.Items))
 			}
 			long := sink.Item(idLong1)
 			if long.Text != budgetText {
@@ -118,5 +119,39 @@ func TestJoinKey(t *testing.T) {
 		if got := looksCut(c.in); got != c.cut {
 			t.Errorf("looksCut(%q) = %v", c.in, got)
 		}
+	}
+}
+
+// TestWithheldSameVersionAsAPI: a tweet X withholds says so (its
+// visibility names the countries), the same from the archive's
+// withheld_in_countries and the API's withheld.
+func TestWithheldSameVersionAsAPI(t *testing.T) {
+	sink := importInto(t, fixedImporter(), folderSource(t, "archive-notes"))
+	held := sink.Item(idHeld)
+	if held == nil || held.Visibility != "withheld in DE, FR" || held.Text != "Court order: the names in yesterday's notice are sealed." {
+		t.Fatalf("withheld tweet %+v", held)
+	}
+	if other := sink.Item(idShort); other.Visibility != "" {
+		t.Errorf("a tweet not withheld has visibility %q", other.Visibility)
+	}
+	var tw Tweet
+	v2 := `{"id":"2025975186846646377","edit_history_tweet_ids":["2025975186846646377"],"author_id":"1100000000000000042",
+	  "created_at":"2026-02-23T16:45:00.000Z","lang":"en","text":"Court order: the names in yesterday's notice are sealed.",
+	  "withheld":{"copyright":false,"country_codes":["DE","FR"],"scope":"tweet"}}`
+	if err := json.Unmarshal([]byte(v2), &tw); err != nil {
+		t.Fatal(err)
+	}
+	f, err := fromV2(&tw, &Page{Users: map[string]User{fxUserID: {ID: fxUserID, Username: fxHandle}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := f.item(fxHandle, true)
+	ca, _ := api.CanonicalJSON()
+	cb, _ := held.CanonicalJSON()
+	if !bytes.Equal(ca, cb) {
+		t.Errorf("API and archive differ:\n%s\n%s", ca, cb)
+	}
+	if got := withheldVisibility(true, []string{"US", "", "US"}); got != "withheld in US; withheld (copyright)" {
+		t.Errorf("withheldVisibility = %q", got)
 	}
 }

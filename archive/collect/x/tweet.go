@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -39,6 +40,23 @@ type facts struct {
 	media        []mediaRef
 	metrics      map[string]int64
 	ptr          string // JSON pointer of the tweet in its raw blob
+	withheld     string // X withholds the tweet (Visibility): see withheldVisibility
+}
+
+// withheldVisibility is the item's visibility when X withholds a tweet:
+// "withheld in DE, FR" (the countries, sorted), "withheld (copyright)", or
+// both joined with "; ".
+func withheldVisibility(copyright bool, countries []string) string {
+	var parts []string
+	cs := slices.Sorted(slices.Values(countries))
+	cs = slices.DeleteFunc(slices.Compact(cs), func(c string) bool { return strings.TrimSpace(c) == "" })
+	if len(cs) > 0 {
+		parts = append(parts, "withheld in "+strings.Join(cs, ", "))
+	}
+	if copyright {
+		parts = append(parts, "withheld (copyright)")
+	}
+	return strings.Join(parts, "; ")
 }
 
 type mediaRef struct {
@@ -85,6 +103,9 @@ func (f *facts) item(account string, own bool) archive.Item {
 		Text:     unescapeText(f.text),
 		Parent:   f.parent,
 		URL:      "https://x.com/i/web/status/" + id,
+		// Visibility: only a withheld tweet says anything; X gives no
+		// other visibility for a tweet.
+		Visibility: f.withheld,
 	}
 	created := f.created
 	if f.isEdit() {
@@ -242,6 +263,9 @@ func fromV2(t *Tweet, p *Page) (*facts, error) {
 			f.quoted = true
 		}
 	}
+	if w := t.Withheld; w != nil {
+		f.withheld = withheldVisibility(w.Copyright, w.CountryCodes)
+	}
 	ents := t.Entities
 	if t.NoteTweet != nil && t.NoteTweet.Text != "" {
 		f.text = t.NoteTweet.Text
@@ -320,6 +344,10 @@ type ArchiveTweet struct {
 	IsQuoteStatus     flexBool `json:"is_quote_status"`
 	QuotedStatusIDStr string   `json:"quoted_status_id_str"`
 	DeletedAt         string   `json:"deleted_at"`
+	// WithheldInCountries and WithheldCopyright: X withholds the tweet
+	// (API v1.1 fields, which archives keep).
+	WithheldInCountries []string `json:"withheld_in_countries"`
+	WithheldCopyright   flexBool `json:"withheld_copyright"`
 }
 
 type archiveEntities struct {
@@ -388,7 +416,8 @@ type owner struct {
 
 // fromArchive reads the facts of an account archive's tweet.
 func fromArchive(t *ArchiveTweet, o owner) (*facts, error) {
-	f := &facts{id: t.IDStr, authorID: o.id, authorHandle: o.handle, lang: t.Lang}
+	f := &facts{id: t.IDStr, authorID: o.id, authorHandle: o.handle, lang: t.Lang,
+		withheld: withheldVisibility(bool(t.WithheldCopyright), t.WithheldInCountries)}
 	if f.id == "" {
 		f.id = string(t.ID)
 	}

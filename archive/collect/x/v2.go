@@ -47,9 +47,13 @@ type Tweet struct {
 	Attachments      struct {
 		MediaKeys []string `json:"media_keys"`
 	} `json:"attachments"`
-	PublicMetrics       map[string]flexInt `json:"public_metrics"`
-	Lang                string             `json:"lang"`
-	EditHistoryTweetIDs []string           `json:"edit_history_tweet_ids"`
+	PublicMetrics map[string]flexInt `json:"public_metrics"`
+	Lang          string             `json:"lang"`
+	Withheld      *struct {
+		Copyright    bool     `json:"copyright"`
+		CountryCodes []string `json:"country_codes"`
+	} `json:"withheld"`
+	EditHistoryTweetIDs []string `json:"edit_history_tweet_ids"`
 	NoteTweet           *struct {
 		Text     string    `json:"text"`
 		Entities *Entities `json:"entities"`

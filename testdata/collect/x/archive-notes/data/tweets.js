@@ -83,5 +83,36 @@ window.YTD.tweets.part0 = [
       "full_text": "Parks &amp; Recreation summer programs: registration for day camps, swimming lessons and youth sports opens on April 1. Fee assistance is available to every family that asks; no one is turned away for inability to pay. Programs fill quickly, so please register early at the…",
       "lang": "en"
     }
+  },
+  {
+    "tweet": {
+      "retweeted": false,
+      "source": "<a href=\"https://mobile.twitter.com\" rel=\"nofollow\">Twitter Web App</a>",
+      "entities": {
+        "hashtags": [],
+        "symbols": [],
+        "user_mentions": [],
+        "urls": []
+      },
+      "display_text_range": [
+        "0",
+        "52"
+      ],
+      "favorite_count": "0",
+      "id_str": "2025975186846646377",
+      "truncated": false,
+      "retweet_count": "0",
+      "id": "2025975186846646377",
+      "created_at": "Mon Feb 23 16:45:00 +0000 2026",
+      "favorited": false,
+      "full_text": "Court order: the names in yesterday's notice are sealed.",
+      "lang": "en",
+      "withheld_in_countries": [
+        "FR",
+        "DE"
+      ],
+      "withheld_copyright": false,
+      "withheld_scope": "status"
+    }
   }
 ]
