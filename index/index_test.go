@@ -755,3 +755,30 @@ func TestParentsOfAPageOfComments(t *testing.T) {
 		t.Errorf("SearchAll: %d, %v", n, err)
 	}
 }
+
+// Within keeps the items of any of several scopes (legal holds): accounts
+// by key, a span of creation, a query.
+func TestWithinScopes(t *testing.T) {
+	ix := newIndex(t, records()...)
+	for _, tc := range []struct {
+		name string
+		req  Request
+		want string
+	}{
+		{"account key", Request{Within: []Scope{{Accounts: []string{"x/Brigade3"}}}}, "p4"},
+		{"query", Request{Within: []Scope{{Query: "ground"}}}, "p5"},
+		{"account and dates", Request{Within: []Scope{{Accounts: []string{"facebook/3rd-brigade"}, From: ts("2024-02-01T00:00:00Z"), To: ts("2024-04-01T00:00:00Z")}}}, "p2 p3"},
+		{"any of two, with the request's own query", Request{Query: "parade -ground", Within: []Scope{{Query: "ground"}, {Accounts: []string{"x/Brigade3", "mastodon/brigade@social.example.gov"}}}}, "p4"},
+		{"empty span", Request{Within: []Scope{{From: ts("2024-02-01T00:00:00Z"), To: ts("2024-02-01T00:00:00Z")}}}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := ids(search(t, ix, tc.req)); got != tc.want {
+				t.Errorf("found %q, want %q", got, tc.want)
+			}
+		})
+	}
+	_, err := ix.Search(context.Background(), Request{Within: []Scope{{Name: "hold h1", Query: `"open`}}})
+	if !errors.Is(err, ErrQuery) || !strings.HasPrefix(err.Error(), "hold h1: query: unclosed quote") {
+		t.Errorf("bad scope query: %v", err)
+	}
+}

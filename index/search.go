@@ -67,11 +67,26 @@ type Request struct {
 	Removed bool
 	Edited  bool
 
+	// Within, when not empty, keeps only items in at least one of the
+	// scopes: the scopes of legal holds, which name what they hold by
+	// accounts, dates and a query rather than item by item.
+	Within []Scope
+
 	Sort   Sort
 	Limit  int // 0 means DefaultLimit
 	Offset int
 	// Facets asks for counts by platform, account, kind, year and class.
 	Facets bool
+}
+
+// Scope is a part of the archive: the items of any of Accounts (account
+// keys, platform/account), created in [From, To), that Query matches. An
+// empty field does not narrow it.
+type Scope struct {
+	Name     string // what it is, for errors ("hold smith-v-brigade")
+	Query    string
+	Accounts []string
+	From, To time.Time
 }
 
 // Result is one page of hits.
@@ -197,12 +212,61 @@ func (e *engine) query(req *Request) (*plan, error) {
 		}
 		filters = append(filters, b)
 	}
+	if len(req.Within) > 0 {
+		b, err := e.within(req.Within)
+		if err != nil {
+			return nil, err
+		}
+		filters = append(filters, b)
+	}
 	pl, err := e.compile(p, filters)
 	var qe *QueryError
 	if errors.As(err, &qe) {
 		qe.Query = req.Query
 	}
 	return pl, err
+}
+
+// within is the items in any of the scopes.
+func (e *engine) within(scopes []Scope) (bits, error) {
+	out := e.empty()
+	for _, sc := range scopes {
+		if !sc.From.IsZero() && !sc.To.IsZero() && !sc.From.Before(sc.To) {
+			continue // an empty span holds nothing
+		}
+		sub := Request{Query: sc.Query, From: sc.From, To: sc.To}
+		pl, err := e.query(&sub)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", sc.Name, err)
+		}
+		in := pl.match
+		if accts := nonBlank(sc.Accounts); len(accts) > 0 {
+			var anyAcct bits
+			for _, a := range accts {
+				platform, account, ok := strings.Cut(a, "/")
+				if !ok {
+					return nil, fmt.Errorf("%s: account %q is not platform/account", sc.Name, a)
+				}
+				qerr := func(f string, args ...any) error { return fmt.Errorf(f, args...) }
+				pb, _, err := e.keywordClause(clause{field: fPlatform, text: platform}, qerr)
+				if err != nil {
+					return nil, err
+				}
+				ab, _, err := e.keywordClause(clause{field: fAccount, text: account}, qerr)
+				if err != nil {
+					return nil, err
+				}
+				if anyAcct == nil {
+					anyAcct = and(pb, ab)
+				} else {
+					anyAcct = or(anyAcct, and(pb, ab))
+				}
+			}
+			in = and(in, anyAcct)
+		}
+		out = or(out, in)
+	}
+	return out, nil
 }
 
 func nonBlank(vs []string) []string {

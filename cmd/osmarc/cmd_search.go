@@ -15,6 +15,7 @@ import (
 
 	"github.com/osmarc/osmarc/archive"
 	"github.com/osmarc/osmarc/archive/request"
+	"github.com/osmarc/osmarc/archive/retention"
 	"github.com/osmarc/osmarc/index"
 )
 
@@ -82,6 +83,9 @@ func runSearch(ctx context.Context, g *globalOptions, o searchOptions, query str
 		return err
 	}
 	defer a.Close()
+	if err := holdScopes(g, a, &req, "search"); err != nil {
+		return err
+	}
 	ix, err := index.OpenReadOnly(filepath.Join(a.Dir(), index.DirName))
 	if errors.Is(err, index.ErrNoIndex) {
 		return fmt.Errorf("search: %s has no search index yet: run osmarc reindex", a.Dir())
@@ -142,6 +146,36 @@ func runSearch(ctx context.Context, g *globalOptions, o searchOptions, query str
 	if shown := uint64(req.Offset + len(res.Hits)); len(res.Hits) > 0 && res.Total > shown {
 		fmt.Fprintf(out, "\n%d more: --offset %d, or --all for every hit.\n", res.Total-shown, shown)
 	}
+	return nil
+}
+
+// holdScopes turns --hold names into the holds' scopes (accounts, dates,
+// query): what a hold keeps is given by its scope, now and as items are
+// captured later. A released hold keeps nothing any more; its scope is
+// still searched, and stderr says so.
+func holdScopes(g *globalOptions, a *archive.Archive, req *index.Request, command string) error {
+	if len(req.Holds) == 0 {
+		return nil
+	}
+	r := retention.New(a, g.now)
+	for _, name := range req.Holds {
+		h, err := r.Hold(strings.TrimSpace(name))
+		if err != nil {
+			return fmt.Errorf("%s: --hold: %w", command, err)
+		}
+		if h.Status != retention.HoldActive && h.ReleasedAt != nil {
+			fmt.Fprintf(g.stderr, "osmarc: hold %s was released on %s; searching what its scope covers\n", h.Name, h.ReleasedAt.UTC().Format(time.DateOnly))
+		}
+		sc := index.Scope{Name: "hold " + h.Name, Query: h.Query, Accounts: h.Accounts}
+		if h.From != nil {
+			sc.From = *h.From
+		}
+		if h.To != nil {
+			sc.To = *h.To
+		}
+		req.Within = append(req.Within, sc)
+	}
+	req.Holds = nil
 	return nil
 }
 

@@ -122,7 +122,6 @@ func TestSearchCommand(t *testing.T) {
 		{[]string{"--sort", "newest", "--", "-account:3rd-brigade -platform:x"}, []string{"bluesky/brigade.example.gov/at:%2F%2Fdid:plc:abc123%2Fapp.bsky.feed.post%2F3kxyz", "mastodon/brigade@social.example.gov/112233445566778899"}},
 		{[]string{"--removed"}, nil},
 		{[]string{"--class", "transitory"}, nil}, // the default class is record (issue 5)
-		{[]string{"--hold", "smith-v-brigade"}, nil},
 		{[]string{"--exemption", "b6"}, nil},
 		{[]string{"parade", "brigade"}, []string{comment, "facebook/3rd-brigade/101_2002", post}}, // unquoted words are one query
 	} {
@@ -427,5 +426,28 @@ func TestSelectionFlags(t *testing.T) {
 		if _, err := s.Request(""); err == nil || !strings.HasPrefix(err.Error(), tc.err) {
 			t.Errorf("%v: %v, want %q", tc.args, err, tc.err)
 		}
+	}
+}
+
+// --hold finds what a legal hold keeps: the items its scope (accounts,
+// dates, query) covers, with the search's own query and filters.
+func TestSearchByHold(t *testing.T) {
+	dir := indexedArchive(t)
+	must(t, "hold", "place", "parade-fb", "--data", dir, "--matter", "Parade inquiry", "--reason", "preserve",
+		"--account", "facebook/3rd-brigade", "--from", "2024-01-01", "--to", "2024-12-31", "--query", "parade")
+	must(t, "hold", "place", "x-all", "--data", dir, "--matter", "X account", "--reason", "preserve", "--account", "x/Brigade3")
+	all := hitKeys(searchJSON(t, dir, "--hold", "parade-fb", "--sort", "newest"))
+	if want := []string{"facebook/3rd-brigade/101_2002", "facebook/3rd-brigade/101_2001_3001", "facebook/3rd-brigade/101_2001"}; !slices.Equal(all, want) {
+		t.Errorf("--hold parade-fb: %v, want %v", all, want)
+	}
+	if got := hitKeys(searchJSON(t, dir, "wheelchairs", "--hold", "parade-fb")); !slices.Equal(got, []string{"facebook/3rd-brigade/101_2001_3001"}) {
+		t.Errorf("a query within a hold: %v", got)
+	}
+	if r := searchJSON(t, dir, "--hold", "parade-fb", "--hold", "x-all"); r.Total != 5 {
+		t.Errorf("either of two holds: %d hits, want 5", r.Total)
+	}
+	code, out, errs := osmarc(t, "", "search", "--data", dir, "--hold", "nonesuch")
+	if code != 1 || out != "" || !strings.Contains(errs, `search: --hold: hold "nonesuch"`) || strings.Count(errs, "\n") != 1 {
+		t.Errorf("unknown hold: exit %d, %q, %q", code, out, errs)
 	}
 }
