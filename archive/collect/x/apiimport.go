@@ -75,6 +75,7 @@ func (ai *APIImporter) Import(ctx context.Context, src collect.Source, acct arch
 		return err
 	}
 	r := &apiImport{importer: importer{sink: sink, account: acct}, ownID: acct.ID}
+	defer r.close()
 	for _, name := range files {
 		if err := r.file(ctx, src, name); err != nil {
 			return err

@@ -41,7 +41,8 @@ const (
 // (data/tweets_media/<tweet id>-<name>), data/note-tweet.js (the whole
 // text of long posts, joined to their cut-short tweets: see notes.go), and
 // account.js and manifest.js for whose account it is. Each tweets file is
-// streamed element by element, and notes wait in a temporary file: memory
+// streamed element by element, and notes and the versions of edited
+// tweets (recorded oldest first at the end) wait in temporary files: memory
 // does not grow with the archive.
 type ArchiveImporter struct {
 	// Now is the clock for a deleted tweet whose archive says neither
@@ -241,6 +242,7 @@ func (ai *ArchiveImporter) Import(ctx context.Context, src collect.Source, acct 
 		now = time.Now
 	}
 	im := &importer{sink: sink, account: acct, fsys: src.FS}
+	defer im.close()
 	im.notes, err = readNotes(ctx, sink, src, l.notes)
 	if err != nil {
 		return err

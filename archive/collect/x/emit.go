@@ -1,70 +1,153 @@
 package x
 
 import (
+	"bufio"
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path"
 	"slices"
+	"time"
 
 	"github.com/osmarc/osmarc/archive"
 	"github.com/osmarc/osmarc/archive/collect"
 )
 
-// maxHeldVersions bounds the versions of edited tweets an import holds
-// back to record them oldest first; past it they are recorded as they come.
-const maxHeldVersions = 100_000
-
 // importer is what both importers share: how an item is recorded, and the
 // versions of edited tweets held back until the end of the import, so each
 // item's versions are recorded oldest first wherever they stand in the
-// input (the newest recorded version is the item's latest).
+// input (the newest recorded version is the item's latest). Held versions
+// wait in a temporary file; memory keeps a few dozen bytes of each.
 type importer struct {
 	sink    collect.Sink
 	account archive.Account
-	held    []heldVersion
+	held    []heldRef
+	spill   *os.File
+	spillW  *bufio.Writer
+	size    int64
 	// fsys and mediaDirs: where an archive's media files are.
 	fsys fs.FS
 	// notes are an archive's long posts, joined to their tweets.
 	notes *notes
 }
 
+// heldRef is where a held version is in the spill file, and its order.
+type heldRef struct {
+	item    string
+	pos     int
+	created int64
+	off, n  int64
+}
+
+// heldVersion is a held version as the spill file keeps it.
 type heldVersion struct {
-	f         *facts
-	own       bool
-	opts      archive.ItemOptions
-	mediaDirs []string
+	F         factsRec            `json:"f"`
+	Own       bool                `json:"own,omitempty"`
+	Opts      archive.ItemOptions `json:"opts"`
+	MediaDirs []string            `json:"media_dirs,omitempty"`
+}
+
+// factsRec is facts with exported fields, to be written and read back.
+type factsRec struct {
+	ID, Text, AuthorID, AuthorHandle, Conversation, Parent, Lang, Ptr, Withheld string
+	Chain, Links, Hashtags, Mentions                                            []string
+	Created                                                                     time.Time
+	Quoted                                                                      bool
+	Media                                                                       []mediaRec
+	Metrics                                                                     map[string]int64
+}
+
+type mediaRec struct{ URL, Type, Alt, File string }
+
+func toRec(f *facts) factsRec {
+	r := factsRec{ID: f.id, Text: f.text, AuthorID: f.authorID, AuthorHandle: f.authorHandle, Conversation: f.conversation,
+		Parent: f.parent, Lang: f.lang, Ptr: f.ptr, Withheld: f.withheld, Chain: f.chain, Links: f.links, Hashtags: f.hashtags,
+		Mentions: f.mentions, Created: f.created, Quoted: f.quoted, Metrics: f.metrics}
+	for _, m := range f.media {
+		r.Media = append(r.Media, mediaRec{URL: m.url, Type: m.typ, Alt: m.alt, File: m.file})
+	}
+	return r
+}
+
+func (r *factsRec) facts() *facts {
+	f := &facts{id: r.ID, text: r.Text, authorID: r.AuthorID, authorHandle: r.AuthorHandle, conversation: r.Conversation,
+		parent: r.Parent, lang: r.Lang, ptr: r.Ptr, withheld: r.Withheld, chain: r.Chain, links: r.Links, hashtags: r.Hashtags,
+		mentions: r.Mentions, created: r.Created, quoted: r.Quoted, metrics: r.Metrics}
+	for _, m := range r.Media {
+		f.media = append(f.media, mediaRef{url: m.URL, typ: m.Type, alt: m.Alt, file: m.File})
+	}
+	return f
 }
 
 // add records f, or holds it back when it is a version of an edited tweet.
 func (im *importer) add(ctx context.Context, f *facts, own bool, o archive.ItemOptions, mediaDirs []string) error {
-	if len(f.chain) > 1 && len(im.held) < maxHeldVersions {
-		im.held = append(im.held, heldVersion{f: f, own: own, opts: o, mediaDirs: mediaDirs})
-		return nil
+	if len(f.chain) <= 1 {
+		return im.record(ctx, f, own, o, mediaDirs)
 	}
-	return im.record(ctx, f, own, o, mediaDirs)
+	if im.spill == nil {
+		sf, err := os.CreateTemp("", "osmarc-x-edits-*")
+		if err != nil {
+			return fmt.Errorf("hold edited tweets: %w", err)
+		}
+		im.spill, im.spillW = sf, bufio.NewWriterSize(sf, 64<<10)
+	}
+	b, err := json.Marshal(heldVersion{F: toRec(f), Own: own, Opts: o, MediaDirs: mediaDirs})
+	if err != nil {
+		return fmt.Errorf("hold tweet %s: %w", f.id, err)
+	}
+	if _, err := im.spillW.Write(b); err != nil {
+		return fmt.Errorf("hold edited tweets: %w", err)
+	}
+	pos := slices.Index(f.chain, f.id)
+	if pos < 0 {
+		pos = len(f.chain)
+	}
+	im.held = append(im.held, heldRef{item: f.itemID(), pos: pos, created: f.created.UnixNano(), off: im.size, n: int64(len(b))})
+	im.size += int64(len(b))
+	return nil
 }
 
 // flushHeld records the held versions, each item's oldest first.
 func (im *importer) flushHeld(ctx context.Context) error {
-	pos := func(h heldVersion) int {
-		if i := slices.Index(h.f.chain, h.f.id); i >= 0 {
-			return i
-		}
-		return len(h.f.chain)
+	if len(im.held) == 0 {
+		return nil
 	}
-	slices.SortStableFunc(im.held, func(a, b heldVersion) int {
-		return cmp.Or(cmp.Compare(a.f.itemID(), b.f.itemID()), cmp.Compare(pos(a), pos(b)), a.f.created.Compare(b.f.created))
+	if err := im.spillW.Flush(); err != nil {
+		return fmt.Errorf("hold edited tweets: %w", err)
+	}
+	slices.SortStableFunc(im.held, func(a, b heldRef) int {
+		return cmp.Or(cmp.Compare(a.item, b.item), cmp.Compare(a.pos, b.pos), cmp.Compare(a.created, b.created))
 	})
+	var buf []byte
 	for _, h := range im.held {
-		if err := im.record(ctx, h.f, h.own, h.opts, h.mediaDirs); err != nil {
+		buf = slices.Grow(buf[:0], int(h.n))[:h.n]
+		if _, err := im.spill.ReadAt(buf, h.off); err != nil {
+			return fmt.Errorf("read held edits: %w", err)
+		}
+		var hv heldVersion
+		if err := json.Unmarshal(buf, &hv); err != nil {
+			return fmt.Errorf("read held edits: %w", err)
+		}
+		if err := im.record(ctx, hv.F.facts(), hv.Own, hv.Opts, hv.MediaDirs); err != nil {
 			return err
 		}
 	}
 	im.held = nil
 	return nil
+}
+
+// close removes the spill file.
+func (im *importer) close() {
+	if im.spill != nil {
+		name := im.spill.Name()
+		im.spill.Close()
+		os.Remove(name)
+		im.spill = nil
+	}
 }
 
 // record adds one version to the sink: media files first (from an

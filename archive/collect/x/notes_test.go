@@ -3,6 +3,7 @@ package x
 import (
 	"bytes"
 	"encoding/json"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -153,5 +154,21 @@ func TestWithheldSameVersionAsAPI(t *testing.T) {
 	}
 	if got := withheldVisibility(true, []string{"US", "", "US"}); got != "withheld in US; withheld (copyright)" {
 		t.Errorf("withheldVisibility = %q", got)
+	}
+}
+
+// TestImportLeavesNoTemporaryFiles: the notes and the held edits wait in
+// temporary files, which the import removes.
+func TestImportLeavesNoTemporaryFiles(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	for _, fx := range []string{"archive", "archive-notes"} {
+		sink := importInto(t, fixedImporter(), folderSource(t, fx))
+		if len(sink.Items) == 0 {
+			t.Fatalf("%s: nothing imported", fx)
+		}
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("left behind: %v", left)
 	}
 }
