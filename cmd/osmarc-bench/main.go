@@ -70,6 +70,9 @@ type row struct {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == measureArg {
+		os.Exit(measureChild(os.Args[2:]))
+	}
 	var o options
 	flag.IntVar(&o.diskItems, "disk-items", 100_000, "items ingested into the disk store")
 	flag.IntVar(&o.smallItems, "small-items", 20_000, "items of the smaller disk run (memory flatness)")
@@ -330,36 +333,9 @@ func round(f float64) float64 { return float64(int64(f*10+0.5)) / 10 }
 
 type runResult struct {
 	wall   time.Duration
-	rssMB  float64 // peak resident set, file-backed pages (the catalog's mmap) included
+	rssMB  float64 // peak resident set of the process alone (its rusage), file-backed pages included
 	anonMB float64 // peak anonymous memory: the heap and stacks, sampled
-}
-
-// sampleAnon polls a process's RssAnon until done is closed.
-func sampleAnon(pid int, done <-chan struct{}) <-chan float64 {
-	out := make(chan float64, 1)
-	go func() {
-		peak := 0.0
-		path := fmt.Sprintf("/proc/%d/status", pid)
-		t := time.NewTicker(20 * time.Millisecond)
-		defer t.Stop()
-		for {
-			if b, err := os.ReadFile(path); err == nil {
-				for _, l := range bytes.Split(b, []byte("\n")) {
-					var kb float64
-					if n, _ := fmt.Sscanf(string(l), "RssAnon: %f kB", &kb); n == 1 && kb/1024 > peak {
-						peak = kb / 1024
-					}
-				}
-			}
-			select {
-			case <-done:
-				out <- peak
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	return out
+	fileMB float64 // peak file-backed resident memory (the catalog's mmap), sampled
 }
 
 // ingestRun inits an archive and times `osmarc ingest` as its own process.
