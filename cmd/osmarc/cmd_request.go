@@ -398,6 +398,9 @@ the scope can be shown and its hits added later (request add REQ --search N).`,
 				if _, err := request.Get(a, args[0]); err != nil {
 					return err
 				}
+				if err := holdScopes(g, a, &req, "request search"); err != nil {
+					return err
+				}
 				ix, err := index.OpenReadOnly(filepath.Join(a.Dir(), index.DirName))
 				if errors.Is(err, index.ErrNoIndex) {
 					return fmt.Errorf("request search: %w in %s (run osmarc reindex)", err, a.Dir())

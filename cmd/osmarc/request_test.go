@@ -193,6 +193,13 @@ func TestRequestWorkflow(t *testing.T) {
 	if n := len(m["items"].([]any)); n != hits {
 		t.Fatalf("items %d, want %d", n, hits)
 	}
+	// A saved search within a legal hold's scope.
+	must(t, "hold", "place", "x-hold", "--data", dir, "--matter", "X inquiry", "--reason", "preserve", "--account", "x/Brigade3")
+	must(t, "request", "search", "--data", dir, req, "", "--hold", "x-hold")
+	m = requestJSON(t, dir, req)
+	if s := m["searches"].([]any)[1].(map[string]any); s["hits"] != 2.0 || s["filters"].(map[string]any)["hold"] != "x-hold" {
+		t.Errorf("search within a hold: %v", s)
+	}
 
 	// Withhold the draft; redact a private commenter's name; keep the
 	// office's public address.
