@@ -421,6 +421,7 @@ func TestSelectionFlags(t *testing.T) {
 		{[]string{"--limit", "0"}, "export: --limit must be from 1 to"},
 		{[]string{"--offset", "-1"}, "export: --offset must not be negative"},
 		{[]string{"--query", `"open`}, "export: query: unclosed quote"},
+		{[]string{"--query", `parade hold:smith`}, "export: query: hold:smith: search a legal hold with --hold NAME"},
 	} {
 		s, _ := build(SelectionConfig{Paging: true, QueryFlag: true}, tc.args...)
 		if _, err := s.Request(""); err == nil || !strings.HasPrefix(err.Error(), tc.err) {

@@ -140,8 +140,15 @@ func (s *Selection) Request(query string) (index.Request, error) {
 			return req, fmt.Errorf("%s: --offset must not be negative", s.command)
 		}
 	}
-	if err := index.ParseQuery(query); err != nil {
+	cs, err := index.Clauses(query)
+	if err != nil {
 		return req, fmt.Errorf("%s: %w", s.command, err)
+	}
+	for _, c := range cs {
+		// What a hold keeps is its scope, not a field of each item.
+		if c.Field == "hold" {
+			return req, fmt.Errorf("%s: query: %s: search a legal hold with --hold NAME, which searches what its scope covers", s.command, c.Text)
+		}
 	}
 	return req, nil
 }
