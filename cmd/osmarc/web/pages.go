@@ -40,6 +40,8 @@ var pageFuncs = template.FuncMap{
 	"highlight":  highlight,
 	"fmtTime":    fmtTime,
 	"rfc3339":    rfc3339,
+	"inc":        func(i int) int { return i + 1 },
+	"keyURL":     keyURL,
 }
 
 func loadPageTemplates() (map[string]*template.Template, error) {
@@ -102,6 +104,7 @@ func navFor(r *http.Request) []navLink {
 		{"/retention", "Retention", PermRetentionView},
 		{"/accounts", "Accounts", PermRead},
 		{"/audit", "Audit", PermAudit},
+		{"/admin/users", "Users", PermUsers},
 	}
 	var out []navLink
 	for _, l := range all {
@@ -226,6 +229,21 @@ func (s *Server) pageRoutes() []Route {
 		{"GET /accounts", PermRead, s.pageAccounts, "the account registry"},
 		{"GET /accounts/{key...}", PermRead, s.pageAccount, "an account's capture status and coverage"},
 		{"GET /audit", PermAudit, s.pageAudit, "the journal, filtered, with the hash-chain check"},
+		{"POST /classify/{key...}", PermClassify, s.pageClassify, "classify an item (class, schedule, exemptions, reason)"},
+		{"POST /classify-undo/{key...}", PermClassify, s.pageUnclassify, "undo a person's classification of an item"},
+		{"POST /retention/rules", PermClassify, s.pageRuleAdd, "add a classification rule"},
+		{"POST /retention/rules/{id}/move", PermClassify, s.pageRuleMove, "move a classification rule"},
+		{"POST /retention/rules/{id}/remove", PermClassify, s.pageRuleRemove, "remove a classification rule"},
+		{"POST /retention/schedules", PermSchedules, s.pageScheduleAdd, "add a retention schedule"},
+		{"GET /retention/schedules/{id}", PermRetentionView, s.pageSchedule, "one retention schedule"},
+		{"POST /requests/{id}/close", PermRequests, s.pageRequestClose, "close a request"},
+		{"POST /accounts", PermAccounts, s.pageAccountAdd, "register an account"},
+		{"POST /accounts/{key...}", PermAccounts, s.pageAccountChange, "change or deactivate an account"},
+		{"GET /admin/users", PermUsers, s.pageUsers, "users and API tokens"},
+		{"POST /admin/users", PermUsers, s.pageUserAdd, "add a user"},
+		{"POST /admin/users/{name}", PermUsers, s.pageUserChange, "change a user's role, disable or enable, reset the password"},
+		{"POST /admin/tokens", PermUsers, s.pageTokenCreate, "create an API token (its secret shown once)"},
+		{"POST /admin/tokens/{id}/revoke", PermUsers, s.pageTokenRevoke, "revoke an API token"},
 	}
 }
 
@@ -331,6 +349,16 @@ func itemURL(key string) string {
 		parts[i] = url.PathEscape(p)
 	}
 	return "/items/" + strings.Join(parts, "/")
+}
+
+// keyURL is prefix followed by an item or account key, each part escaped
+// as itemURL does.
+func keyURL(prefix, key string) string {
+	parts := strings.Split(key, "/")
+	for i, p := range parts {
+		parts[i] = url.PathEscape(p)
+	}
+	return prefix + strings.Join(parts, "/")
 }
 
 // accountURL is the page of an account key.

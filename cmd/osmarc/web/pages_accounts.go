@@ -24,6 +24,10 @@ type accountsPage struct {
 	// Scanned says the failure scan stopped at its bound before reaching
 	// every account's last capture.
 	Scanned int
+	// CanEdit: the admin's register form.
+	CanEdit   bool
+	Schedules []string
+	Empty     archive.Account
 }
 
 func (s *Server) pageAccounts(w http.ResponseWriter, r *http.Request) {
@@ -50,7 +54,10 @@ func (s *Server) pageAccounts(w http.ResponseWriter, r *http.Request) {
 		s.Fail(w, r, err, "")
 		return
 	}
-	p := &accountsPage{Scanned: scanned}
+	p := &accountsPage{Scanned: scanned, CanEdit: Can(r.Context(), PermAccounts)}
+	if p.CanEdit {
+		p.Schedules = s.scheduleIDs()
+	}
 	for _, a := range accts {
 		row := accountRow{Account: a, LastCapture: last[a.Key].EndedAt, LastComplete: last[a.Key].Complete}
 		if f, ok := failing[a.Key]; ok {
@@ -114,6 +121,9 @@ type accountPage struct {
 	// Window the default window in days; All links to the whole history.
 	Since, All string
 	Window     int
+	// CanEdit: the admin's change and deactivate forms.
+	CanEdit   bool
+	Schedules []string
 }
 
 // coverageWindow is the span of history the account page reads unless
@@ -136,7 +146,10 @@ func (s *Server) pageAccount(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.now().UTC()
-	p := &accountPage{A: acct, Window: coverageWindow, All: accountURL(acct.Key) + "?since=all"}
+	p := &accountPage{A: acct, Window: coverageWindow, All: accountURL(acct.Key) + "?since=all", CanEdit: Can(r.Context(), PermAccounts)}
+	if p.CanEdit {
+		p.Schedules = s.scheduleIDs()
+	}
 	since := now.AddDate(0, 0, -coverageWindow)
 	switch v := r.URL.Query().Get("since"); v {
 	case "all":
@@ -170,4 +183,15 @@ func (s *Server) pageAccount(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.render(w, r, http.StatusOK, "account", "Account "+acct.Key, p)
+}
+
+// scheduleIDs lists the retention schedules' ids, for the forms.
+func (s *Server) scheduleIDs() []string {
+	var out []string
+	if ss, err := s.records.Schedules(); err == nil {
+		for _, sc := range ss {
+			out = append(out, sc.ID)
+		}
+	}
+	return out
 }

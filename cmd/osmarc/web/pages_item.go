@@ -16,6 +16,7 @@ import (
 	"github.com/osmarc/osmarc/archive"
 	"github.com/osmarc/osmarc/archive/catalog"
 	"github.com/osmarc/osmarc/archive/journal"
+	"github.com/osmarc/osmarc/archive/retention"
 )
 
 // threadNode is one item of a thread as the item page draws it.
@@ -77,6 +78,14 @@ type itemPage struct {
 	// audit journal for the rest.
 	HistoryCut  uint64
 	HistoryMore string
+	// The classification form, for those who may classify: the classes,
+	// exemption codes and schedules to choose from, and the person's
+	// decision in force (which can be undone).
+	CanClassify bool
+	Classes     []string
+	Codes       []string
+	Schedules   []string
+	Decision    *retention.Decision
 }
 
 // maxThread bounds the items one thread page shows.
@@ -140,6 +149,17 @@ func (s *Server) pageItem(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	p.Thread, p.ThreadPartial = s.threadNodes(r, d.Item)
+	if p.CanClassify = Can(r.Context(), PermClassify); p.CanClassify {
+		p.Classes, p.Codes = retention.Classes, s.exemptionCodes()
+		if ss, err := s.records.Schedules(); err == nil {
+			for _, sc := range ss {
+				p.Schedules = append(p.Schedules, sc.ID)
+			}
+		}
+		if dec, err := s.records.Decision(key); err == nil && dec.Status != "undone" {
+			p.Decision = &dec
+		}
+	}
 	p.History, p.HistoryCut = s.itemHistory(d)
 	if p.HistoryCut > 0 && Can(r.Context(), PermAudit) {
 		p.HistoryMore = "/audit?" + url.Values{"text": {d.Key}, "before": {fmt.Sprint(p.HistoryCut)}}.Encode()

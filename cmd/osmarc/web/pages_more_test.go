@@ -23,8 +23,14 @@ func (e *apiEnv) page(role Role, method, path string, form url.Values) response 
 
 func (e *apiEnv) pageAs(user, password, method, path string, form url.Values) response {
 	e.t.Helper()
-	c := e.browser()
-	csrf := e.signIn(c, user, password)
+	k := pageSessionKey{e, user}
+	ps, ok := pageSessions[k]
+	if !ok {
+		ps.c = e.browser()
+		ps.csrf = e.signIn(ps.c, user, password)
+		pageSessions[k] = ps
+	}
+	c, csrf := ps.c, ps.csrf
 	if method == http.MethodGet {
 		return e.do(c, method, path, nil, nil)
 	}
@@ -32,8 +38,20 @@ func (e *apiEnv) pageAs(user, password, method, path string, form url.Values) re
 		form = url.Values{}
 	}
 	form.Set("csrf_token", csrf)
-	return e.do(c, method, path, strings.NewReader(form.Encode()), map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
+	return e.do(c, method, path, []byte(form.Encode()), map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
 }
+
+// pageSessions keeps one signed-in browser per test server and user, so
+// a test signs each user in once (sign-ins are rate-limited).
+type pageSessionKey struct {
+	e    *apiEnv
+	user string
+}
+
+var pageSessions = map[pageSessionKey]struct {
+	c    *http.Client
+	csrf string
+}{}
 
 // text is the page's body with tags removed and white space folded, for
 // checks of what it says.

@@ -218,8 +218,26 @@ func (s *Server) pageRequestItems(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) pageRequestRedact(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	o := request.RedactParams{Key: r.PostFormValue("key"), Text: r.PostFormValue("text"), Exemption: r.PostFormValue("code"),
-		Reason: r.PostFormValue("reason"), By: UserFrom(r.Context()).Name}
+	o := request.RedactParams{Key: strings.TrimSpace(r.PostFormValue("key")), Field: strings.TrimSpace(r.PostFormValue("field")),
+		Text: r.PostFormValue("text"), Exemption: r.PostFormValue("code"), Reason: r.PostFormValue("reason"), By: UserFrom(r.Context()).Name}
+	// A span (START:END characters of a field of one item's latest
+	// version) instead of a text, as the API and the CLI's --span allow.
+	if v := strings.TrimSpace(r.PostFormValue("span")); v != "" {
+		sp, err := request.ParseSpan(v)
+		if err != nil {
+			s.Fail(w, r, badInput("span: "+err.Error()), "span")
+			return
+		}
+		if o.Key == "" {
+			s.Fail(w, r, badInput("span: name the item the characters are in"), "key")
+			return
+		}
+		o.Span = sp
+	}
+	if o.Span == nil && strings.TrimSpace(o.Text) == "" {
+		s.Fail(w, r, badInput("text: say what to redact (or give an item and a span)"), "text")
+		return
+	}
 	err := s.Write(r.Context(), func(ctx context.Context) error {
 		_, err := request.Redact(ctx, s.a, s.presets, id, o)
 		return err
@@ -229,6 +247,25 @@ func (s *Server) pageRequestRedact(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	done(w, r, "/requests/"+url.PathEscape(id), "Redaction recorded.")
+}
+
+// pageRequestClose closes a request, as `osmarc request close` does: no
+// further change is taken, and the clock stops.
+func (s *Server) pageRequestClose(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if err := required(r, "reason"); err != nil {
+		s.Fail(w, r, err, "")
+		return
+	}
+	err := s.Write(r.Context(), func(ctx context.Context) error {
+		_, err := request.Close(ctx, s.a, id, r.PostFormValue("reason"))
+		return err
+	})
+	if err != nil {
+		s.Fail(w, r, asInput(err), "id")
+		return
+	}
+	done(w, r, "/requests/"+url.PathEscape(id), "Request "+id+" closed.")
 }
 
 // pageRequestProduce produces the request (Server.Produce: a BagIt bag in

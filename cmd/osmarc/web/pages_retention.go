@@ -161,15 +161,25 @@ type certRow struct {
 
 type retentionPage struct {
 	Schedules    []retention.Schedule
-	Rules        []string
+	Rules        []retention.Rule
 	Plans        []retention.Plan
 	Certificates []certRow
 	CanPlan      bool
 	CanApprove   bool
+	CanClassify  bool
+	CanSchedule  bool
+	Classes      []string
+	Exemptions   []string
+	// Test is the key tried against the rules (?test=KEY), and Explain
+	// how its classification comes about, rule by rule.
+	Test    string
+	Explain *retention.Explanation
 }
 
 func (s *Server) pageRetention(w http.ResponseWriter, r *http.Request) {
-	p := &retentionPage{CanPlan: Can(r.Context(), PermDispositionPlan), CanApprove: Can(r.Context(), PermDispositionApprove)}
+	p := &retentionPage{CanPlan: Can(r.Context(), PermDispositionPlan), CanApprove: Can(r.Context(), PermDispositionApprove),
+		CanClassify: Can(r.Context(), PermClassify), CanSchedule: Can(r.Context(), PermSchedules), Classes: retention.Classes,
+		Exemptions: s.exemptionCodes()}
 	var err error
 	if p.Schedules, err = s.records.Schedules(); err != nil {
 		s.Fail(w, r, err, "")
@@ -193,19 +203,23 @@ func (s *Server) pageRetention(w http.ResponseWriter, r *http.Request) {
 		p.Certificates = append(p.Certificates, c)
 	}
 	sort.Slice(p.Certificates, func(i, j int) bool { return p.Certificates[i].At.After(p.Certificates[j].At) })
-	// The rules as the journal keeps them, one line each.
-	for b, err := range s.a.Catalog().States("rules") {
+	rs, err := s.records.Rules()
+	if err != nil {
+		s.Fail(w, r, err, "")
+		return
+	}
+	p.Rules = rs.Rules
+	if p.Test = strings.TrimSpace(r.URL.Query().Get("test")); p.Test != "" {
+		if _, err := s.a.Catalog().Item(p.Test); err != nil {
+			s.Fail(w, r, err, "test")
+			return
+		}
+		ex, err := s.records.Explain(r.Context(), p.Test)
 		if err != nil {
-			break
+			s.Fail(w, r, asInput(err), "test")
+			return
 		}
-		var rs struct {
-			Rules []json.RawMessage `json:"rules"`
-		}
-		if json.Unmarshal(b, &rs) == nil {
-			for _, ru := range rs.Rules {
-				p.Rules = append(p.Rules, string(ru))
-			}
-		}
+		p.Explain = &ex
 	}
 	s.render(w, r, http.StatusOK, "retention", "Retention", p)
 }

@@ -39,6 +39,21 @@ var pageRouteCases = map[string]routeCase{
 	"GET /accounts":                        {"/accounts", nil},
 	"GET /accounts/{key...}":               {"/accounts/facebook/3rd-brigade", nil},
 	"GET /audit":                           {"/audit", nil},
+	"POST /classify/{key...}":              {"/classify/facebook/3rd-brigade/none", nil},
+	"POST /classify-undo/{key...}":         {"/classify-undo/facebook/3rd-brigade/none", nil},
+	"POST /retention/rules":                {"/retention/rules", nil},
+	"POST /retention/rules/{id}/move":      {"/retention/rules/none/move", nil},
+	"POST /retention/rules/{id}/remove":    {"/retention/rules/none/remove", nil},
+	"POST /retention/schedules":            {"/retention/schedules", nil},
+	"GET /retention/schedules/{id}":        {"/retention/schedules/none", nil},
+	"POST /requests/{id}/close":            {"/requests/none/close", nil},
+	"POST /accounts":                       {"/accounts", nil},
+	"POST /accounts/{key...}":              {"/accounts/facebook/none", nil},
+	"GET /admin/users":                     {"/admin/users", nil},
+	"POST /admin/users":                    {"/admin/users", nil},
+	"POST /admin/users/{name}":             {"/admin/users/nobody", nil},
+	"POST /admin/tokens":                   {"/admin/tokens", nil},
+	"POST /admin/tokens/{id}/revoke":       {"/admin/tokens/none/revoke", nil},
 }
 
 func init() { maps.Copy(routeCases, pageRouteCases) }
