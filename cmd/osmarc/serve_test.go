@@ -158,8 +158,47 @@ func TestServe(t *testing.T) {
 	if resp.StatusCode != 200 || res.Total == 0 {
 		t.Fatalf("search: %d %s", resp.StatusCode, b)
 	}
+	// An export and a request's production through the API are those of
+	// osmarc export and request produce (bags verified by export verify).
+	csrf := func() string {
+		req, _ := http.NewRequest("GET", base+"/api/v1/me", nil)
+		req.AddCookie(cookie)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		json.NewDecoder(resp.Body).Decode(&m)
+		return m["csrf_token"].(string)
+	}()
+	post := func(path, body string) (int, map[string]any) {
+		req, _ := http.NewRequest("POST", base+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-CSRF-Token", csrf)
+		req.AddCookie(cookie)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		json.NewDecoder(resp.Body).Decode(&m)
+		return resp.StatusCode, m
+	}
+	code, m := post("/api/v1/exports?q=parade", `{"format":"bagit"}`)
+	if code != 201 {
+		t.Fatalf("export: %d %v", code, m)
+	}
+	bag := filepath.Join(dir, "exports", m["id"].(string))
+	if out := must(t, "export", "verify", bag); !strings.Contains(out, "is a valid BagIt 1.0 bag") {
+		t.Errorf("export verify: %s", out)
+	}
 	stop()
 	journal := must(t, "audit", "list", "--json", "--data", dir)
+	if !strings.Contains(journal, `"actor":"lee","type":"export.created"`) {
+		t.Errorf("journal lacks the export by lee")
+	}
 	if !strings.Contains(journal, `"type":"auth.signed-in"`) || !strings.Contains(journal, `"actor":"lee","type":"search.run"`) {
 		t.Errorf("journal lacks the sign-in or the search:\n%s", journal)
 	}

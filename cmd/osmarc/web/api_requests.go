@@ -232,9 +232,15 @@ func (s *Server) apiRequestClose(w http.ResponseWriter, r *http.Request) {
 // are written, inside the data directory: productions/<request>/<time>.
 const ProductionsDir = "productions"
 
+// ProduceFunc writes request id's production as a bag at out (which must
+// not exist) and returns its summary, the bag's Payload-Oxum and the
+// SHA-256 of its tag manifest. The acting user is archive.ActorFrom(ctx).
+type ProduceFunc func(ctx context.Context, id, out string, threads, noDetect bool) (sum *request.Summary, payloadOxum, tagManifest string, err error)
+
 // Produce writes a request's production as a BagIt bag in the data
-// directory's productions folder and records it, as `osmarc request
-// produce` does, with the signed-in user as the producer.
+// directory's productions folder and records it in the journal, as
+// `osmarc request produce` does, with the signed-in user as the producer.
+// It returns the summary and where the bag is.
 func (s *Server) Produce(ctx context.Context, id string, threads, noDetect bool) (*request.Summary, string, error) {
 	if _, err := request.Get(s.a, id); err != nil {
 		return nil, "", err
@@ -244,47 +250,60 @@ func (s *Server) Produce(ctx context.Context, id string, threads, noDetect bool)
 		return nil, "", err
 	}
 	out := filepath.Join(dir, s.now().UTC().Format("20060102T150405.000Z"))
+	produce := s.cfg.ProduceBag
+	if produce == nil {
+		produce = s.produceBag
+	}
 	var sum *request.Summary
 	err := s.Write(ctx, func(ctx context.Context) error {
-		bag, err := bagit.Create(out)
-		if err != nil {
+		var oxum, tag string
+		var err error
+		if sum, oxum, tag, err = produce(ctx, id, out, threads, noDetect); err != nil {
 			return err
 		}
-		ok := false
-		defer func() {
-			if !ok {
-				bag.Abort()
-			}
-		}()
-		actor := archive.ActorFrom(ctx)
-		sum, err = request.Produce(ctx, s.a, id, bag, request.ProduceOptions{Threads: threads, NoDetect: noDetect, Actor: actor, Now: s.now, Out: out})
-		if err != nil {
-			return err
-		}
-		for _, f := range []bagit.Field{
-			{Label: "Osmarc-Archive-ID", Value: s.a.Config().ArchiveID},
-			{Label: "External-Identifier", Value: sum.Request.ID},
-			{Label: "External-Description", Value: "Production of open-records request " + sum.Request.ID},
-			{Label: "Bagging-Date", Value: sum.ProducedAt.Format(request.DateLayout)},
-			{Label: "Bag-Software-Agent", Value: "osmarc " + archive.Version},
-			{Label: "Osmarc-Journal-Seq", Value: strconv.FormatUint(sum.JournalHead.Seq, 10)},
-			{Label: "Osmarc-Journal-Head", Value: sum.JournalHead.Hash},
-		} {
-			if err := bag.AddInfo(f.Label, f.Value); err != nil {
-				return err
-			}
-		}
-		res, err := bag.Finish()
-		if err != nil {
-			return err
-		}
-		ok = true
-		if _, err := request.RecordProduction(ctx, s.a, id, sum, out, res.PayloadOxum, res.TagManifestSHA256); err != nil {
+		if _, err := request.RecordProduction(ctx, s.a, id, sum, out, oxum, tag); err != nil {
 			return fmt.Errorf("the bag is complete in %s, but recording it failed: %w", out, err)
 		}
 		return nil
 	})
 	return sum, out, err
+}
+
+// produceBag is request.Produce into a plain BagIt bag.
+func (s *Server) produceBag(ctx context.Context, id, out string, threads, noDetect bool) (*request.Summary, string, string, error) {
+	bag, err := bagit.Create(out)
+	if err != nil {
+		return nil, "", "", err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			bag.Abort()
+		}
+	}()
+	sum, err := request.Produce(ctx, s.a, id, bag, request.ProduceOptions{Threads: threads, NoDetect: noDetect, Actor: archive.ActorFrom(ctx), Now: s.now, Out: out})
+	if err != nil {
+		return nil, "", "", err
+	}
+	for _, f := range []bagit.Field{
+		{Label: "Osmarc-Archive-ID", Value: s.a.Config().ArchiveID},
+		{Label: "External-Identifier", Value: sum.Request.ID},
+		{Label: "External-Description", Value: "Production of open-records request " + sum.Request.ID},
+		{Label: "Bagging-Date", Value: sum.ProducedAt.Format(request.DateLayout)},
+		{Label: "Bag-Software-Agent", Value: "osmarc " + archive.Version},
+		{Label: "Osmarc-Journal-Seq", Value: strconv.FormatUint(sum.JournalHead.Seq, 10)},
+		{Label: "Osmarc-Journal-Head", Value: sum.JournalHead.Hash},
+	} {
+		if err := bag.AddInfo(f.Label, f.Value); err != nil {
+			return nil, "", "", err
+		}
+	}
+	res, err := bag.Finish()
+	if err != nil {
+		return nil, "", "", err
+	}
+	ok = true
+	return sum, res.PayloadOxum, res.TagManifestSHA256, nil
 }
 
 func (s *Server) apiRequestProduce(w http.ResponseWriter, r *http.Request) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -19,6 +20,8 @@ import (
 	"github.com/osmarc/osmarc/archive"
 	"github.com/osmarc/osmarc/archive/archivetest"
 	"github.com/osmarc/osmarc/archive/memstore"
+	"github.com/osmarc/osmarc/export"
+	"github.com/osmarc/osmarc/export/tabular"
 	"github.com/osmarc/osmarc/index"
 )
 
@@ -88,7 +91,8 @@ func newAPIEnv(t testing.TB) *apiEnv {
 	if _, err := users.Add(actx, a, "records.officer2", RoleRecordsOfficer, apiPassword(RoleRecordsOfficer)); err != nil {
 		t.Fatal(err)
 	}
-	e.s, err = New(Config{Archive: a, Index: ix, Users: users, Now: clock.Now, BcryptCost: bcrypt.MinCost, MaxBody: 64 << 10})
+	e.s, err = New(Config{Archive: a, Index: ix, Users: users, Now: clock.Now, BcryptCost: bcrypt.MinCost, MaxBody: 64 << 10,
+		Export: jsonlExport(a, ix)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,4 +196,31 @@ func (e *apiEnv) signIn(c *http.Client, user, password string) string {
 		e.t.Fatalf("sign in as %s: %d %s", user, r.status, r.body)
 	}
 	return r.json(e.t)["csrf_token"].(string)
+}
+
+// jsonlExport is an ExportFunc for the tests of this package: a search
+// selection as JSON Lines, through the export library (the command layer
+// gives the server osmarc export's own, tested in cmd/osmarc).
+func jsonlExport(a *archive.Archive, ix *index.Index) ExportFunc {
+	return func(ctx context.Context, p ExportParams, out string) (export.Manifest, error) {
+		if p.Format != "jsonl" {
+			return export.Manifest{}, fmt.Errorf("format %q: %w", p.Format, export.ErrUnknownFormat)
+		}
+		req := p.Search
+		req.Sort = index.SortOldest
+		src, err := export.NewSource(a, export.SourceOptions{Keys: func(ctx context.Context, yield func(string) error) error {
+			_, err := ix.SearchAll(ctx, req, func(h index.Hit) error { return yield(h.Key) })
+			return err
+		}})
+		if err != nil {
+			return export.Manifest{}, err
+		}
+		man, err := export.Run(ctx, src, tabular.JSONL().New(), export.Meta{Format: "jsonl", Out: out, Exporter: archive.ActorFrom(ctx),
+			Versions: export.VersionsLatest, Selection: export.Selection{Query: req.Query, Versions: export.VersionsLatest}}, nil)
+		if err != nil {
+			return man, err
+		}
+		_, err = a.RecordEvent(ctx, "export.created", map[string]any{"format": "jsonl", "out": out, "items": man.Items})
+		return man, err
+	}
 }

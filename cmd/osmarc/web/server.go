@@ -53,6 +53,13 @@ type Config struct {
 	// WriteLock serialises the archive's writers; the daemon passes the
 	// lock its collectors commit under. Nil: the server's own.
 	WriteLock sync.Locker
+	// ProduceBag writes a request's production as a bag at out exactly as
+	// `osmarc request produce` does (the command layer sets it); nil:
+	// request.Produce into a plain BagIt bag.
+	ProduceBag ProduceFunc
+	// Export runs an export as `osmarc export` does (the command layer
+	// sets it); nil: the API offers no export.
+	Export ExportFunc
 	// BcryptCost is the cost of passwords set through the server (0:
 	// DefaultCost; tests pass bcrypt.MinCost).
 	BcryptCost int
