@@ -247,3 +247,26 @@ func TestOutboxCutShort(t *testing.T) {
 		t.Errorf("items %d, bads %v", len(sink.Items), sink.Bads)
 	}
 }
+
+// TestOutboxTombstone: a deleted post kept in an outbox as a Tombstone
+// makes no version (an empty one would read as an edit erasing the post);
+// the post beside it is imported.
+func TestOutboxTombstone(t *testing.T) {
+	outbox := `{"@context":"https://www.w3.org/ns/activitystreams","type":"OrderedCollection","orderedItems":[
+  {"type":"Create","actor":"https://social.example.gov/users/cityofexample","published":"2024-05-01T09:00:00Z",
+   "object":{"id":"https://social.example.gov/users/cityofexample/statuses/110000000000000090","type":"Tombstone",
+     "formerType":"Note","deleted":"2024-05-02T10:00:00Z"}},
+  {"type":"Create","actor":"https://social.example.gov/users/cityofexample","published":"2024-05-03T09:00:00Z",
+   "to":["https://www.w3.org/ns/activitystreams#Public"],
+   "object":{"id":"https://social.example.gov/users/cityofexample/statuses/110000000000000091","type":"Note",
+     "published":"2024-05-03T09:00:00Z","attributedTo":"https://social.example.gov/users/cityofexample",
+     "to":["https://www.w3.org/ns/activitystreams#Public"],"content":"<p>Library hours change on Monday.</p>"}}]}`
+	src := collect.Source{Name: "export", FS: fstest.MapFS{"outbox.json": {Data: []byte(outbox)}}, Path: "."}
+	sink := collect.NewMemorySink()
+	if err := NewOutboxImporter().Import(context.Background(), src, fixture.Account(Platform, "cityofexample", "", ""), sink); err != nil {
+		t.Fatal(err)
+	}
+	if len(sink.Bads) != 0 || len(sink.Items) != 1 || sink.Items[0].ID != "110000000000000091" || sink.Items[0].Text != "Library hours change on Monday." {
+		t.Fatalf("items %+v, bad %v", sink.Items, sink.Bads)
+	}
+}

@@ -285,6 +285,12 @@ func (ob *outbox) activity(i int, raw json.RawMessage) error {
 		if err := json.Unmarshal(kit.ValidUTF8Bytes(obj), &n); err != nil {
 			return badf(err)
 		}
+		if n.Type == "Tombstone" {
+			// A deleted post (ActivityPub servers that keep deletions in
+			// the outbox): no content, so no version; an empty one would
+			// read as an edit that erased the post. The page is kept.
+			return nil
+		}
 		it, err := NoteItem(&n, ob.handle)
 		if err != nil {
 			return badf(err)
