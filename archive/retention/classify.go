@@ -768,11 +768,15 @@ func (r *Records) Explain(ctx context.Context, key string) (Explanation, error) 
 		if err != nil {
 			return ex, err
 		}
+		cuts, err := request.LoadCutoffs(r.a)
+		if err != nil {
+			return ex, err
+		}
 		d, err := s.Compute(it.CreatedAt, func(name string) (time.Time, bool) {
 			if name == "account-deactivated" && acctErr == nil && acct.DeactivatedAt != nil {
 				return *acct.DeactivatedAt, true
 			}
-			return time.Time{}, false
+			return cuts.EventDate(key, name)
 		}, r.Loc)
 		if err != nil {
 			return ex, err

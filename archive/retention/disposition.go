@@ -16,6 +16,7 @@ import (
 
 	"github.com/osmarc/osmarc/archive"
 	"github.com/osmarc/osmarc/archive/catalog"
+	"github.com/osmarc/osmarc/archive/request"
 )
 
 // Journal event types of disposition.
@@ -44,9 +45,12 @@ type Plan struct {
 	CreatedBy string    `json:"created_by"`
 	Items     int       `json:"items"`
 	Held      int       `json:"held"`
-	Groups    []Group   `json:"groups"`
-	Content   string    `json:"content"`
-	Status    string    `json:"status"`
+	// Requested counts the eligible items kept because an open-records
+	// request still open holds them.
+	Requested int     `json:"requested,omitempty"`
+	Groups    []Group `json:"groups"`
+	Content   string  `json:"content"`
+	Status    string  `json:"status"`
 	// Required is how many distinct people must approve.
 	Required   int            `json:"required"`
 	Approvals  []Approval     `json:"approvals,omitempty"`
@@ -142,7 +146,7 @@ func (r *Records) Plan(ctx context.Context, asOf time.Time, scheduleID string, a
 			return Plan{}, err
 		}
 	}
-	lines, held, err := r.eligible(ctx, asOf, scheduleID)
+	lines, kept, err := r.eligible(ctx, asOf, scheduleID)
 	if err != nil {
 		return Plan{}, err
 	}
@@ -168,7 +172,7 @@ func (r *Records) Plan(ctx context.Context, asOf time.Time, scheduleID string, a
 		return Plan{}, err
 	}
 	now := r.now()
-	p := Plan{ID: planID(now, d), AsOf: asOf.UTC(), Schedule: scheduleID, CreatedAt: now, CreatedBy: actor, Items: len(lines), Held: held,
+	p := Plan{ID: planID(now, d), AsOf: asOf.UTC(), Schedule: scheduleID, CreatedAt: now, CreatedBy: actor, Items: len(lines), Held: kept.held, Requested: kept.requested,
 		Content: d.String(), Status: PlanPlanned, Required: max(approvers.Default, 1)}
 	for _, g := range groups {
 		p.Groups = append(p.Groups, *g)
@@ -189,22 +193,22 @@ func planID(at time.Time, d archive.Digest) string {
 // It reads the catalog in one pass, decoding only the fields it needs, on
 // as many cores as there are (a plan over a million items is a pass over a
 // million records).
-func (r *Records) eligible(ctx context.Context, asOf time.Time, scheduleID string) ([]planLine, int, error) {
+func (r *Records) eligible(ctx context.Context, asOf time.Time, scheduleID string) ([]planLine, keptCounts, error) {
 	hc, err := r.holdChecker()
 	if err != nil {
-		return nil, 0, err
+		return nil, keptCounts{}, err
 	}
 	schedules := map[string]*Schedule{}
 	all, err := r.Schedules()
 	if err != nil {
-		return nil, 0, err
+		return nil, keptCounts{}, err
 	}
 	for i := range all {
 		schedules[all[i].ID] = &all[i]
 	}
 	accts, err := r.a.Accounts()
 	if err != nil {
-		return nil, 0, err
+		return nil, keptCounts{}, err
 	}
 	// What each account's items are kept under, by the item's raw
 	// platform and account (no key escaping per item).
@@ -220,12 +224,18 @@ func (r *Records) eligible(ctx context.Context, asOf time.Time, scheduleID strin
 	// schedule than its account's.
 	cl, err := r.Classifier(ctx)
 	if err != nil {
-		return nil, 0, err
+		return nil, keptCounts{}, err
 	}
 	// Items an executed plan transferred are not planned again.
 	transferred, err := r.transferred()
 	if err != nil {
-		return nil, 0, err
+		return nil, keptCounts{}, err
+	}
+	// Open-records requests: an item a request still open holds is kept;
+	// a request's closing is the request-closed cutoff event.
+	cuts, err := request.LoadCutoffs(r.a)
+	if err != nil {
+		return nil, keptCounts{}, err
 	}
 	scheduleFor := func(key string, info acctInfo) *Schedule {
 		if a := cl.Of(key); a.Schedule != "" {
@@ -245,6 +255,7 @@ func (r *Records) eligible(ctx context.Context, asOf time.Time, scheduleID strin
 	type result struct {
 		lines []planLine
 		held  int
+		reqd  int
 		err   error
 	}
 	work := make(chan batch, 4)
@@ -273,13 +284,17 @@ func (r *Records) eligible(ctx context.Context, asOf time.Time, scheduleID strin
 						if name == "account-deactivated" && info.deactivated != nil {
 							return *info.deactivated, true
 						}
-						return time.Time{}, false
+						return cuts.EventDate(it.Key, name)
 					}, r.Loc)
 					if err != nil {
 						res.err = err
 						break
 					}
 					if !disp.Eligible(asOf) || transferred[it.Key] {
+						continue
+					}
+					if len(cuts.Open(it.Key)) > 0 {
+						res.reqd++
 						continue
 					}
 					var full catalog.Item
@@ -310,7 +325,7 @@ func (r *Records) eligible(ctx context.Context, asOf time.Time, scheduleID strin
 		}()
 	}
 	var out []planLine
-	held := 0
+	held, reqd := 0, 0
 	var firstErr error
 	collected := make(chan struct{})
 	go func() {
@@ -320,6 +335,7 @@ func (r *Records) eligible(ctx context.Context, asOf time.Time, scheduleID strin
 			}
 			out = append(out, res.lines...)
 			held += res.held
+			reqd += res.reqd
 		}
 		close(collected)
 	}()
@@ -340,13 +356,13 @@ func (r *Records) eligible(ctx context.Context, asOf time.Time, scheduleID strin
 	close(results)
 	<-collected
 	if scanErr != nil {
-		return nil, 0, scanErr
+		return nil, keptCounts{}, scanErr
 	}
 	if firstErr != nil {
-		return nil, 0, firstErr
+		return nil, keptCounts{}, firstErr
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
-	return out, held, nil
+	return out, keptCounts{held, reqd}, nil
 }
 
 // transferred is the set of items executed plans transferred.
@@ -380,6 +396,10 @@ func (r *Records) Transferred(key string) (Plan, bool, error) {
 	}
 	return Plan{}, false, nil
 }
+
+// keptCounts are the eligible items a plan leaves out: under a hold, or in
+// an open request.
+type keptCounts struct{ held, requested int }
 
 // PlanByID returns a recorded plan.
 func (r *Records) PlanByID(id string) (Plan, error) {
@@ -507,7 +527,7 @@ func (r *Records) Execute(ctx context.Context, id, actor string) (Plan, error) {
 		}
 	}
 	if len(gone) > 0 {
-		return p, fmt.Errorf("plan %s: %w: %d item(s) are no longer eligible, are now held, or changed since it was planned (first %s); make a new plan",
+		return p, fmt.Errorf("plan %s: %w: %d item(s) are no longer eligible, are now held or in an open request, or changed since it was planned (first %s); make a new plan",
 			id, ErrPlanChanged, len(gone), gone[0])
 	}
 	res := &PlanExecution{}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/osmarc/osmarc/archive"
 	"github.com/osmarc/osmarc/archive/archivetest"
+	"github.com/osmarc/osmarc/archive/request"
 	"github.com/osmarc/osmarc/archive/retention"
 )
 
@@ -264,5 +265,49 @@ func TestBadInput(t *testing.T) {
 	}
 	if after, _ := a.Stats(); after.Events != before.Events {
 		t.Fatalf("bad input wrote %d events", after.Events-before.Events)
+	}
+}
+
+// An item an open-records request still open holds is not planned for
+// disposition; a schedule with the request-closed cutoff runs from the
+// day the request closed, to the day.
+func TestOpenRequestsKeepItemsAndClosingStartsTheCutoff(t *testing.T) {
+	a, r, clock := setup(t)
+	if err := r.AddSchedule(ctx, retention.Schedule{ID: "foia-6y", Title: "FOIA request files", Authority: "NARA GRS 4.2 item 020",
+		Retain: retention.Period{Years: 6}, Cutoff: retention.Cutoff{Kind: retention.CutoffEvent, Event: request.CutoffEvent}, Action: retention.ActionDestroy}); err != nil {
+		t.Fatal(err)
+	}
+	d, _ := request.ParseDate("2026-02-20")
+	req, err := request.Open(ctx, a, request.DefaultPresets(), request.OpenParams{Requester: "Pat", Description: "parade", Received: d, Law: "us-foia", Today: clock.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := request.AddItems(ctx, a, req.ID, []string{"facebook/comments/c1"}); err != nil {
+		t.Fatal(err)
+	}
+	if p := planKeys(t, r, day(2026, 7, 1)); p.Items != 1 || p.Requested != 1 {
+		t.Fatalf("with c1 in an open request: %d eligible, %d requested", p.Items, p.Requested)
+	}
+	// c2 under the request-closed schedule, by a person.
+	r.ParseQuery = clauses
+	if _, err := r.Classify(ctx, "facebook/comments/c1", "record", "foia-6y", nil, "part of a FOIA request file"); err != nil {
+		t.Fatal(err)
+	}
+	if p := planKeys(t, r, day(2040, 1, 1)); p.Items != 1 || p.Requested != 0 {
+		t.Fatalf("open request, event not happened: %d eligible, %d requested", p.Items, p.Requested)
+	}
+	clock.Advance(30 * 24 * time.Hour)
+	closed, err := request.Close(ctx, a, req.ID, "answered")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Closed at ~2026-03-31: eligible from the midnight after six years.
+	end := closed.ClosedAt.AddDate(6, 0, 0)
+	from := time.Date(end.Year(), end.Month(), end.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, 1)
+	if p := planKeys(t, r, from.Add(-time.Second)); p.Items != 1 {
+		t.Fatalf("the second before: %d eligible", p.Items)
+	}
+	if p := planKeys(t, r, from); p.Items != 2 || p.Groups[0].Schedule != "foia-6y" {
+		t.Fatalf("on the day: %+v", p)
 	}
 }

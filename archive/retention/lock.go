@@ -12,6 +12,7 @@ import (
 
 	"github.com/osmarc/osmarc/archive"
 	"github.com/osmarc/osmarc/archive/catalog"
+	"github.com/osmarc/osmarc/archive/request"
 )
 
 // Object Lock. On a store whose bucket has Object Lock (an archive.Locker
@@ -211,6 +212,10 @@ func (r *Records) dispositionDates(ctx context.Context) (func(*catalog.Item) (ti
 			deactivated[a.Key] = *a.DeactivatedAt
 		}
 	}
+	cuts, err := request.LoadCutoffs(r.a)
+	if err != nil {
+		return nil, err
+	}
 	return func(it *catalog.Item) (time.Time, bool, error) {
 		id, _ := sched(it)
 		s := schedules[id]
@@ -223,7 +228,7 @@ func (r *Records) dispositionDates(ctx context.Context) (func(*catalog.Item) (ti
 				t, ok := deactivated[acctKey]
 				return t, ok
 			}
-			return time.Time{}, false
+			return cuts.EventDate(it.Key, name)
 		}, r.Loc)
 		if err != nil || disp.Permanent || disp.Pending != "" || disp.Date.IsZero() {
 			return time.Time{}, false, err

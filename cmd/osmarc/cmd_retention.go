@@ -442,8 +442,12 @@ func newDispositionCommand(g *globalOptions) *cobra.Command {
 }
 
 func printPlan(g *globalOptions, p retention.Plan) {
-	fmt.Fprintf(g.stdout, "Plan %s as of %s: %d item(s) eligible, %d kept by holds; %s (%d of %d approvals).\n",
-		p.ID, p.AsOf.Format(time.DateOnly), p.Items, p.Held, p.Status, len(p.Approvals), p.Required)
+	requested := ""
+	if p.Requested > 0 {
+		requested = fmt.Sprintf(", %d by open-records requests still open", p.Requested)
+	}
+	fmt.Fprintf(g.stdout, "Plan %s as of %s: %d item(s) eligible, %d kept by holds%s; %s (%d of %d approvals).\n",
+		p.ID, p.AsOf.Format(time.DateOnly), p.Items, p.Held, requested, p.Status, len(p.Approvals), p.Required)
 	tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  SCHEDULE\tACTION\tITEMS\tAUTHORITY")
 	for _, gr := range p.Groups {

@@ -233,8 +233,8 @@ func refreshClassification(ctx context.Context, g *globalOptions, a *archive.Arc
 
 // bagTransfer writes the items a disposition plan transfers as a bag of
 // the bagit export format (export/bagit: RFC 8493; every version of every
-// item byte for byte as archived, raw platform responses and media, thread
-// pages, index.csv, chain-of-custody.json and the offline viewer), with two
+// item as archived, raw platform responses and media, thread pages,
+// chain of custody and the offline viewer), with two
 // payload files of its own: transfer.json (the plan, its approvals and the
 // schedules with their authorities) and transfer.jsonl (one line per item:
 // key, creation and disposition dates, schedule, class, version digests).
@@ -302,8 +302,7 @@ func bagTransfer(a *archive.Archive, g *globalOptions, dir string) retention.Tra
 					if err = enc.Encode(struct {
 						retention.TransferItem
 						Schedule string `json:"schedule"`
-						ItemDir  string `json:"path"`
-					}{it, it.Schedule.ID, "data/" + bagitexport.ItemDir(it.Key)}); err != nil {
+					}{it, it.Schedule.ID}); err != nil {
 						break
 					}
 				}
