@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -12,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/osmarc/osmarc/archive"
+	"github.com/osmarc/osmarc/archive/retention"
 )
 
 // accountFlags are the registry fields add and update set.
@@ -63,6 +65,18 @@ func (f *accountFlags) apply(fs *pflag.FlagSet, acct *archive.Account) {
 	}
 }
 
+// checkSchedule warns when --schedule names no retention schedule of the
+// archive yet: the account is registered all the same (schedules may be
+// added after), but its records fall under no schedule until one is.
+func (f *accountFlags) checkSchedule(fs *pflag.FlagSet, a *archive.Archive, g *globalOptions) {
+	if !fs.Changed("schedule") || f.schedule == "" {
+		return
+	}
+	if _, err := retention.New(a, g.now).Schedule(f.schedule); errors.Is(err, retention.ErrNotFound) {
+		fmt.Fprintf(g.stderr, "osmarc: warning: schedule %q is not defined in this archive yet; until it is, this account's records fall under no schedule (see osmarc schedule add, osmarc schedule presets --add)\n", f.schedule)
+	}
+}
+
 func newAccountCommand(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "account",
@@ -89,6 +103,7 @@ func newAccountAddCommand(g *globalOptions) *cobra.Command {
 			acct := archive.Account{Platform: f.platform, Handle: f.handle}
 			f.apply(cmd.Flags(), &acct)
 			return runAccountChange(cmd.Context(), g, "account add", func(a *archive.Archive) (archive.Account, error) {
+				f.checkSchedule(cmd.Flags(), a, g)
 				return a.AddAccount(cmd.Context(), acct)
 			}, "Registered")
 		},
@@ -105,6 +120,7 @@ func newAccountUpdateCommand(g *globalOptions) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runAccountChange(cmd.Context(), g, "account update", func(a *archive.Archive) (archive.Account, error) {
+				f.checkSchedule(cmd.Flags(), a, g)
 				return a.UpdateAccount(cmd.Context(), args[0], func(acct *archive.Account) error {
 					f.apply(cmd.Flags(), acct)
 					return nil

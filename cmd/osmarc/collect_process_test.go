@@ -124,3 +124,26 @@ func TestImportOsmarcItemsSaysIngest(t *testing.T) {
 		}
 	}
 }
+
+// TestAccountScheduleWarning: an account may be registered before its
+// retention schedule exists, but osmarc says its records fall under none
+// until then; a defined schedule draws no warning.
+func TestAccountScheduleWarning(t *testing.T) {
+	dir := newArchive(t)
+	code, out, errs := osmarc(t, "", "account", "add", "--data", dir, "--platform", "x", "--handle", "early", "--schedule", "grs-6.4-020")
+	if code != 0 || !strings.Contains(out, "Registered x/early") || !strings.Contains(errs, `schedule "grs-6.4-020" is not defined in this archive yet`) {
+		t.Errorf("undefined schedule: %d %q %q", code, out, errs)
+	}
+	must(t, "schedule", "presets", "--add", "--data", dir)
+	for _, args := range [][]string{
+		{"account", "add", "--data", dir, "--platform", "x", "--handle", "later", "--schedule", "grs-6.4-020"},
+		{"account", "update", "--data", dir, "early", "--schedule", "grs-6.4-020"},
+	} {
+		if code, _, errs := osmarc(t, "", args...); code != 0 || errs != "" {
+			t.Errorf("%v: %d %q", args, code, errs)
+		}
+	}
+	if code, _, errs := osmarc(t, "", "account", "update", "--data", dir, "later", "--schedule", "nope"); code != 0 || !strings.Contains(errs, `schedule "nope" is not defined`) {
+		t.Errorf("update to an undefined schedule: %d %q", code, errs)
+	}
+}
