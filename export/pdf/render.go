@@ -42,7 +42,7 @@ var regularFont = func() *sfnt.Font {
 func printable(s string) string {
 	var b strings.Builder
 	var buf sfnt.Buffer
-	for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
+	for _, r := range strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\r\n", "\n") {
 		switch {
 		case r == '\n':
 			b.WriteRune(r)
@@ -60,7 +60,7 @@ func printable(s string) string {
 			}
 		}
 	}
-	return strings.ReplaceAll(b.String(), "\r\n", "\n")
+	return b.String()
 }
 
 func isBidiControl(r rune) bool {

@@ -460,3 +460,23 @@ func corrupt(t *testing.T, f *exporttest.Fixture, d archive.Digest) {
 		t.Fatal(err)
 	}
 }
+
+// FuzzExcerpt: any pointer or line into any document gives its part or
+// an error, never a panic; a part found is a piece of the document.
+func FuzzExcerpt(f *testing.F) {
+	f.Add([]byte(`{"data":[{"id":"1"},{"id":"2"}]}`), "/data/1", 0)
+	f.Add([]byte("a\nb\r\nc"), "", 2)
+	f.Add([]byte(`[1,[2,{"~/":3}]]`), "/1/1/~0~1", 0)
+	f.Fuzz(func(t *testing.T, doc []byte, ptr string, line int) {
+		if line < 0 || line > 1<<20 {
+			return
+		}
+		d := &rawDoc{data: doc}
+		for range 2 { // the second time through what was learnt
+			got, err := excerpt(d, RawPlace{Line: line, Path: ptr})
+			if err == nil && line > 0 && !bytes.Contains(doc, got) {
+				t.Fatalf("line %d: %q is not in the document", line, got)
+			}
+		}
+	})
+}
