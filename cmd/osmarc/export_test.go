@@ -229,7 +229,7 @@ func TestExportRedactedRequest(t *testing.T) {
 		t.Errorf("logs: %v %v", red, wh)
 	}
 	// The thread came along, redacted too, and the original is unchanged.
-	if _, err := os.Stat(filepath.Join(bag, "data", "items", "facebook", "3rd-brigade", "p1", "item.json")); err != nil {
+	if b, err := os.ReadFile(filepath.Join(bag, "data", "items", "items-00001.jsonl")); err != nil || !strings.Contains(string(b), `"key":"facebook/3rd-brigade/p1"`) {
 		t.Errorf("thread not exported: %v", err)
 	}
 	var show map[string]any

@@ -35,6 +35,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"unicode/utf8"
 
@@ -63,10 +64,13 @@ type Writer struct {
 	m256, m512 *os.File
 	mw256      *bufio.Writer
 	mw512      *bufio.Writer
-	files      int64
-	bytes      int64
-	open       int
-	done       bool
+	// mu guards the manifests and counts: payload files may be written
+	// and closed from several goroutines at once.
+	mu    sync.Mutex
+	files int64
+	bytes int64
+	open  int
+	done  bool
 }
 
 // Result says what Finish wrote.
@@ -183,6 +187,8 @@ func CheckName(name string) error {
 
 // Create opens a new payload file at data/name. The file is hashed as it
 // is written; its Close records it in the manifests. Names must be unique.
+// Create and the files' Close may be called from several goroutines; one
+// file is written by one goroutine.
 func (w *Writer) Create(name string) (io.WriteCloser, error) {
 	if w.done {
 		return nil, errors.New("bagit: bag already finished")
@@ -203,7 +209,9 @@ func (w *Writer) Create(name string) (io.WriteCloser, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bagit: %w", err)
 	}
+	w.mu.Lock()
 	w.open++
+	w.mu.Unlock()
 	pf := &payloadFile{w: w, name: name, f: f, h256: sha256.New(), h512: sha512.New()}
 	pf.bw = bufio.NewWriterSize(io.MultiWriter(f, pf.h256, pf.h512), 64<<10)
 	return pf, nil
@@ -241,11 +249,13 @@ func (p *payloadFile) Close() error {
 		return nil
 	}
 	p.closed = true
-	p.w.open--
 	err := p.bw.Flush()
 	if cerr := p.f.Close(); err == nil {
 		err = cerr
 	}
+	p.w.mu.Lock()
+	defer p.w.mu.Unlock()
+	p.w.open--
 	if err != nil {
 		return fmt.Errorf("bagit: write %s: %w", p.name, err)
 	}

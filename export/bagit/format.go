@@ -2,6 +2,7 @@ package bagit
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/csv"
@@ -16,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/osmarc/osmarc/archive"
 	"github.com/osmarc/osmarc/export"
@@ -33,17 +36,18 @@ import (
 //	chain-of-custody.json        journal head at export time, the
 //	                             selection, the exporter, and each item's
 //	                             key, version digests and files
-//	items/<platform>/<account>/<id>/item.json
-//	                             the item: identity, times, records
-//	                             management, versions, raw, media
-//	items/<…>/versions/<n>-<digest>.json
-//	                             version n's normalised JSON: byte for byte
-//	                             the archived version, so its SHA-256 in
-//	                             the manifest is the version digest
-//	                             (redacted: the redacted JSON)
-//	raw/<digest>.<ext>           raw platform responses, each once (never
+//	items/items-NNNNN.jsonl      the items, 1,000 a file, one JSON line
+//	                             each: identity, times, records
+//	                             management, raw responses and media by
+//	                             digest and file, and every version
+//	                             exported with its digest, capture time
+//	                             and "content": the archived normalised
+//	                             JSON byte for byte (its SHA-256 is the
+//	                             version digest; a redacted version holds
+//	                             the redacted JSON and no archive digest)
+//	raw/<aa>/<sha256>.<ext>      raw platform responses, each once (never
 //	                             in a redacted export)
-//	media/<digest>.<ext>         media files, each once (with --media)
+//	media/<aa>/<sha256>.<ext>    media files, each once (with --media)
 //	threads/<platform>/<account>/<root id>.html
 //	                             each thread: post, comments, versions
 //	redaction-log.csv, withholding-log.csv
@@ -51,7 +55,12 @@ import (
 //	                             were made and what was withheld
 //
 // Key parts are used as path elements as the archive escapes them, with
-// ":" written %3A so the bag unpacks on any file system.
+// ":" written %3A so the bag unpacks on any file system; <aa> is the
+// first two hex digits of the digest, so no directory grows too large.
+//
+// Small files (items, versions, thread pages, viewer data) are written by
+// a few goroutines at once (file creation, not bytes, is what a bag of
+// many small items waits on); blobs are copied as they come.
 
 // Payload file names of an export bag.
 const (
@@ -101,12 +110,48 @@ type bagWriter struct {
 	versions  int
 	redacted  int
 	finishing bool
+
+	// The items file being written.
+	itemsFile  io.WriteCloser
+	itemsW     *bufio.Writer
+	itemsName  string
+	itemsLine  int
+	itemsFiles int
+
+	// pool writes small files concurrently; poolCtx ends at its first
+	// error.
+	pool    *errgroup.Group
+	poolCtx context.Context
+}
+
+// writers is how many small files are written at once.
+const writers = 8
+
+// put writes a small payload file from a goroutine of the pool.
+func (w *bagWriter) put(name string, b []byte) error {
+	if err := w.poolCtx.Err(); err != nil {
+		return w.pool.Wait()
+	}
+	w.pool.Go(func() error {
+		f, err := w.create(name)
+		if err != nil {
+			return err
+		}
+		if _, err := f.Write(b); err != nil {
+			f.Close()
+			return err
+		}
+		return f.Close()
+	})
+	return nil
 }
 
 func safeKey(key string) string { return strings.ReplaceAll(key, ":", "%3A") }
 
-// ItemDir is the item's directory in the payload.
-func ItemDir(key string) string { return "items/" + safeKey(key) }
+// itemsPerFile is how many items one items-NNNNN.jsonl holds.
+const itemsPerFile = 1000
+
+func fanned(dir, sum, ext string) string { return dir + "/" + sum[:2] + "/" + sum + ext }
 
 // ThreadPage is the thread's page in the payload.
 func ThreadPage(threadKey string) string { return "threads/" + safeKey(threadKey) + ".html" }
@@ -123,6 +168,8 @@ func (w *bagWriter) Begin(ctx context.Context, m export.Meta) error {
 		return err
 	}
 	w.meta, w.bag = m, bag
+	w.pool, w.poolCtx = errgroup.WithContext(ctx)
+	w.pool.SetLimit(writers)
 	w.threads, w.raw, w.media, w.mediaImg = map[string][]span{}, map[string]string{}, map[string]string{}, map[string]bool{}
 	if w.spool, err = os.CreateTemp("", "osmarc-export-threads-*"); err != nil {
 		return fmt.Errorf("export: %w", err)
@@ -138,7 +185,7 @@ func (w *bagWriter) Begin(ctx context.Context, m export.Meta) error {
 		return err
 	}
 	w.csv = csv.NewWriter(w.csvFile)
-	if err := w.csv.Write(append(append([]string{}, tabular.Columns...), "item_json", "version_file", "thread_html")); err != nil {
+	if err := w.csv.Write(append(append([]string{}, tabular.Columns...), "item_file", "item_line", "thread_html")); err != nil {
 		return err
 	}
 	if m.Redacted && m.Extra == nil {
@@ -165,9 +212,12 @@ type versionRef struct {
 	Digest     string    `json:"digest,omitempty"`
 	CapturedAt time.Time `json:"captured_at"`
 	Capture    string    `json:"capture"`
-	File       string    `json:"file"`
-	FileSHA256 string    `json:"file_sha256"`
-	Redacted   bool      `json:"redacted,omitempty"`
+	// ContentSHA256 is the SHA-256 of Content: the digest, unless
+	// redacted.
+	ContentSHA256 string `json:"content_sha256"`
+	Redacted      bool   `json:"redacted,omitempty"`
+	// Content is the version's normalised JSON (in the items file only).
+	Content json.RawMessage `json:"content,omitempty"`
 }
 
 type fileRef struct {
@@ -185,7 +235,10 @@ type mediaRef struct {
 
 // custodyItem is one item of chain-of-custody.json.
 type custodyItem struct {
-	Key       string       `json:"key"`
+	Key string `json:"key"`
+	// File and Line say where the item is in the bag.
+	File      string       `json:"file"`
+	Line      int          `json:"line"`
 	Role      string       `json:"role"`
 	CreatedAt time.Time    `json:"created_at"`
 	RemovedAt *time.Time   `json:"removed_at,omitempty"`
@@ -214,7 +267,7 @@ func (w *bagWriter) copyBlob(ctx context.Context, dir, digest string) (string, s
 	br := bufio.NewReaderSize(rc, 64<<10)
 	head, _ := br.Peek(512)
 	ct := http.DetectContentType(head)
-	name := dir + "/" + digest + extension(head, ct)
+	name := fanned(dir, digest, extension(head, ct))
 	f, err := w.create(name)
 	if err != nil {
 		return "", "", err
@@ -266,55 +319,33 @@ func extension(head []byte, ct string) string {
 }
 
 func (w *bagWriter) Write(ctx context.Context, it *export.Item) error {
-	dir := ItemDir(it.Key)
+	if err := w.poolCtx.Err(); err != nil {
+		return w.pool.Wait()
+	}
+	if w.itemsW == nil || w.itemsLine == itemsPerFile {
+		if err := w.nextItemsFile(); err != nil {
+			return err
+		}
+	}
+	w.itemsLine++
+	itemPath := w.itemsName
 	threadPath := ThreadPage(it.ThreadKey)
 	ij := itemJSON{Item: it, Thread: threadPath}
-	cust := custodyItem{Key: it.Key, Role: it.Role, CreatedAt: it.CreatedAt, RemovedAt: it.RemovedAt}
-	first := it.VersionCount - len(it.Versions)
-	for i, v := range it.Versions {
-		name := fmt.Sprintf("%s/versions/%d-%s.json", dir, first+i+1, v.Digest[:16])
-		f, err := w.create(name)
+	cust := custodyItem{Key: it.Key, File: itemPath, Line: w.itemsLine, Role: it.Role, CreatedAt: it.CreatedAt, RemovedAt: it.RemovedAt}
+	for _, v := range it.Versions {
+		b, err := w.versionBytes(ctx, it.Key, &v)
 		if err != nil {
 			return err
 		}
-		h := sha256.New()
-		mw := io.MultiWriter(f, h)
-		if v.Redacted {
-			b, err := v.Content.CanonicalJSON()
-			if err == nil {
-				_, err = mw.Write(b)
-			}
-			if err != nil {
-				f.Close()
-				return err
-			}
-		} else {
-			rc, err := w.meta.Blobs.Open(ctx, v.Digest)
-			if err != nil {
-				f.Close()
-				return err
-			}
-			_, err = io.Copy(mw, rc)
-			rc.Close()
-			if err != nil {
-				f.Close()
-				return fmt.Errorf("export: item %s: version %s: %w", it.Key, v.Digest, err)
-			}
-		}
-		if err := f.Close(); err != nil {
-			return err
-		}
-		if sum := hex.EncodeToString(h.Sum(nil)); !v.Redacted && sum != v.Digest {
-			return fmt.Errorf("export: item %s: version %s: %w: content hashes to %s", it.Key, v.Digest, archive.ErrDigestMismatch, sum)
-		}
-		ref := versionRef{Digest: v.Digest, CapturedAt: v.CapturedAt, Capture: v.Capture, File: name, FileSHA256: hex.EncodeToString(h.Sum(nil)), Redacted: v.Redacted}
+		ref := versionRef{Digest: v.Digest, CapturedAt: v.CapturedAt, Capture: v.Capture, ContentSHA256: sha(b), Redacted: v.Redacted}
 		if v.Redacted {
 			ref.Digest = ""
 		}
+		cust.Versions = append(cust.Versions, ref)
+		ref.Content = b
 		ij.Versions = append(ij.Versions, ref)
 		w.versions++
 	}
-	cust.Versions = ij.Versions
 	for _, r := range it.Raw {
 		p, ok := w.raw[r.Digest]
 		if !ok {
@@ -354,31 +385,22 @@ func (w *bagWriter) Write(ctx context.Context, it *export.Item) error {
 			w.red.Write([]string{it.Key, r.Field, r.Kind, strconv.Itoa(r.Count), r.Decision, r.DecidedBy, r.Exemption, tabular.Neutralise(r.Reason)})
 		}
 	}
-	// item.json: the item without the versions' content (in the version
-	// files) and with the files named.
-	f, err := w.create(dir + "/item.json")
-	if err != nil {
-		return err
-	}
-	enc := json.NewEncoder(f)
+	// The item's line: its content is the archived JSON byte for byte
+	// (no HTML escaping, no indentation, which would change it).
+	enc := json.NewEncoder(w.itemsW)
 	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
 	if err := enc.Encode(ij); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
+		return fmt.Errorf("export: write %s: %w", itemPath, err)
 	}
 	// index.csv
-	for i, r := range tabular.Rows(it) {
-		cells := append(r.Cells(), dir+"/item.json", ij.Versions[i].File, threadPath)
+	for _, r := range tabular.Rows(it) {
+		cells := append(r.Cells(), itemPath, strconv.Itoa(w.itemsLine), threadPath)
 		if err := w.csv.Write(cells); err != nil {
 			return err
 		}
 	}
 	// The viewer and the thread pages.
-	hv := html.NewItem(it, dir+"/item.json", threadPath, func(d string) (string, bool) { return w.media[d], w.mediaImg[d] })
+	hv := html.NewItem(it, itemPath+"#"+strconv.Itoa(w.itemsLine), threadPath, func(d string) (string, bool) { return w.media[d], w.mediaImg[d] })
 	w.chunk = append(w.chunk, hv)
 	if len(w.chunk) >= viewerChunk {
 		if err := w.flushChunk(); err != nil {
@@ -410,6 +432,36 @@ func (w *bagWriter) Write(ctx context.Context, it *export.Item) error {
 	return nil
 }
 
+// nextItemsFile closes the items file being written and opens the next.
+func (w *bagWriter) nextItemsFile() error {
+	if err := w.closeItemsFile(); err != nil {
+		return err
+	}
+	w.itemsFiles++
+	w.itemsName = fmt.Sprintf("items/items-%05d.jsonl", w.itemsFiles)
+	f, err := w.create(w.itemsName)
+	if err != nil {
+		return err
+	}
+	w.itemsFile, w.itemsW, w.itemsLine = f, bufio.NewWriterSize(f, 256<<10), 0
+	return nil
+}
+
+func (w *bagWriter) closeItemsFile() error {
+	if w.itemsW == nil {
+		return nil
+	}
+	err := w.itemsW.Flush()
+	if cerr := w.itemsFile.Close(); err == nil {
+		err = cerr
+	}
+	w.itemsW = nil
+	if err != nil {
+		return fmt.Errorf("export: write %s: %w", w.itemsName, err)
+	}
+	return nil
+}
+
 func (w *bagWriter) flushChunk() error {
 	if len(w.chunk) == 0 {
 		return nil
@@ -419,15 +471,7 @@ func (w *bagWriter) flushChunk() error {
 	if err != nil {
 		return err
 	}
-	f, err := w.create(name)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
+	if err := w.put(name, b); err != nil {
 		return err
 	}
 	w.scripts = append(w.scripts, name)
@@ -452,6 +496,9 @@ func (w *bagWriter) Finish(ctx context.Context) (export.Manifest, error) {
 		return export.Manifest{}, fmt.Errorf("%w; %w: the bag was removed, nothing is at %s", err, export.ErrIncomplete, w.meta.Out)
 	}
 	if err := w.flushChunk(); err != nil {
+		return fail(err)
+	}
+	if err := w.closeItemsFile(); err != nil {
 		return fail(err)
 	}
 	w.csv.Flush()
@@ -480,6 +527,9 @@ func (w *bagWriter) Finish(ctx context.Context) (export.Manifest, error) {
 		return fail(err)
 	}
 	if err := w.writeViewer(); err != nil {
+		return fail(err)
+	}
+	if err := w.pool.Wait(); err != nil {
 		return fail(err)
 	}
 	if w.meta.Extra != nil {
@@ -553,20 +603,12 @@ func (w *bagWriter) writeThreads(ctx context.Context) error {
 			}
 			th.Items = append(th.Items, hv)
 		}
-		f, err := w.create(ThreadPage(k))
-		if err != nil {
-			return err
-		}
-		bw := bufio.NewWriterSize(f, 64<<10)
-		err = html.WriteThread(bw, th)
-		if err == nil {
-			err = bw.Flush()
-		}
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
+		var b bytes.Buffer
+		if err := html.WriteThread(&b, th); err != nil {
 			return fmt.Errorf("export: thread page %s: %w", k, err)
+		}
+		if err := w.put(ThreadPage(k), b.Bytes()); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -596,7 +638,7 @@ func (w *bagWriter) writeCustody() error {
 	c := Custody{Format: custodyFormat, ArchiveID: w.meta.ArchiveID, OsmarcVersion: w.meta.OsmarcVersion, ExportedAt: w.meta.ExportedAt.UTC(),
 		Exporter: w.meta.Exporter, JournalHead: w.meta.JournalHead, Selection: w.meta.Selection, Description: w.meta.Selection.String(),
 		Redacted: w.meta.Redacted, Withheld: w.meta.Withheld, ItemCount: w.items, VersionCount: w.versions,
-		Note: "Each version file's SHA-256 (file_sha256, and the bag's manifest) equals the archived version's digest unless the version is redacted; a redacted version's archived digest is left out, as it would let anyone test guesses at the redacted text. The journal head names the state of the archive the export was taken from (osmarc verify checks the chain)."}
+		Note: "Each item is on line Line of File; each version's content there is the archived normalised JSON byte for byte, so its SHA-256 (content_sha256) equals the version's archived digest, unless the version is redacted: a redacted version's archived digest is left out, as it would let anyone test guesses at the redacted text. The journal head names the state of the archive the export was taken from (osmarc verify checks the chain)."}
 	b, err := json.MarshalIndent(c, "", "  ")
 	if err != nil {
 		return err
@@ -683,9 +725,42 @@ func (w *bagWriter) closeSpools() {
 }
 
 func (w *bagWriter) Abort() error {
+	if w.pool != nil {
+		w.pool.Wait() // no writer may still be creating files in the bag
+	}
 	w.closeSpools()
 	if w.bag != nil {
 		return w.bag.Abort()
 	}
 	return nil
+}
+
+func sha(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+// versionBytes is a version's file content: the archived bytes (its
+// canonical JSON, checked against the digest; read from the store if
+// re-encoding does not give them back), or the redacted content.
+func (w *bagWriter) versionBytes(ctx context.Context, key string, v *export.Version) ([]byte, error) {
+	b, err := v.Content.CanonicalJSON()
+	if err != nil {
+		return nil, err
+	}
+	if v.Redacted || sha(b) == v.Digest {
+		return b, nil
+	}
+	rc, err := w.meta.Blobs.Open(ctx, v.Digest)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	if b, err = io.ReadAll(rc); err != nil {
+		return nil, fmt.Errorf("export: item %s: version %s: %w", key, v.Digest, err)
+	}
+	if sha(b) != v.Digest {
+		return nil, fmt.Errorf("export: item %s: version %s: %w", key, v.Digest, archive.ErrDigestMismatch)
+	}
+	return b, nil
 }
