@@ -243,12 +243,6 @@ func (r *Records) eligible(ctx context.Context, asOf time.Time, scheduleID strin
 		}
 		return info.sched
 	}
-	type lite struct {
-		Key       string    `json:"key"`
-		Platform  string    `json:"platform"`
-		Account   string    `json:"account"`
-		CreatedAt time.Time `json:"created_at"`
-	}
 	type batch struct {
 		vals [][]byte
 	}
@@ -270,8 +264,8 @@ func (r *Records) eligible(ctx context.Context, asOf time.Time, scheduleID strin
 				var cand []catalog.Item
 				var lines []planLine
 				for _, v := range b.vals {
-					var it lite
-					if err := json.Unmarshal(v, &it); err != nil {
+					var it itemHead
+					if err := decodeItemHead(v, &it); err != nil {
 						res.err = err
 						break
 					}
