@@ -1,0 +1,113 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// openDetails opens a <details> form by clicking its summary.
+func openDetails(t *testing.T, ctx context.Context, sel string) {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(sel+" > summary"), chromedp.NodeVisible)); err != nil {
+		t.Fatalf("open %s: %v", sel, err)
+	}
+}
+
+// TestE2EForms: in Chromium, a records officer classifies an item as
+// exempt and a viewer then sees it withheld, the officer undoes it, adds
+// a schedule, and closes nothing by mistake; an admin registers an
+// account, adds a user and creates a token whose secret is shown once,
+// and the new user signs in.
+func TestE2EForms(t *testing.T) {
+	st := newSite(t)
+	officer := tab(t)
+	st.signIn(t, officer, "olivia")
+	visit(t, officer, st, itemURL(st.keys.reply))
+	openDetails(t, officer, "details#classify")
+	fill(t, officer, "#cl-ex", "security-information", "#cl-reason", "names a convoy route")
+	text := click(t, officer, `form[action^="/classify/"] button`)
+	mustContain(t, "classified", text, "Classified as record, exempt under security-information.", "exempt: security-information",
+		"classification.set: record (names a convoy route)")
+	screenshot(t, officer, "item-classified")
+
+	viewer := tab(t)
+	st.signIn(t, viewer, "vera")
+	text = visit(t, viewer, st, itemURL(st.keys.reply))
+	mustContain(t, "viewer of an exempt item", text, "[withheld: exempt]")
+	if strings.Contains(text, "Elm Street") || strings.Contains(text, "Classify this item") {
+		t.Errorf("a viewer reads the exempt reply or gets the form:\n%s", text)
+	}
+
+	visit(t, officer, st, itemURL(st.keys.reply))
+	openDetails(t, officer, "details#classify")
+	fill(t, officer, "#un-reason", "the route was published")
+	text = click(t, officer, `form[action^="/classify-undo/"] button`)
+	mustContain(t, "undone", text, "the rules decide again")
+	text = visit(t, viewer, st, itemURL(st.keys.reply))
+	mustContain(t, "viewer after undo", text, "Buses divert via Elm Street.")
+
+	// A schedule, added on the retention page, has a page of its own.
+	visit(t, officer, st, "/retention")
+	openDetails(t, officer, `details:has(form[action="/retention/schedules"])`)
+	fill(t, officer, "#sc-id", "grs-5.2-020", "#sc-title", "Transitory records", "#sc-authority", "NARA GRS 5.2 item 020",
+		"#sc-retain", "180d", "#sc-cutoff", "none")
+	text = click(t, officer, `form[action="/retention/schedules"] button`)
+	mustContain(t, "schedule added", text, "Schedule grs-5.2-020 added.", "NARA GRS 5.2 item 020", "180d")
+
+	// The admin registers an account, adds a user and gives her a token.
+	admin := tab(t)
+	st.signIn(t, admin, "adam")
+	visit(t, admin, st, "/accounts")
+	openDetails(t, admin, `details:has(form[action="/accounts"])`)
+	fill(t, admin, "#na-platform", "mastodon", "#na-handle", "brigade3", "#na-name", "3rd Brigade (Mastodon)", "#na-co", "@every 6h")
+	text = click(t, admin, `form[action="/accounts"] button`)
+	mustContain(t, "account registered", text, "Account mastodon/brigade3 registered.", "@every 6h", "No runs yet.")
+	screenshot(t, admin, "account-registered")
+
+	text = click(t, admin, `nav a[href="/admin/users"]`)
+	mustContain(t, "users page", text, "olivia", "records-officer", "API tokens")
+	openDetails(t, admin, `details:has(form[action="/admin/users"])`)
+	fill(t, admin, "#nu-name", "nora", "#nu-pw", "a perfectly long passphrase", "#nu-pw2", "a perfectly long passphrase")
+	if err := chromedp.Do(admin, chromedp.SetValue(chromedp.CSS("#nu-role"), "legal")); err != nil {
+		t.Fatal(err)
+	}
+	text = click(t, admin, `form[action="/admin/users"] button`)
+	mustContain(t, "user added", text, "User nora added as legal.")
+	if err := chromedp.Do(admin, chromedp.SetValue(chromedp.CSS("#nt-user"), "nora")); err != nil {
+		t.Fatal(err)
+	}
+	fill(t, admin, "#nt-note", "nightly export")
+	text = click(t, admin, `form[action="/admin/tokens"] button`)
+	mustContain(t, "token", text, "Token", "for nora", "shown this once")
+	secret := eval[string](t, admin, `document.querySelector("#secret").value`)
+	if !strings.HasPrefix(secret, "osmarc_") {
+		t.Errorf("token secret %q", secret)
+	}
+	screenshot(t, admin, "users")
+	req, _ := http.NewRequest("GET", st.URL+"/api/v1/me", nil)
+	req.Header.Set("Authorization", "Bearer "+secret)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Errorf("the new token: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+
+	nora := tab(t)
+	if err := chromedp.Do(nora,
+		chromedp.Navigate(st.URL+"/signin"),
+		chromedp.WaitVisible(chromedp.CSS(`#username`)),
+		chromedp.SendKeys(chromedp.CSS(`#username`), "nora"),
+		chromedp.SendKeys(chromedp.CSS(`#password`), "a perfectly long passphrase"),
+		navigates(chromedp.Submit(chromedp.CSS(`#password`))),
+	); err != nil {
+		t.Fatal(err)
+	}
+	text, err := chromedp.Run(nora, chromedp.Text(chromedp.CSS(`header`)))
+	if err != nil || !strings.Contains(text, "nora (legal)") {
+		t.Errorf("nora signed in: %q %v", text, err)
+	}
+}
