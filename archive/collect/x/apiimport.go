@@ -39,18 +39,8 @@ func (*APIImporter) Platform() string { return Platform }
 
 // Sniff says whether src's first file starts like an X API v2 response.
 func (*APIImporter) Sniff(src collect.Source) bool {
-	files, err := kit.SourceFiles(src, nil)
-	if err != nil || len(files) == 0 {
-		return false
-	}
-	f, err := src.FS.Open(files[0])
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	head := make([]byte, 64<<10)
-	n, _ := io.ReadFull(f, head)
-	return sniffV2(head[:n])
+	head := kit.Head(src, 64<<10)
+	return sniffV2(head)
 }
 
 // sniffV2 looks for the keys of a v2 response or tweet near the start.

@@ -37,18 +37,8 @@ func (*APIImporter) Platform() string { return Platform }
 
 // Sniff says whether src's first file starts like a YouTube list response.
 func (*APIImporter) Sniff(src collect.Source) bool {
-	files, err := kit.SourceFiles(src, nil)
-	if err != nil || len(files) == 0 {
-		return false
-	}
-	f, err := src.FS.Open(files[0])
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	head := make([]byte, 16<<10)
-	n, _ := io.ReadFull(f, head)
-	h := bytes.TrimSpace(head[:n])
+	head := kit.Head(src, 16<<10)
+	h := bytes.TrimSpace(head)
 	return len(h) > 0 && h[0] == '{' && bytes.Contains(h, []byte(`"youtube#`)) && bytes.Contains(h, []byte(`ListResponse"`))
 }
 

@@ -57,8 +57,12 @@ func SourceFiles(src collect.Source, keep func(name string) bool) ([]string, err
 }
 
 // Files lists the files an import source names: the file itself, or the
-// files with one of exts (lower case, with the dot) under a folder.
+// files with one of exts (lower case, with the dot) under a folder; with
+// no exts, every file.
 func Files(src collect.Source, exts ...string) ([]string, error) {
+	if len(exts) == 0 {
+		return SourceFiles(src, nil)
+	}
 	return SourceFiles(src, func(name string) bool {
 		ext := strings.ToLower(path.Ext(name))
 		for _, e := range exts {
