@@ -338,3 +338,56 @@ func selfSigned(t *testing.T) (string, string) {
 	os.WriteFile(key, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
 	return cert, key
 }
+
+// TestServeWithholdsExemptFromViewers: once a records officer classifies
+// an item as exempt through the API, a viewer's search and item view
+// withhold its content; the officer's unredacted view is journaled.
+func TestServeWithholdsExemptFromViewers(t *testing.T) {
+	dir := newArchive(t)
+	must(t, "ingest", "--data", dir, "../../testdata/items.jsonl")
+	must(t, "reindex", "--data", dir)
+	osmarc(t, "a long enough password\n", "user", "add", "--data", dir, "vic", "--role", "viewer")
+	osmarc(t, "a long enough password\n", "user", "add", "--data", dir, "rosa", "--role", "records-officer")
+	_, vtok, _ := osmarc(t, "", "token", "create", "--data", dir, "--user", "vic")
+	_, rtok, _ := osmarc(t, "", "token", "create", "--data", dir, "--user", "rosa")
+	base, stop := startServe(t, dir, serveOptions{listen: "127.0.0.1:0", maxBody: 1 << 20})
+	call := func(tok, method, path, body string) (int, string) {
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(tok))
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	key := "facebook/3rd-brigade/101_2001"
+	const text = "Road closures on Main Street"
+	if code, body := call(vtok, "GET", "/api/v1/search?q=closures", ""); code != 200 || !strings.Contains(body, "closures") {
+		t.Fatalf("before: %d %s", code, body)
+	}
+	if code, body := call(rtok, "POST", "/api/v1/classifications/"+key, `{"class":"record","exemptions":["security"],"reason":"names a route"}`); code != 200 {
+		t.Fatalf("classify: %d %s", code, body)
+	}
+	code, body := call(vtok, "GET", "/api/v1/search?q=closures", "")
+	if code != 200 || strings.Contains(body, "Main Street") || !strings.Contains(body, "[withheld: exempt]") {
+		t.Errorf("viewer search after: %d %s", code, body)
+	}
+	code, body = call(vtok, "GET", "/api/v1/items/"+key, "")
+	if code != 200 || strings.Contains(body, text) || !strings.Contains(body, `"withheld":true`) {
+		t.Errorf("viewer item: %d %s", code, body)
+	}
+	code, body = call(rtok, "GET", "/api/v1/items/"+key, "")
+	if code != 200 || !strings.Contains(body, text) || !strings.Contains(body, `"exemptions":["security-information"]`) {
+		t.Errorf("officer item: %d %s", code, body)
+	}
+	stop()
+	journal := must(t, "audit", "list", "--json", "--data", dir)
+	if !strings.Contains(journal, `"actor":"rosa","type":"item.viewed-exempt"`) {
+		t.Errorf("the officer's view of exempt content is not in the journal")
+	}
+}

@@ -236,8 +236,12 @@ func (s *Server) Search(r *http.Request, req index.Request) (*SearchResult, erro
 	}
 	if Redact(r.Context()) {
 		out.Redacted = true
+		exempt, err := s.exemptHits(r.Context(), out.Hits)
+		if err != nil {
+			return nil, err
+		}
 		for i := range out.Hits {
-			redactHit(&out.Hits[i])
+			redactHit(&out.Hits[i], exempt[out.Hits[i].Key])
 		}
 	}
 	if err := s.logSearch(r.Context(), UserFrom(r.Context()).Name, req.Query, searchFilters(r.URL.Query()), res.Total); err != nil {

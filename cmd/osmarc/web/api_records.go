@@ -289,8 +289,12 @@ func (s *Server) Thread(r *http.Request, key string) (*ThreadView, error) {
 	slices.SortStableFunc(tv.Items, func(a, b index.Hit) int { return a.CreatedAt.Compare(b.CreatedAt) })
 	if Redact(ctx) {
 		tv.Redacted = true
+		exempt, err := s.exemptHits(ctx, tv.Items)
+		if err != nil {
+			return nil, err
+		}
 		for i := range tv.Items {
-			redactHit(&tv.Items[i])
+			redactHit(&tv.Items[i], exempt[tv.Items[i].Key])
 		}
 	}
 	return tv, nil

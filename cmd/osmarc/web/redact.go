@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"strings"
 
 	"github.com/osmarc/osmarc/archive/request/pii"
@@ -51,8 +52,43 @@ func redactText(s string, marks []index.Span) (string, []index.Span) {
 	return b.String(), out
 }
 
-// redactHit hides personal information in a hit's snippet and author.
-func redactHit(h *index.Hit) {
+// redactHit hides personal information in a hit's snippet, author and
+// parent; an exempt hit's content is withheld entirely.
+func redactHit(h *index.Hit, exempt bool) {
+	if exempt {
+		h.Snippet, h.Marks, h.Author, h.ParentText, h.ParentAuthor = "[withheld: exempt]", nil, "", "", ""
+		return
+	}
 	h.Snippet, h.Marks = redactText(h.Snippet, h.Marks)
 	h.Author, _ = redactText(h.Author, nil)
+	h.ParentText, _ = redactText(h.ParentText, nil)
+	h.ParentAuthor, _ = redactText(h.ParentAuthor, nil)
+}
+
+// exemptHits names the hits that carry an exemption code, by asking the
+// index for those of the page's keys with any code the presets know.
+func (s *Server) exemptHits(ctx context.Context, hits []index.Hit) (map[string]bool, error) {
+	out := map[string]bool{}
+	if len(hits) == 0 || s.ix == nil {
+		return out, nil
+	}
+	var codes []string
+	for _, e := range s.presets.Exemptions {
+		codes = append(codes, e.Code)
+	}
+	if len(codes) == 0 {
+		return out, nil
+	}
+	qs := make([]string, len(hits))
+	for i, h := range hits {
+		qs[i] = "key:" + queryQuote(h.Key)
+	}
+	res, err := s.ix.Search(ctx, index.Request{Query: strings.Join(qs, " "), Exemptions: codes, Limit: len(hits)})
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range res.Hits {
+		out[h.Key] = true
+	}
+	return out, nil
 }
