@@ -1,14 +1,20 @@
 package web
 
 import (
+	"archive/zip"
+	"bytes"
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/osmarc/osmarc/archive"
 	"github.com/osmarc/osmarc/archive/request"
 	"github.com/osmarc/osmarc/archive/retention"
 	"github.com/osmarc/osmarc/index"
@@ -253,5 +259,96 @@ func TestPageFormsAdmin(t *testing.T) {
 	}
 	if r := e.page(RoleViewer, "GET", "/admin/users", nil); r.status != http.StatusForbidden {
 		t.Errorf("a viewer opens the users page: %d", r.status)
+	}
+}
+
+// TestProductionWrittenElsewhere: a production the CLI wrote outside the
+// data directory (request produce --out DIR: the bag, then
+// request.RecordProduction with its Payload-Oxum and tag-manifest
+// digest) is offered for download while its bag is the one recorded and
+// verifies; a changed payload file is refused with the file named, a
+// changed tag manifest or a moved bag is not offered, and nothing is
+// journaled for a refused download.
+func TestProductionWrittenElsewhere(t *testing.T) {
+	e := newAPIEnv(t)
+	r := e.as(RoleRecordsOfficer, "POST", "/api/v1/requests", map[string]any{"requester": "A. Journalist", "description": "parade posts", "received": "2026-02-27", "due": "2026-03-30"})
+	if r.status != http.StatusCreated {
+		t.Fatalf("open: %d %s", r.status, r.body)
+	}
+	id := r.json(t)["id"].(string)
+	e.as(RoleRecordsOfficer, "POST", "/api/v1/requests/"+id+"/items", map[string]any{"keys": []string{apiPIIKey}})
+	out := filepath.Join(t.TempDir(), "bag")
+	ctx := archive.WithActor(context.Background(), "cli-operator")
+	sum, oxum, tag, err := e.s.produceBag(ctx, id, out, false, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := request.RecordProduction(ctx, e.a, id, sum, out, oxum, tag); err != nil {
+		t.Fatal(err)
+	}
+	page := func() string { return e.page(RoleLegal, "GET", "/requests/"+id, nil).text() }
+	if txt := page(); !strings.Contains(txt, "download the package (zip)") {
+		t.Fatalf("request page:\n%s", txt)
+	}
+	dl := "/requests/" + id + "/productions/1"
+	before := e.events()
+	r = e.page(RoleLegal, "GET", dl, nil)
+	if r.status != 200 || r.header.Get("Content-Type") != "application/zip" {
+		t.Fatalf("download: %d %s", r.status, r.text())
+	}
+	zr, err := zip.NewReader(bytes.NewReader(r.body), int64(len(r.body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, f := range zr.File {
+		names[f.Name[strings.Index(f.Name, "/")+1:]] = true
+	}
+	if !names["bagit.txt"] || !names["tagmanifest-sha256.txt"] || !names["data/"+request.FileItems] {
+		t.Errorf("the zip holds %v", names)
+	}
+	if evs := e.eventsAfter(before); len(evs) != 1 || evs[0]["type"] != EventProductionDownloaded {
+		t.Errorf("download events: %v", evs)
+	}
+	// A payload file changed: still offered (the tag manifest is the one
+	// recorded), but the download verifies the bag and refuses it.
+	items := filepath.Join(out, "data", request.FileItems)
+	b, err := os.ReadFile(items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(items, append([]byte("x"), b[1:]...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before = e.events()
+	r = e.page(RoleLegal, "GET", dl, nil)
+	if r.status != http.StatusConflict || !strings.Contains(r.text(), "does not verify") || !strings.Contains(r.text(), request.FileItems) {
+		t.Errorf("a damaged bag: %d %s", r.status, r.text())
+	}
+	if e.events() != before {
+		t.Error("a refused download was journaled")
+	}
+	os.WriteFile(items, b, 0o644)
+	// The tag manifest changed: not the bag recorded.
+	tm := filepath.Join(out, "tagmanifest-sha256.txt")
+	tb, _ := os.ReadFile(tm)
+	os.WriteFile(tm, append(tb, '\n'), 0o644)
+	if txt := page(); !strings.Contains(txt, "changed since it was produced") || strings.Contains(txt, "download the package") {
+		t.Errorf("changed tag manifest:\n%s", txt)
+	}
+	if r := e.page(RoleLegal, "GET", dl, nil); r.status != http.StatusNotFound {
+		t.Errorf("download of a changed bag: %d", r.status)
+	}
+	os.WriteFile(tm, tb, 0o644)
+	// Moved away: says where it was.
+	if err := os.Rename(out, out+".moved"); err != nil {
+		t.Fatal(err)
+	}
+	if txt := page(); !strings.Contains(txt, "it is no longer at "+out) {
+		t.Errorf("moved bag:\n%s", txt)
+	}
+	os.Rename(out+".moved", out)
+	if r := e.page(RoleLegal, "GET", dl, nil); r.status != 200 {
+		t.Errorf("the restored bag: %d %s", r.status, r.text())
 	}
 }

@@ -3,6 +3,8 @@ package web
 import (
 	"archive/zip"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"io/fs"
@@ -15,6 +17,7 @@ import (
 	"time"
 
 	"github.com/osmarc/osmarc/archive/request"
+	"github.com/osmarc/osmarc/export/bagit"
 	"github.com/osmarc/osmarc/index"
 )
 
@@ -110,7 +113,8 @@ type requestItemRow struct {
 
 type productionRow struct {
 	request.Production
-	Download string
+	// Download links the zip; NoDownload says why there is none.
+	Download, NoDownload string
 }
 
 type requestPage struct {
@@ -140,8 +144,10 @@ func (s *Server) pageRequest(w http.ResponseWriter, r *http.Request) {
 	}
 	for i, pr := range rq.Productions {
 		row := productionRow{Production: pr}
-		if s.productionDir(pr.Out) != "" {
+		if dir, why := s.productionDir(pr); dir != "" {
 			row.Download = fmt.Sprintf("/requests/%s/productions/%d", url.PathEscape(rq.ID), i+1)
+		} else {
+			row.NoDownload = why
 		}
 		p.Productions = append(p.Productions, row)
 	}
@@ -288,21 +294,44 @@ func (s *Server) pageRequestProduce(w http.ResponseWriter, r *http.Request) {
 		rq.ID, c.Produced, c.Withheld, c.Redactions))
 }
 
-// productionDir is the production's directory when it is one the pages
-// wrote (inside the productions directory) and still exists, else "".
-func (s *Server) productionDir(out string) string {
-	root, err := filepath.Abs(filepath.Join(s.a.Dir(), ProductionsDir))
+// productionDir says whether a production can be offered for download:
+// its directory, or "" and why not.
+//
+// A production is kept wherever it was written: by the pages, in the
+// data directory's productions folder; by `osmarc request produce --out
+// DIR`, anywhere the operator chose. Both record the path and the SHA-256
+// of the bag's tag manifest in the journal (request.produced), and the
+// tag manifest holds the digest of every other tag file, which hold the
+// payload's. So a recorded production is offered when its directory still
+// exists and its tag manifest still has the recorded digest — one small
+// file hashed per page view; the download then verifies the whole bag
+// (pageProductionDownload). The server reads no directory the journal
+// does not name, and none whose bag is not the one recorded. A production
+// recorded without a digest (older osmarc) is offered only from the
+// productions folder the pages write to.
+func (s *Server) productionDir(pr request.Production) (string, string) {
+	abs, err := filepath.Abs(pr.Out)
 	if err != nil {
-		return ""
-	}
-	abs, err := filepath.Abs(out)
-	if err != nil || filepath.Dir(filepath.Dir(abs)) != root {
-		return ""
+		return "", "its path " + pr.Out + " is not usable"
 	}
 	if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
-		return ""
+		return "", "it is no longer at " + pr.Out
 	}
-	return abs
+	if pr.TagManifest == "" {
+		root, err := filepath.Abs(filepath.Join(s.a.Dir(), ProductionsDir))
+		if err != nil || filepath.Dir(filepath.Dir(abs)) != root {
+			return "", "it was written to " + pr.Out + " without a recorded digest, so the server cannot tell it is the same bag"
+		}
+		return abs, ""
+	}
+	b, err := os.ReadFile(filepath.Join(abs, "tagmanifest-sha256.txt"))
+	if err != nil {
+		return "", "its tag manifest is gone from " + pr.Out
+	}
+	if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != pr.TagManifest {
+		return "", "the bag at " + pr.Out + " changed since it was produced (its tag manifest differs from the one recorded)"
+	}
+	return abs, ""
 }
 
 // pageProductionDownload streams a production's bag as a zip file.
@@ -318,9 +347,32 @@ func (s *Server) pageProductionDownload(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	pr := rq.Productions[n-1]
-	dir := s.productionDir(pr.Out)
+	dir, why := s.productionDir(pr)
 	if dir == "" {
-		s.fail(w, r, http.StatusNotFound, "not-found", fmt.Sprintf("production %d of %s is not kept by this server (it was written to %s)", n, rq.ID, pr.Out), "n")
+		s.fail(w, r, http.StatusNotFound, "not-found", fmt.Sprintf("production %d of %s cannot be downloaded: %s", n, rq.ID, why), "n")
+		return
+	}
+	// The whole bag is checked before a byte is sent (every payload and
+	// tag file against its manifest, Payload-Oxum): a download costs
+	// reading the bag twice, and a damaged bag is refused with the
+	// problem named, never sent as if it were the production.
+	rep, err := bagit.Verify(r.Context(), dir, nil)
+	if err == nil && pr.PayloadOxum != "" {
+		for _, f := range rep.Info {
+			if f.Label == "Payload-Oxum" && f.Value != pr.PayloadOxum {
+				rep.Problems = append(rep.Problems, bagit.Problem{Path: "bag-info.txt", Problem: "Payload-Oxum " + f.Value + ", recorded " + pr.PayloadOxum})
+			}
+		}
+	}
+	if err != nil || !rep.Valid() {
+		msg := fmt.Sprint(err)
+		if err == nil {
+			msg = rep.Problems[0].String()
+			if len(rep.Problems) > 1 {
+				msg += fmt.Sprintf(" (and %d more problem(s))", len(rep.Problems)-1)
+			}
+		}
+		s.fail(w, r, http.StatusConflict, "damaged", fmt.Sprintf("production %d of %s at %s does not verify, so it is not sent: %s", n, rq.ID, pr.Out, msg), "n")
 		return
 	}
 	if err := s.Audit(r, EventProductionDownloaded, map[string]any{"request": rq.ID, "production": n, "out": pr.Out}); err != nil {
