@@ -80,6 +80,8 @@ func browser(t *testing.T) context.Context {
 			chromedp.Flag("disable-component-update", true),
 			chromedp.Flag("disable-sync", true),
 			chromedp.Flag("disable-dev-shm-usage", true),
+			// The TLS test serves a certificate it made itself.
+			chromedp.Flag("ignore-certificate-errors", true),
 			chromedp.WindowSize(1280, 900),
 		}
 		actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
