@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -286,26 +287,58 @@ func latencies(reps int, fn func() error) (p50, p99 float64, runs int, err error
 	return ds[len(ds)/2], ds[min(len(ds)-1, len(ds)*99/100)], len(ds), nil
 }
 
+// searchReuse names the working directory of an earlier -search -keep run
+// whose indexes -search times again, without indexing (for work on the
+// queries; it prints no indexing figures).
+var searchReuse = flag.String("search-reuse", "", "time the queries again on the indexes an earlier -search -keep run left in DIR (no indexing)")
+
 func benchSearch(ctx context.Context, work, bin string, n, reps int, seed uint64) (map[string]any, []row, error) {
 	res := map[string]any{"search_items": n, "search_reps": reps}
+	var rows []row
+	data, aloneDir, dbPath := filepath.Join(work, "search-data"), filepath.Join(work, "bleve-alone"), filepath.Join(work, "fts5.db")
+	if *searchReuse != "" {
+		data, aloneDir, dbPath = filepath.Join(*searchReuse, "search-data"), filepath.Join(*searchReuse, "bleve-alone"), filepath.Join(*searchReuse, "fts5.db")
+		res["search_reused"] = *searchReuse
+		rows = append(rows, row{"indexes reused from " + *searchReuse, "not indexed in this run", "", ""})
+	} else {
+		var err error
+		if rows, err = searchIndexing(ctx, work, bin, n, seed, res, data, aloneDir, dbPath); err != nil {
+			return nil, nil, err
+		}
+	}
+	db, err := sql.Open("sqlite", dbPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	db.SetMaxOpenConns(1)
+	defer db.Close()
+	var docs int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM items`).Scan(&docs); err != nil {
+		return nil, nil, fmt.Errorf("fts5: %w", err)
+	}
+	res["fts5_items"] = docs
+	return searchQueries(ctx, reps, res, rows, data, aloneDir, db)
+}
+
+// searchIndexing generates the corpus and indexes it the three ways,
+// adding the rates to res and returning the rows that print them.
+func searchIndexing(ctx context.Context, work, bin string, n int, seed uint64, res map[string]any, data, aloneDir, dbPath string) ([]row, error) {
 	corpus := filepath.Join(work, fmt.Sprintf("search-%d.jsonl", n))
 	logf("search: generating %d items", n)
 	if err := searchCorpus(corpus, n, seed); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	rate := func(d time.Duration) float64 { return round(float64(n) / d.Seconds()) }
 
 	logf("search: bleve alone indexing %d items", n)
-	aloneDir := filepath.Join(work, "bleve-alone")
 	cpu0 := selfCPU()
 	took, err := bleveAlone(corpus, aloneDir)
 	if err != nil {
-		return nil, nil, fmt.Errorf("bleve alone: %w", err)
+		return nil, fmt.Errorf("bleve alone: %w", err)
 	}
 	aloneCPU := selfCPU() - cpu0
 	res["index_bleve_alone_items_per_s"] = rate(took)
 
-	data := filepath.Join(work, "search-data")
 	env := append(os.Environ(), "OSMARC_ACTOR=bench@localhost")
 	// CPU seconds per 1,000 items beside each rate: on a shared machine
 	// the wall clock also measures the neighbours.
@@ -322,19 +355,19 @@ func benchSearch(ctx context.Context, work, bin string, n, reps int, seed uint64
 		return time.Since(start), cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), nil
 	}
 	if _, _, err := osm("init"); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	logf("search: osmarc ingest %d items (store, catalog and search index)", n)
 	took, cpu, err := osm("ingest", corpus)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	res["ingest_items_per_s"] = rate(took)
 	res["ingest_cpu_s_per_1k"] = cpuPer1k(cpu)
 	res["ingest_vs_bleve"] = round(100*res["ingest_items_per_s"].(float64)/res["index_bleve_alone_items_per_s"].(float64)) / 100
 	logf("search: osmarc reindex")
 	if took, cpu, err = osm("reindex"); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	res["index_osmarc_items_per_s"] = rate(took)
 	res["index_osmarc_cpu_s_per_1k"] = cpuPer1k(cpu)
@@ -342,14 +375,28 @@ func benchSearch(ctx context.Context, work, bin string, n, reps int, seed uint64
 
 	logf("search: SQLite FTS5 indexing %d items", n)
 	cpu0 = selfCPU()
-	db, took, err := ftsIndex(corpus, filepath.Join(work, "fts5.db"))
+	db, took, err := ftsIndex(corpus, dbPath)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	defer db.Close()
+	db.Close()
 	res["index_fts5_items_per_s"] = rate(took)
 	res["index_fts5_cpu_s_per_1k"] = cpuPer1k(selfCPU() - cpu0)
 
+	cpuText := func(k string) string { return fmt.Sprintf("%.2f CPU s per 1k items", res[k]) }
+	return []row{
+		{fmt.Sprintf("index %dk: bleve alone (same fields)", n/1000), fmt.Sprintf("%.0f items/s", res["index_bleve_alone_items_per_s"]), cpuText("index_bleve_alone_cpu_s_per_1k"), ""},
+		{fmt.Sprintf("index %dk: osmarc reindex", n/1000), fmt.Sprintf("%.0f items/s", res["index_osmarc_items_per_s"]),
+			fmt.Sprintf("%.2f× bleve alone; target ≥ 0.7×; %s", res["index_osmarc_vs_bleve"], cpuText("index_osmarc_cpu_s_per_1k")), verdictOf(res["index_osmarc_vs_bleve"].(float64) >= 0.7)},
+		{fmt.Sprintf("ingest %dk (store, catalog and index)", n/1000), fmt.Sprintf("%.0f items/s", res["ingest_items_per_s"]),
+			fmt.Sprintf("%.2f× bleve alone; %s", res["ingest_vs_bleve"], cpuText("ingest_cpu_s_per_1k")), ""},
+		{fmt.Sprintf("index %dk: SQLite FTS5", n/1000), fmt.Sprintf("%.0f items/s", res["index_fts5_items_per_s"]), cpuText("index_fts5_cpu_s_per_1k"), ""},
+	}, nil
+}
+
+// searchQueries times the query classes on osmarc's index, bleve alone's
+// and FTS5, adding to res and rows.
+func searchQueries(ctx context.Context, reps int, res map[string]any, rows []row, data, aloneDir string, db *sql.DB) (map[string]any, []row, error) {
 	merged, err := index.OpenReadOnly(filepath.Join(data, index.DirName))
 	if err != nil {
 		return nil, nil, err
@@ -361,15 +408,6 @@ func benchSearch(ctx context.Context, work, bin string, n, reps int, seed uint64
 	}
 	defer tiered.Close()
 
-	cpuText := func(k string) string { return fmt.Sprintf("%.2f CPU s per 1k items", res[k]) }
-	rows := []row{
-		{fmt.Sprintf("index %dk: bleve alone (same fields)", n/1000), fmt.Sprintf("%.0f items/s", res["index_bleve_alone_items_per_s"]), cpuText("index_bleve_alone_cpu_s_per_1k"), ""},
-		{fmt.Sprintf("index %dk: osmarc reindex", n/1000), fmt.Sprintf("%.0f items/s", res["index_osmarc_items_per_s"]),
-			fmt.Sprintf("%.2f× bleve alone; target ≥ 0.7×; %s", res["index_osmarc_vs_bleve"], cpuText("index_osmarc_cpu_s_per_1k")), verdictOf(res["index_osmarc_vs_bleve"].(float64) >= 0.7)},
-		{fmt.Sprintf("ingest %dk (store, catalog and index)", n/1000), fmt.Sprintf("%.0f items/s", res["ingest_items_per_s"]),
-			fmt.Sprintf("%.2f× bleve alone; %s", res["ingest_vs_bleve"], cpuText("ingest_cpu_s_per_1k")), ""},
-		{fmt.Sprintf("index %dk: SQLite FTS5", n/1000), fmt.Sprintf("%.0f items/s", res["index_fts5_items_per_s"]), cpuText("index_fts5_cpu_s_per_1k"), ""},
-	}
 	for i, c := range searchClasses() {
 		logf("search: query %q ×%d", c.name, reps)
 		key := fmt.Sprintf("q%d", i+1)
