@@ -209,6 +209,12 @@ var errStopWalk = errors.New("stop")
 // thread id, else the top of its parent chain), then every item of the
 // same account naming the root as thread or parent, level by level.
 func (s *Server) Thread(r *http.Request, key string) (*ThreadView, error) {
+	return s.ThreadUpTo(r, key, MaxThread)
+}
+
+// ThreadUpTo is Thread with another bound than MaxThread (the item page
+// reads up to its own bound and shows a page of it at a time).
+func (s *Server) ThreadUpTo(r *http.Request, key string, max int) (*ThreadView, error) {
 	ctx := r.Context()
 	if s.ix == nil {
 		return nil, errNoIndex
@@ -247,7 +253,7 @@ func (s *Server) Thread(r *http.Request, key string) (*ThreadView, error) {
 		if seen[h.Key] {
 			return nil
 		}
-		if len(tv.Items) >= MaxThread {
+		if len(tv.Items) >= max {
 			tv.Partial = true
 			return errStopWalk
 		}
