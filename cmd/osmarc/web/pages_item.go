@@ -10,6 +10,7 @@ import (
 	"path"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -30,6 +31,8 @@ type threadNode struct {
 	Redacted                  bool
 	Current                   bool
 	Children                  []*threadNode
+	// ReplyTo links the parent when it is on another page of the thread.
+	ReplyTo string
 
 	id, parent string
 }
@@ -64,6 +67,7 @@ type itemPage struct {
 	Redacted      bool
 	Thread        []*threadNode
 	ThreadPartial string
+	ThreadPager   *threadPager
 	Versions      []versionView
 	Media         []mediaView
 	Class         string
@@ -88,8 +92,22 @@ type itemPage struct {
 	Decision    *retention.Decision
 }
 
-// maxThread bounds the items one thread page shows.
-const maxThread = 500
+// A thread is read through the index up to threadWalkLimit items (oldest
+// first) and shown threadPageSize items a page (?tpage=N; by default the
+// page holding the item). Variables so tests can lower them.
+var (
+	threadPageSize  = 500
+	threadWalkLimit = 20000
+)
+
+// threadPager is where a page of a long thread is.
+type threadPager struct {
+	Page, Pages, Total int
+	First, Last        int // the items shown, 1-based
+	Prev, Next         string
+	Over               bool // the thread has more than threadWalkLimit items
+	Limit              int
+}
 
 func (s *Server) pageItem(w http.ResponseWriter, r *http.Request) {
 	key := r.PathValue("key")
@@ -148,7 +166,11 @@ func (s *Server) pageItem(w http.ResponseWriter, r *http.Request) {
 			p.Media = append(p.Media, mv)
 		}
 	}
-	p.Thread, p.ThreadPartial = s.threadNodes(r, d.Item)
+	p.Thread, p.ThreadPartial, p.ThreadPager, err = s.threadNodes(r, d.Item)
+	if err != nil {
+		s.Fail(w, r, err, "tpage")
+		return
+	}
 	if p.CanClassify = Can(r.Context(), PermClassify); p.CanClassify {
 		p.Classes, p.Codes = retention.Classes, s.exemptionCodes()
 		if ss, err := s.records.Schedules(); err == nil {
@@ -223,28 +245,64 @@ func (s *Server) itemSchedule(p *itemPage) {
 	}
 }
 
-// threadNodes draws the item's whole thread (Server.Thread finds its
+// threadNodes draws a page of the item's thread (ThreadUpTo finds its
 // members through the index) with each member's full latest text, nested
 // by parent, oldest first at each level, redacted as the user's role
-// requires. Without an index it shows the item alone and says why.
-func (s *Server) threadNodes(r *http.Request, ci catalog.Item) ([]*threadNode, string) {
+// requires. A thread longer than a page says how long it is and links
+// the other pages; a reply whose parent is on another page links it.
+// Without an index it shows the item alone and says why.
+//
+// Cost: the walk reads up to threadWalkLimit index hits (keys, parents,
+// times); only the page's items are read from the catalog and the store.
+func (s *Server) threadNodes(r *http.Request, ci catalog.Item) ([]*threadNode, string, *threadPager, error) {
 	ctx := r.Context()
 	keys := []string{ci.Key}
 	partial := ""
-	tv, err := s.Thread(r, ci.Key)
+	var pager *threadPager
+	tv, err := s.ThreadUpTo(r, ci.Key, threadWalkLimit)
 	switch {
 	case errors.Is(err, errNoIndex):
 		partial = "There is no search index, so only this item is shown: run osmarc reindex."
 	case err != nil:
 		partial = "The thread could not be found: " + err.Error()
 	default:
+		all := make([]string, 0, len(tv.Items))
+		at := -1
 		for _, h := range tv.Items {
-			if h.Key != ci.Key {
-				keys = append(keys, h.Key)
+			if h.Key == ci.Key {
+				at = len(all)
 			}
+			all = append(all, h.Key)
 		}
-		if tv.Partial {
-			partial = fmt.Sprintf("This thread is long: the first %d items are shown.", MaxThread)
+		if at < 0 { // the item is not in the index (yet): show it first
+			all = append([]string{ci.Key}, all...)
+			at = 0
+		}
+		pg := &threadPager{Total: len(all), Over: tv.Partial, Limit: threadWalkLimit}
+		pg.Pages = (len(all) + threadPageSize - 1) / threadPageSize
+		pg.Page = at/threadPageSize + 1
+		if v := r.URL.Query().Get("tpage"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > pg.Pages {
+				return nil, "", nil, badInput(fmt.Sprintf("tpage: want a page of the thread from 1 to %d", pg.Pages))
+			}
+			pg.Page = n
+		}
+		lo := (pg.Page - 1) * threadPageSize
+		hi := min(lo+threadPageSize, len(all))
+		keys = all[lo:hi]
+		pg.First, pg.Last = lo+1, hi
+		link := func(n int) string {
+			return itemURL(ci.Key) + "?" + url.Values{"tpage": {strconv.Itoa(n)}}.Encode() + "#thread-h"
+		}
+		if pg.Page > 1 {
+			pg.Prev = link(pg.Page - 1)
+		}
+		if pg.Page < pg.Pages {
+			pg.Next = link(pg.Page + 1)
+		}
+		if pg.Pages > 1 || pg.Over {
+			pager = pg
 		}
 	}
 	redact := Redact(ctx)
@@ -277,6 +335,9 @@ func (s *Server) threadNodes(r *http.Request, ci catalog.Item) ([]*threadNode, s
 		if par, ok := nodes[n.parent]; ok && n.parent != "" && par != n {
 			par.Children = append(par.Children, n)
 		} else {
+			if n.parent != "" && pager != nil {
+				n.ReplyTo = itemURL(archive.ItemKey(ci.Platform, ci.Account, n.parent))
+			}
 			roots = append(roots, n)
 		}
 	}
@@ -293,7 +354,7 @@ func (s *Server) threadNodes(r *http.Request, ci catalog.Item) ([]*threadNode, s
 		}
 	}
 	order(roots)
-	return roots, partial
+	return roots, partial, pager, nil
 }
 
 // itemHistoryScan bounds how many journal events the item page reads

@@ -253,3 +253,45 @@ func regexpFind(t *testing.T, s, re string) string {
 	}
 	return m[1]
 }
+
+// TestLongThreadPaged: a thread longer than a page says how long it is,
+// shows the page holding the item, links the other pages, and links a
+// parent that is on another page; a page out of range is a clear error.
+func TestLongThreadPaged(t *testing.T) {
+	e := newAPIEnv(t)
+	defer func(n int) { threadPageSize = n }(threadPageSize)
+	threadPageSize = 2
+	reply := archive.ItemKey("facebook", "3rd-brigade", "101_2001_3002")
+	r := e.page(RoleRecordsOfficer, "GET", itemURL(reply), nil)
+	txt := r.text()
+	for _, want := range []string{"This thread has 4 items: 3–4 (page 2 of 2) are shown, oldest first.", "Earlier items",
+		"In reply to an item on another page", "Parade question"} {
+		if !strings.Contains(txt, want) {
+			t.Errorf("page of the reply lacks %q:\n%s", want, txt)
+		}
+	}
+	if strings.Contains(txt, "Will the parade be accessible") || strings.Contains(txt, "Later items") {
+		t.Errorf("page 2 shows page 1's items or a later page:\n%s", txt)
+	}
+	prev := strings.ReplaceAll(regexpFind(t, string(r.body), `href="([^"]*tpage=1[^"]*)" rel="prev"`), "&amp;", "&")
+	r = e.page(RoleRecordsOfficer, "GET", prev, nil)
+	txt = r.text()
+	if !strings.Contains(txt, "1–2 (page 1 of 2)") || !strings.Contains(txt, "Will the parade be accessible") || !strings.Contains(txt, "Later items") ||
+		strings.Contains(txt, "Parade question") {
+		t.Errorf("page 1:\n%s", txt)
+	}
+	if r := e.page(RoleRecordsOfficer, "GET", itemURL(reply)+"?tpage=3", nil); r.status != http.StatusBadRequest || !strings.Contains(r.text(), "tpage: want a page of the thread from 1 to 2") {
+		t.Errorf("tpage out of range: %d %s", r.status, r.text())
+	}
+	// A walk cut at its bound says so.
+	defer func(n int) { threadWalkLimit = n }(threadWalkLimit)
+	threadWalkLimit = 3
+	if txt := e.page(RoleRecordsOfficer, "GET", itemURL(reply), nil).text(); !strings.Contains(txt, "or more items") || !strings.Contains(txt, "Only the first 3 are paged here") {
+		t.Errorf("cut walk:\n%s", txt)
+	}
+	// A short thread has no pager.
+	threadPageSize, threadWalkLimit = 500, 20000
+	if txt := e.page(RoleRecordsOfficer, "GET", itemURL(reply), nil).text(); strings.Contains(txt, "This thread has") {
+		t.Errorf("a short thread is paged:\n%s", txt)
+	}
+}
