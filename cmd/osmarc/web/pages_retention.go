@@ -274,11 +274,28 @@ func (s *Server) pagePlanExecute(w http.ResponseWriter, r *http.Request) {
 }
 
 // certificates lists, by plan, the certificates of destruction the
-// journal's executions recorded, oldest first.
+// journal's executions recorded. The digest is only in the execution's
+// event, so the journal is read — newest first, and only back to the
+// oldest execution (the executed plans say when): an archive that never
+// disposed of anything reads no event, and the cost follows the time
+// since the first disposition, not the size of the journal.
 func (s *Server) certificates() map[string]certRow {
 	out := map[string]certRow{}
-	for ev, err := range s.a.Events(1) {
-		if err != nil {
+	plans, err := s.records.Plans()
+	if err != nil {
+		return out
+	}
+	var oldest time.Time
+	for _, pl := range plans {
+		if pl.Status == retention.PlanExecuted && pl.ExecutedAt != nil && (oldest.IsZero() || pl.ExecutedAt.Before(oldest)) {
+			oldest = *pl.ExecutedAt
+		}
+	}
+	if oldest.IsZero() {
+		return out
+	}
+	for ev, err := range s.a.Catalog().EventsNewest(0) {
+		if err != nil || ev.Time.Before(oldest.Add(-time.Minute)) {
 			break
 		}
 		if ev.Type != retention.EventExecuted {
@@ -290,6 +307,9 @@ func (s *Server) certificates() map[string]certRow {
 		}
 		if json.Unmarshal(ev.Data, &d) != nil || d.Certificate == "" {
 			continue
+		}
+		if _, seen := out[d.Plan.ID]; seen {
+			continue // newest first: a later execution of the plan was kept
 		}
 		row := certRow{Digest: d.Certificate, Plan: d.Plan.ID, At: ev.Time}
 		if d.Plan.Result != nil {
