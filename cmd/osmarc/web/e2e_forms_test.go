@@ -17,6 +17,18 @@ func openDetails(t *testing.T, ctx context.Context, sel string) {
 	}
 }
 
+// allLabelled fails when a field of the page has no label or two
+// elements share an id (a label would name the wrong field).
+func allLabelled(t *testing.T, ctx context.Context, where string) {
+	t.Helper()
+	if got := eval[string](t, ctx, `Array.from(document.querySelectorAll("input:not([type=hidden]),select,textarea")).filter(e => !e.labels || e.labels.length == 0).map(e => e.outerHTML).join("\n")`); got != "" {
+		t.Errorf("%s: fields without a label:\n%s", where, got)
+	}
+	if got := eval[string](t, ctx, `(() => { const seen = {}, dup = []; document.querySelectorAll("[id]").forEach(e => { if (seen[e.id]) dup.push(e.id); seen[e.id] = 1 }); return dup.join(" ") })()`); got != "" {
+		t.Errorf("%s: ids used twice: %s", where, got)
+	}
+}
+
 // TestE2EForms: in Chromium, a records officer classifies an item as
 // exempt and a viewer then sees it withheld, the officer undoes it, adds
 // a schedule, and closes nothing by mistake; an admin registers an
@@ -27,6 +39,7 @@ func TestE2EForms(t *testing.T) {
 	officer := tab(t)
 	st.signIn(t, officer, "olivia")
 	visit(t, officer, st, itemURL(st.keys.reply))
+	allLabelled(t, officer, "item page")
 	openDetails(t, officer, "details#classify")
 	fill(t, officer, "#cl-ex", "security-information", "#cl-reason", "names a convoy route")
 	text := click(t, officer, `form[action^="/classify/"] button`)
@@ -52,6 +65,7 @@ func TestE2EForms(t *testing.T) {
 
 	// A schedule, added on the retention page, has a page of its own.
 	visit(t, officer, st, "/retention")
+	allLabelled(t, officer, "retention page")
 	openDetails(t, officer, `details:has(form[action="/retention/schedules"])`)
 	fill(t, officer, "#sc-id", "grs-5.2-020", "#sc-title", "Transitory records", "#sc-authority", "NARA GRS 5.2 item 020",
 		"#sc-retain", "180d", "#sc-cutoff", "none")
@@ -62,14 +76,17 @@ func TestE2EForms(t *testing.T) {
 	admin := tab(t)
 	st.signIn(t, admin, "adam")
 	visit(t, admin, st, "/accounts")
+	allLabelled(t, admin, "accounts page")
 	openDetails(t, admin, `details:has(form[action="/accounts"])`)
 	fill(t, admin, "#na-platform", "mastodon", "#na-handle", "brigade3", "#na-name", "3rd Brigade (Mastodon)", "#na-co", "@every 6h")
 	text = click(t, admin, `form[action="/accounts"] button`)
 	mustContain(t, "account registered", text, "Account mastodon/brigade3 registered.", "@every 6h", "No runs yet.")
 	screenshot(t, admin, "account-registered")
+	allLabelled(t, admin, "account page")
 
 	text = click(t, admin, `nav a[href="/admin/users"]`)
 	mustContain(t, "users page", text, "olivia", "records-officer", "API tokens")
+	allLabelled(t, admin, "users page")
 	openDetails(t, admin, `details:has(form[action="/admin/users"])`)
 	fill(t, admin, "#nu-name", "nora", "#nu-pw", "a perfectly long passphrase", "#nu-pw2", "a perfectly long passphrase")
 	if err := chromedp.Do(admin, chromedp.SetValue(chromedp.CSS("#nu-role"), "legal")); err != nil {
