@@ -75,6 +75,22 @@
 //     exempt content, exports). Changes made through the archive packages
 //     are already events of their own; searches are recorded by Search.
 //
+// # What the command layer supplies
+//
+// cmd_serve.go builds the Config: the index the archive already has
+// installed (the daemon's) or opens it; records management wired to the
+// index as the retention commands wire it; ProduceBag and Export, which
+// run `osmarc request produce` and `osmarc export`'s own code, so a bag
+// made through the web is the bag the command line makes; and the
+// daemon's write lock when the daemon serves.
+//
+// # Searches in the journal
+//
+// Every search is a journal event before its hits are shown. Searches are
+// written with group commit (searchlog.go): while one write is under way
+// the searches that arrive queue and are written together, one event per
+// user (search.run for one, search.runs for several).
+//
 // # Users and tokens
 //
 // Users (users.go) keeps users, roles, bcrypt password hashes and API
