@@ -206,6 +206,7 @@ func (s *Server) apiAudit(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	redact := Redact(r.Context())
 	// Newest first, keeping only the last `limit` matches in a ring.
 	ring := make([]auditEvent, 0, limit)
 	start := 0
@@ -223,6 +224,9 @@ func (s *Server) apiAudit(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		ae := auditEvent{Seq: ev.Seq, Time: ev.Time, Actor: ev.Actor, Type: ev.Type, Data: withholdSecrets(ev.Data), Hash: ev.Hash}
+		if redact {
+			ae.Data = redactEventData(ae.Data)
+		}
 		if len(ring) < limit {
 			ring = append(ring, ae)
 		} else {

@@ -496,3 +496,42 @@ func withholdSecrets(data json.RawMessage) json.RawMessage {
 	b, _ := json.Marshal(m)
 	return b
 }
+
+// redactEventData replaces personal information in every string of an
+// event's data (a redaction's text, a kept phrase, a search), for users
+// who may not see it.
+func redactEventData(data json.RawMessage) json.RawMessage {
+	var v any
+	if len(data) == 0 || json.Unmarshal(data, &v) != nil {
+		return data
+	}
+	changed := false
+	var walk func(any) any
+	walk = func(x any) any {
+		switch t := x.(type) {
+		case string:
+			if r, _ := redactText(t, nil); r != t {
+				changed = true
+				return r
+			}
+		case map[string]any:
+			for k, e := range t {
+				t[k] = walk(e)
+			}
+		case []any:
+			for i, e := range t {
+				t[i] = walk(e)
+			}
+		}
+		return x
+	}
+	v = walk(v)
+	if !changed {
+		return data
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return data
+	}
+	return b
+}

@@ -428,3 +428,20 @@ func TestExportAPI(t *testing.T) {
 		t.Errorf("path escape: %d", r.status)
 	}
 }
+
+// TestAuditRedactedForAdmins: an admin reads the journal with personal
+// information in event data redacted; a records officer reads it whole.
+func TestAuditRedactedForAdmins(t *testing.T) {
+	e := newAPIEnv(t)
+	if r := e.as(RoleRecordsOfficer, "GET", "/api/v1/search?q=%22jane.public%40example.org%22", nil); r.status != 200 {
+		t.Fatalf("search: %d %s", r.status, r.body)
+	}
+	r := e.as(RoleAdmin, "GET", "/api/v1/audit?type=search.", nil)
+	if r.status != 200 || strings.Contains(string(r.body), "jane.public@example.org") || !strings.Contains(string(r.body), "[redacted email]") {
+		t.Errorf("admin audit: %d %s", r.status, r.body)
+	}
+	r = e.as(RoleRecordsOfficer, "GET", "/api/v1/audit?type=search.", nil)
+	if r.status != 200 || !strings.Contains(string(r.body), "jane.public@example.org") {
+		t.Errorf("officer audit: %d %s", r.status, r.body)
+	}
+}
