@@ -10,14 +10,32 @@ import (
 	"github.com/osmarc/osmarc/archive/retention"
 )
 
-// ArchiveRecords returns the RecordsFunc of an archive: the schedule is
-// the item's account's (the safe default of records management); the
-// holds are the active holds whose bounds cover the item and, for a hold
-// with a query, whose query matches it (through m; without m a hold's
-// query is read broadly, as records management reads it). classOf, when
-// set, gives an item's classification and exemption codes (the search
-// index's, or records management's classifier).
+// ClassifyFunc gives an item's classification, schedule ("" for its
+// account's) and exemption codes: records management's Classifier.
+type ClassifyFunc func(ctx context.Context, ci *catalog.Item) (class, schedule string, exemptions []string, err error)
+
+// ArchiveRecords is ArchiveRecordsWith, classOf giving an item's
+// classification and exemptions by its key (the schedule is its
+// account's).
 func ArchiveRecords(a *archive.Archive, now func() time.Time, m retention.Matcher, classOf func(ctx context.Context, key string) (string, []string, error)) (RecordsFunc, error) {
+	var cf ClassifyFunc
+	if classOf != nil {
+		cf = func(ctx context.Context, ci *catalog.Item) (string, string, []string, error) {
+			c, ex, err := classOf(ctx, ci.Key)
+			return c, "", ex, err
+		}
+	}
+	return ArchiveRecordsWith(a, now, m, cf)
+}
+
+// ArchiveRecordsWith returns the RecordsFunc of an archive: classOf, when
+// set, gives the classification, schedule and exemptions; the schedule is
+// otherwise the item's account's (the safe default of records
+// management); the holds are the active holds whose bounds cover the item
+// and, for a hold with a query, whose query matches it (through m;
+// without m a hold's query is read broadly, as records management reads
+// it).
+func ArchiveRecordsWith(a *archive.Archive, now func() time.Time, m retention.Matcher, classOf ClassifyFunc) (RecordsFunc, error) {
 	accts, err := a.Accounts()
 	if err != nil {
 		return nil, err
@@ -50,9 +68,13 @@ func ArchiveRecords(a *archive.Archive, now func() time.Time, m retention.Matche
 			r.Holds = append(r.Holds, h.Name)
 		}
 		if classOf != nil {
-			var err error
-			if r.Classification, r.Exemptions, err = classOf(ctx, ci.Key); err != nil {
+			class, schedule, ex, err := classOf(ctx, ci)
+			if err != nil {
 				return r, err
+			}
+			r.Classification, r.Exemptions = class, ex
+			if schedule != "" {
+				r.Schedule = schedule
 			}
 		}
 		return r, nil

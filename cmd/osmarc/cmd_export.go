@@ -17,6 +17,7 @@ import (
 	"github.com/osmarc/osmarc/archive"
 	"github.com/osmarc/osmarc/archive/catalog"
 	"github.com/osmarc/osmarc/archive/request"
+	"github.com/osmarc/osmarc/archive/retention"
 	"github.com/osmarc/osmarc/export"
 	"github.com/osmarc/osmarc/export/bagit"
 	"github.com/osmarc/osmarc/export/loadfile"
@@ -172,33 +173,19 @@ func runExport(ctx context.Context, g *globalOptions, o exportOptions, sel *Sele
 	}
 	so := export.SourceOptions{Threads: o.threads, Versions: o.versions}
 	var total int64 = -1
-	var ix *index.Index
-	var last index.Hit // the hit being exported, for its classification
-	if o.request == "" {
-		ix, err = index.OpenReadOnly(filepath.Join(a.Dir(), index.DirName))
-		if errors.Is(err, index.ErrNoIndex) {
-			return fmt.Errorf("export: %s has no search index, which the selection reads: run osmarc reindex", a.Dir())
-		}
-		if err != nil {
-			return err
-		}
+	ix, err := index.OpenReadOnly(filepath.Join(a.Dir(), index.DirName))
+	switch {
+	case err == nil:
 		defer ix.Close()
-		if req.Sort == index.SortRelevance {
-			req.Sort = index.SortOldest
-		}
-		head := req
-		head.Limit = 1
-		if res, err := ix.Search(ctx, head); err == nil {
-			total = int64(res.Total)
-		}
-		so.Keys = func(ctx context.Context, yield func(string) error) error {
-			_, err := ix.SearchAll(ctx, req, func(h index.Hit) error {
-				last = h
-				return yield(h.Key)
-			})
-			return err
-		}
-	} else {
+	case errors.Is(err, index.ErrNoIndex) && o.request == "" && !sel.Empty(""):
+		return fmt.Errorf("export: %s has no search index, which the selection reads: run osmarc reindex", a.Dir())
+	case errors.Is(err, index.ErrNoIndex):
+		ix = nil
+	default:
+		return err
+	}
+	switch {
+	case o.request != "":
 		items, withheld, err := request.ProductionItems(ctx, a, o.request, o.threads)
 		if err != nil {
 			return fmt.Errorf("export: %w", err)
@@ -224,32 +211,46 @@ func runExport(ctx context.Context, g *globalOptions, o exportOptions, sel *Sele
 					CreatedAt: w.CreatedAt, Exemption: w.Exemption, Citation: w.Citation, Reason: rd.Scrub(w.Reason), DecidedBy: w.DecidedBy, DecidedAt: w.DecidedAt})
 			}
 		}
-		if ix, err = index.OpenReadOnly(filepath.Join(a.Dir(), index.DirName)); err == nil {
-			defer ix.Close()
-		} else {
-			ix = nil
+	case sel.Empty(""):
+		// Every item: from the catalog, in key order (the index is not
+		// needed to list everything).
+		if n, err := a.Catalog().Counters(); err == nil {
+			total = n.Items
+		}
+		so.Keys = func(ctx context.Context, yield func(string) error) error {
+			for ci, err := range a.List(archive.ListFilter{}) {
+				if err != nil {
+					return err
+				}
+				if err := yield(ci.Key); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	default:
+		if req.Sort == index.SortRelevance {
+			req.Sort = index.SortOldest
+		}
+		head := req
+		head.Limit = 1
+		if res, err := ix.Search(ctx, head); err == nil {
+			total = int64(res.Total)
+		}
+		so.Keys = func(ctx context.Context, yield func(string) error) error {
+			_, err := ix.SearchAll(ctx, req, func(h index.Hit) error { return yield(h.Key) })
+			return err
 		}
 	}
-	classOf := func(ctx context.Context, key string) (string, []string, error) {
-		if last.Key == key {
-			return last.Class, nil, nil
-		}
-		if ix == nil {
-			return "", nil, nil
-		}
-		res, err := ix.Search(ctx, index.Request{Query: `key:"` + key + `"`, Limit: 1})
-		if err != nil || len(res.Hits) == 0 {
-			return "", nil, err
-		}
-		return res.Hits[0].Class, nil, nil
+	classOf, err := exportClassifier(ctx, g, a, ix)
+	if err != nil {
+		return err
 	}
-	var matcher interface {
-		Match(ctx context.Context, query string, keys []string) (map[string]bool, error)
-	}
+	var matcher retention.Matcher
 	if ix != nil {
 		matcher = ix
 	}
-	if so.Records, err = export.ArchiveRecords(a, g.now, matcher, classOf); err != nil {
+	if so.Records, err = export.ArchiveRecordsWith(a, g.now, matcher, classOf); err != nil {
 		return err
 	}
 	src, err := export.NewSource(a, so)
@@ -288,6 +289,30 @@ func runExport(ctx context.Context, g *globalOptions, o exportOptions, sel *Sele
 	fmt.Fprintf(g.stdout, "Exported %d item(s), %d version(s) as %s to %s (%s).\nSHA-256 of %s: %s\nJournal head at export: %d %s.\n",
 		man.Items, man.Versions, format.Name, out, bagit.HumanSize(man.Bytes), man.DigestOf, man.SHA256, head.Seq, head.Hash)
 	return nil
+}
+
+// exportClassifier is records management's classification of each item
+// (a person's decision, else the first rule that matches, else a record
+// under its account's schedule); without an index only the decisions
+// and the default.
+func exportClassifier(ctx context.Context, g *globalOptions, a *archive.Archive, ix *index.Index) (export.ClassifyFunc, error) {
+	r := retention.New(a, g.now)
+	var cl *retention.Classifier
+	var err error
+	if ix != nil {
+		r.Matcher = ix
+		r.ParseQuery = indexClauses
+		cl, err = r.Classifier(ctx)
+	}
+	if ix == nil || err != nil {
+		if cl, err = r.PartialClassifier(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return func(ctx context.Context, ci *catalog.Item) (string, string, []string, error) {
+		as := cl.Resolved(ci.Platform, ci.Account, ci.Key)
+		return as.Class, as.Schedule, as.Exemptions, nil
+	}, nil
 }
 
 // requestRedactor applies a request's redactions to an export's items.
@@ -408,7 +433,17 @@ func produceRequest(ctx context.Context, g *globalOptions, a *archive.Archive, i
 	if err != nil {
 		return nil, export.Manifest{}, err
 	}
-	records, err := export.ArchiveRecords(a, g.now, nil, nil)
+	var classOf export.ClassifyFunc
+	if ix, err := index.OpenReadOnly(filepath.Join(a.Dir(), index.DirName)); err == nil {
+		defer ix.Close()
+		classOf, err = exportClassifier(ctx, g, a, ix)
+		if err != nil {
+			return nil, export.Manifest{}, err
+		}
+	} else if classOf, err = exportClassifier(ctx, g, a, nil); err != nil {
+		return nil, export.Manifest{}, err
+	}
+	records, err := export.ArchiveRecordsWith(a, g.now, nil, classOf)
 	if err != nil {
 		return nil, export.Manifest{}, err
 	}

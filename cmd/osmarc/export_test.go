@@ -88,7 +88,7 @@ func TestExportBagitCommand(t *testing.T) {
 	}
 	// Records management reaches the export.
 	rows := readCSV(t, filepath.Join(bag, "data", "index.csv"))
-	if rows[1][12] != exporttest.Schedule || rows[1][13] != exporttest.Hold {
+	if rows[1][11] != "record" || rows[1][12] != exporttest.Schedule || rows[1][13] != exporttest.Hold {
 		t.Errorf("schedule and holds: %v", rows[1])
 	}
 	// The export is a journal event naming who, what and its digest.
