@@ -1,6 +1,7 @@
 package index_test
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -140,5 +141,45 @@ func TestReindexFailureKeepsTheOldIndex(t *testing.T) {
 	}
 	if got := keys(t, ix, "parade"); len(got) != 3 {
 		t.Errorf("old index lost: %v", got)
+	}
+}
+
+// A reindex of many batches (bleve holds several unwritten at a time)
+// has every item on disk when it returns, and the index it leaves waits
+// for each later batch to be durable as before: the rebuild's setting is
+// not kept in the index's meta file.
+func TestReindexManyBatches(t *testing.T) {
+	ctx := context.Background()
+	a, _, _ := archivetest.New(t)
+	var corpus bytes.Buffer
+	const n = 5*index.BatchSize + 17
+	if _, err := archivetest.WriteCorpus(&corpus, n, 7); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Ingest(ctx, []archive.Source{{Name: "corpus.jsonl", R: &corpus}}, archive.IngestOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), index.DirName)
+	ix, err := index.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.Reindex(ctx, a, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.Close(); err != nil {
+		t.Fatal(err)
+	}
+	meta, err := os.ReadFile(filepath.Join(dir, "index_meta.json"))
+	if err != nil || bytes.Contains(meta, []byte("unsafe")) {
+		t.Errorf("index meta %s: %v", meta, err)
+	}
+	ro, err := index.OpenReadOnly(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	if c, err := ro.Count(); err != nil || c != n {
+		t.Errorf("after reopening: %d documents, want %d (%v)", c, n, err)
 	}
 }

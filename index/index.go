@@ -60,7 +60,20 @@ type Index struct {
 	wmu      sync.Mutex // serialises writers
 	versions VersionReader
 	annotate Annotator
+
+	// inflight, for an index being rebuilt, bounds the batches bleve has
+	// taken but not yet written to disk (it is opened with unsafe_batch:
+	// nothing reads it until it is complete, so no batch need wait for
+	// its own write, and the next one is built meanwhile); persisted
+	// counts them down and persistErr keeps the first failure.
+	inflight   chan struct{}
+	persisted  sync.WaitGroup
+	persistMu  sync.Mutex
+	persistErr error
 }
+
+// rebuildInflight is how many batches a rebuild lets bleve hold unwritten.
+const rebuildInflight = 4
 
 var _ archive.Indexer = (*Index)(nil)
 
@@ -86,8 +99,16 @@ func OpenReadOnly(dir string) (*Index, error) {
 }
 
 func openBleve(dir string, readOnly bool) (bleve.Index, error) {
+	return openBleveWith(dir, readOnly, nil)
+}
+
+// openBleveWith opens or creates the index with extra scorch settings.
+func openBleveWith(dir string, readOnly bool, extra map[string]interface{}) (bleve.Index, error) {
 	registerAnalysers()
 	cfg := map[string]interface{}{"read_only": readOnly, "bolt_timeout": "1s"}
+	for k, v := range extra {
+		cfg[k] = v
+	}
 	idx, err := bleve.OpenUsing(dir, cfg)
 	switch {
 	case err == nil:
@@ -96,9 +117,20 @@ func openBleve(dir string, readOnly bool) (bleve.Index, error) {
 		if readOnly {
 			return nil, fmt.Errorf("%w in %s: run osmarc reindex", ErrNoIndex, dir)
 		}
+		// bleve keeps the settings it is created with in the index's
+		// meta file; extra ones are for this opening only.
 		idx, err = bleve.NewUsing(dir, newMapping(), "scorch", "scorch", map[string]interface{}{"bolt_timeout": "1s"})
 		if err != nil {
 			return nil, fmt.Errorf("index: create %s: %w", dir, err)
+		}
+		if len(extra) == 0 {
+			return idx, nil
+		}
+		if err := idx.Close(); err != nil {
+			return nil, fmt.Errorf("index: create %s: %w", dir, err)
+		}
+		if idx, err = bleve.OpenUsing(dir, cfg); err != nil {
+			return nil, fmt.Errorf("index: open %s: %w", dir, err)
 		}
 		return idx, nil
 	default:
@@ -336,8 +368,46 @@ func (ix *Index) write(bds []*document.Document) error {
 			return fmt.Errorf("index: add %s: %w", bd.ID(), err)
 		}
 	}
+	if ix.inflight != nil {
+		ix.inflight <- struct{}{}
+		ix.persisted.Add(1)
+		var once sync.Once
+		done := func(err error) {
+			once.Do(func() {
+				if err != nil {
+					ix.persistMu.Lock()
+					if ix.persistErr == nil {
+						ix.persistErr = err
+					}
+					ix.persistMu.Unlock()
+				}
+				<-ix.inflight
+				ix.persisted.Done()
+			})
+		}
+		b.SetPersistedCallback(done)
+		if err := ix.idx.Batch(b); err != nil {
+			done(nil)
+			return fmt.Errorf("index: write batch: %w", err)
+		}
+		return nil
+	}
 	if err := ix.idx.Batch(b); err != nil {
 		return fmt.Errorf("index: write batch: %w", err)
+	}
+	return nil
+}
+
+// flush waits until every batch a rebuild gave bleve is on disk.
+func (ix *Index) flush() error {
+	if ix.inflight == nil {
+		return nil
+	}
+	ix.persisted.Wait()
+	ix.persistMu.Lock()
+	defer ix.persistMu.Unlock()
+	if ix.persistErr != nil {
+		return fmt.Errorf("index: write batch: %w", ix.persistErr)
 	}
 	return nil
 }
@@ -385,12 +455,16 @@ func (ix *Index) Reindex(ctx context.Context, a *archive.Archive, progress func(
 	if err := os.RemoveAll(tmpDir); err != nil {
 		return fmt.Errorf("index: reindex: %w", err)
 	}
-	fresh, err := openBleve(tmpDir, false)
+	fresh, err := openBleveWith(tmpDir, false, map[string]interface{}{"unsafe_batch": true})
 	if err != nil {
 		return err
 	}
-	tmp := &Index{dir: tmpDir, idx: fresh, versions: a, annotate: ix.annotate}
-	if err := tmp.fill(ctx, a, progress); err != nil {
+	tmp := &Index{dir: tmpDir, idx: fresh, versions: a, annotate: ix.annotate, inflight: make(chan struct{}, rebuildInflight)}
+	err = tmp.fill(ctx, a, progress)
+	if ferr := tmp.flush(); err == nil {
+		err = ferr
+	}
+	if err != nil {
 		fresh.Close()
 		os.RemoveAll(tmpDir)
 		return fmt.Errorf("index: reindex: %w", err)
