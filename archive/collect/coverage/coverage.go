@@ -83,27 +83,37 @@ func History(a *archive.Archive, account string) ([]Run, error) {
 // started at or after since, and the last good run before it, so a gap
 // that opened before since starts where it really began. It reads every
 // capture summary (one small record per run) but only the journal events
-// from since on, newest first, stopping at the first older one: its cost
-// follows the window, not the size of the journal. A zero since is
-// History.
-func HistorySince(a *archive.Archive, account string, since time.Time) ([]Run, error) {
+// from since on, newest first, stopping at the first older one — and,
+// when maxEvents > 0, after maxEvents events: then the window starts at
+// the oldest event read instead, so no failure inside it is missed. It
+// returns the runs and where the window really starts. A zero since is
+// History (every event).
+func HistorySince(a *archive.Archive, account string, since time.Time, maxEvents int) ([]Run, time.Time, error) {
 	if since.IsZero() {
-		return History(a, account)
+		runs, err := History(a, account)
+		return runs, since, err
 	}
 	caps, err := a.Captures()
 	if err != nil {
-		return nil, err
+		return nil, since, err
 	}
 	h := newHistory(caps, account, since)
 	// A failure is recorded when its run ends, so scan back a day further
 	// than since to find the failures of runs that started after it.
 	stop := since.Add(-24 * time.Hour)
 	var evs []catalog.Event
+	read := 0
 	for ev, err := range a.Catalog().EventsNewest(0) {
 		if err != nil {
-			return nil, err
+			return nil, since, err
 		}
 		if ev.Time.Before(stop) {
+			break
+		}
+		if read++; maxEvents > 0 && read > maxEvents {
+			if cut := ev.Time.Add(24 * time.Hour); cut.After(since) {
+				since = cut
+			}
 			break
 		}
 		if ev.Type == collect.EventCollectFailed {
@@ -112,7 +122,7 @@ func HistorySince(a *archive.Archive, account string, since time.Time) ([]Run, e
 	}
 	for i := len(evs) - 1; i >= 0; i-- {
 		if err := h.event(evs[i]); err != nil {
-			return nil, err
+			return nil, since, err
 		}
 	}
 	runs := h.done()
@@ -132,7 +142,7 @@ func HistorySince(a *archive.Archive, account string, since time.Time) ([]Run, e
 	if seed != nil {
 		keep = append([]Run{*seed}, keep...)
 	}
-	return keep, nil
+	return keep, since, nil
 }
 
 type history struct {

@@ -82,9 +82,12 @@ func TestHistorySinceAgreesWithHistory(t *testing.T) {
 	// A window that starts in the middle of the good runs: the last good
 	// run before it, then every run in it; the same gaps.
 	since := all[10].StartedAt.Add(time.Second)
-	win, err := coverage.HistorySince(a, acct.Key, since)
+	win, from, err := coverage.HistorySince(a, acct.Key, since, 0)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !from.Equal(since) {
+		t.Errorf("window from %s, want %s", from, since)
 	}
 	if len(win) != 19 || win[0].Capture != all[10].Capture || win[len(win)-1].Capture != all[28].Capture {
 		t.Fatalf("window: %d runs from %s", len(win), win[0].StartedAt)
@@ -96,7 +99,7 @@ func TestHistorySinceAgreesWithHistory(t *testing.T) {
 	}
 	// A window inside the failures: the gap still starts at the last good run.
 	since = all[22].StartedAt
-	win, err = coverage.HistorySince(a, acct.Key, since)
+	win, _, err = coverage.HistorySince(a, acct.Key, since, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,8 +108,38 @@ func TestHistorySinceAgreesWithHistory(t *testing.T) {
 		t.Errorf("window inside the failures: %+v", part)
 	}
 	// Zero since is the whole history.
-	if win, _ := coverage.HistorySince(a, acct.Key, time.Time{}); len(win) != len(all) {
+	if win, _, _ := coverage.HistorySince(a, acct.Key, time.Time{}, 5); len(win) != len(all) {
 		t.Errorf("zero since: %d runs", len(win))
+	}
+	// A bound on the events read moves the window's start to where the
+	// reading stopped (a day after the oldest event read, as a failure is
+	// recorded when its run ends): no failure inside it is missed.
+	win, from, err = coverage.HistorySince(a, acct.Key, all[0].StartedAt, 12)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !from.After(all[0].StartedAt) {
+		t.Fatalf("a bounded read kept the window from %s", from)
+	}
+	for _, r := range win[1:] {
+		if r.StartedAt.Before(from) {
+			t.Errorf("run %s before the window's start %s", r.StartedAt, from)
+		}
+	}
+	n := 0
+	for _, r := range all {
+		if !r.StartedAt.Before(from) && r.Failed {
+			n++
+		}
+	}
+	got := 0
+	for _, r := range win {
+		if r.Failed {
+			got++
+		}
+	}
+	if n == 0 || got != n {
+		t.Errorf("bounded window: %d failures, want the %d from %s on", got, n, from)
 	}
 }
 

@@ -121,14 +121,19 @@ type accountPage struct {
 	// Window the default window in days; All links to the whole history.
 	Since, All string
 	Window     int
+	// Cut is the bound on journal events that moved the window's start.
+	Cut int
 	// CanEdit: the admin's change and deactivate forms.
 	CanEdit   bool
 	Schedules []string
 }
 
 // coverageWindow is the span of history the account page reads unless
-// asked for more: a year.
+// asked for more: a year; coverageScan bounds the journal events it reads
+// for that window (a variable so tests can lower it).
 const coverageWindow = 365
+
+var coverageScan = 50000
 
 // pageAccount shows an account and its capture timeline, read by
 // archive/collect/coverage as `osmarc coverage` reads it: every run, the
@@ -136,9 +141,10 @@ const coverageWindow = 365
 // no run for longer than twice the account's collect schedule.
 //
 // Cost: every capture summary (one small record per run) and the journal
-// events of the window only (newest first, stopping at its start), so a
-// large journal costs what the last year of it holds; ?since=YYYY-MM-DD
-// moves the window, ?since=all reads the whole history.
+// events of the window only, newest first, stopping at its start or after
+// coverageScan events — then the window starts later, where the reading
+// stopped, and the page says so. ?since=YYYY-MM-DD moves the window;
+// ?since=all reads the whole journal (what osmarc coverage reads).
 func (s *Server) pageAccount(w http.ResponseWriter, r *http.Request) {
 	acct, err := s.a.Account(r.PathValue("key"))
 	if err != nil {
@@ -161,9 +167,7 @@ func (s *Server) pageAccount(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if !since.IsZero() {
-		p.Since = since.Format(time.DateOnly)
-	}
+	asked := since
 	if counts, err := s.a.Catalog().Accounts(); err == nil {
 		for _, c := range counts {
 			if c.Platform == acct.Platform && c.Account == acct.Handle {
@@ -171,10 +175,16 @@ func (s *Server) pageAccount(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	runs, err := coverage.HistorySince(s.a, acct.Key, since)
+	runs, from, err := coverage.HistorySince(s.a, acct.Key, since, coverageScan)
 	if err != nil {
 		s.Fail(w, r, err, "")
 		return
+	}
+	if !from.IsZero() {
+		p.Since = from.UTC().Format(time.DateOnly)
+		if from.After(asked) {
+			p.Cut = coverageScan
+		}
 	}
 	p.Cov = coverage.Build(acct, runs, coverage.Period(acct, now), now)
 	for _, run := range runs {

@@ -151,6 +151,14 @@ func TestAccountPageCoverageLikeTheCLI(t *testing.T) {
 	if r.status != http.StatusBadRequest || !strings.Contains(r.text(), "since:") {
 		t.Errorf("bad since: %d %s", r.status, r.text())
 	}
+	// A bounded read moves the window's start and says so.
+	defer func(n int) { coverageScan = n }(coverageScan)
+	coverageScan = 3
+	r = e.page(RoleViewer, "GET", accountURL(key), nil)
+	if !strings.Contains(r.text(), "only its latest 3 events were read for failures") {
+		t.Errorf("bounded coverage read:\n%s", r.text())
+	}
+	coverageScan = 50000
 	// The registry says the account is failing only while no good run
 	// came after the failure.
 	r = e.page(RoleViewer, "GET", "/accounts", nil)
