@@ -183,6 +183,13 @@ func (s *Server) pageItem(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	p.History, p.HistoryCut = s.itemHistory(d)
+	if Redact(r.Context()) {
+		// What events say (a reason, a request's text) is redacted as the
+		// item is.
+		for i := range p.History {
+			p.History[i].What, _ = redactText(p.History[i].What, nil)
+		}
+	}
 	if p.HistoryCut > 0 && Can(r.Context(), PermAudit) {
 		p.HistoryMore = "/audit?" + url.Values{"text": {d.Key}, "before": {fmt.Sprint(p.HistoryCut)}}.Encode()
 	}

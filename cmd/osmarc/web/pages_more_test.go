@@ -303,3 +303,24 @@ func TestLongThreadPaged(t *testing.T) {
 		t.Errorf("a short thread is paged:\n%s", txt)
 	}
 }
+
+// TestAuditPageRedactsForAdmins: an admin (who may not read personal
+// information) reads event data redacted on the audit page, as in the
+// API, and cannot find it with the text filter; an officer reads it.
+func TestAuditPageRedactsForAdmins(t *testing.T) {
+	e := newAPIEnv(t)
+	ctx := archive.WithActor(context.Background(), "records.officer")
+	if _, err := e.a.RecordEvent(ctx, "test.note", map[string]any{"reason": "asked by jane.public@example.org"}); err != nil {
+		t.Fatal(err)
+	}
+	r := e.page(RoleAdmin, "GET", "/audit?type=test.", nil)
+	if strings.Contains(string(r.body), "jane.public@example.org") || !strings.Contains(r.text(), "[redacted email]") {
+		t.Errorf("admin's audit page:\n%s", r.text())
+	}
+	if r := e.page(RoleAdmin, "GET", "/audit?text=jane.public", nil); !strings.Contains(r.text(), "0 matching event(s)") {
+		t.Errorf("the admin's text filter finds hidden text:\n%s", r.text())
+	}
+	if r := e.page(RoleRecordsOfficer, "GET", "/audit?text=jane.public", nil); !strings.Contains(string(r.body), "jane.public@example.org") {
+		t.Errorf("officer's audit page:\n%s", r.text())
+	}
+}
