@@ -9,6 +9,7 @@ import (
 	"hash"
 	"io"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/osmarc/osmarc/archive"
@@ -67,6 +68,11 @@ type SourceOptions struct {
 	// Redactor, when set, redacts every item; raw platform responses are
 	// then left out.
 	Redactor Redactor
+	// Workers is how many selected items are read at once, ahead of the
+	// writer (they are still yielded in order); 0 or 1 reads one at a
+	// time. With more, Keys runs on its own goroutine and Records and
+	// Redactor are called from several at once.
+	Workers int
 	// Roles, when set, gives the role of keys the selection yields
 	// (RoleThread for an item a request's production brought in by its
 	// thread); a key it does not name is RoleSelected.
@@ -111,31 +117,7 @@ func (s *Source) Each(ctx context.Context, fn func(*Item) error) (int, error) {
 		seen, roots = map[string]bool{}, map[acct]map[string]bool{}
 	}
 	n := 0
-	err := s.o.Keys(ctx, func(key string) error {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if seen != nil {
-			if seen[key] {
-				return nil
-			}
-			seen[key] = true
-		}
-		ci, err := s.a.Catalog().Item(key)
-		if errors.Is(err, catalog.ErrNotFound) {
-			return fmt.Errorf("export: item %s: %w (disposed of since it was selected?)", key, archive.ErrNotFound)
-		}
-		if err != nil {
-			return fmt.Errorf("export: item %s: %w", key, err)
-		}
-		role := RoleSelected
-		if r, ok := s.o.Roles[key]; ok {
-			role = r
-		}
-		it, err := s.item(ctx, &ci, role)
-		if err != nil {
-			return err
-		}
+	err := s.each(ctx, seen, func(ci *catalog.Item, it *Item) error {
 		if roots != nil {
 			k := acct{ci.Platform, ci.Account}
 			if roots[k] == nil {
@@ -187,6 +169,116 @@ func (s *Source) Each(ctx context.Context, fn func(*Item) error) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// load reads one selected item.
+func (s *Source) load(ctx context.Context, key string) (*catalog.Item, *Item, error) {
+	ci, err := s.a.Catalog().Item(key)
+	if errors.Is(err, catalog.ErrNotFound) {
+		return nil, nil, fmt.Errorf("export: item %s: %w (disposed of since it was selected?)", key, archive.ErrNotFound)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("export: item %s: %w", key, err)
+	}
+	role := RoleSelected
+	if r, ok := s.o.Roles[key]; ok {
+		role = r
+	}
+	it, err := s.item(ctx, &ci, role)
+	return &ci, it, err
+}
+
+// each reads the selected items and calls fn with each in the order of
+// the selection (skipping keys in seen, when given, and adding them). With
+// Workers > 1 it reads up to Workers items at once, ahead of fn, holding
+// at most a window of items.
+func (s *Source) each(ctx context.Context, seen map[string]bool, fn func(*catalog.Item, *Item) error) error {
+	skip := func(key string) bool {
+		if seen == nil {
+			return false
+		}
+		if seen[key] {
+			return true
+		}
+		seen[key] = true
+		return false
+	}
+	if s.o.Workers <= 1 {
+		return s.o.Keys(ctx, func(key string) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if skip(key) {
+				return nil
+			}
+			ci, it, err := s.load(ctx, key)
+			if err != nil {
+				return err
+			}
+			return fn(ci, it)
+		})
+	}
+	type future struct {
+		key  string
+		ci   *catalog.Item
+		it   *Item
+		err  error
+		done chan struct{}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	window := 16 * s.o.Workers
+	queue, work := make(chan *future, window), make(chan *future, window)
+	var keysErr error
+	go func() {
+		defer close(queue)
+		defer close(work)
+		keysErr = s.o.Keys(ctx, func(key string) error {
+			if skip(key) {
+				return nil
+			}
+			f := &future{key: key, done: make(chan struct{})}
+			select {
+			case queue <- f:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			work <- f
+			return nil
+		})
+	}()
+	var wg sync.WaitGroup
+	for range s.o.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for f := range work {
+				if err := ctx.Err(); err != nil {
+					f.err = err
+				} else {
+					f.ci, f.it, f.err = s.load(ctx, f.key)
+				}
+				close(f.done)
+			}
+		}()
+	}
+	var err error
+	for f := range queue {
+		<-f.done
+		if err == nil {
+			if err = f.err; err == nil {
+				err = fn(f.ci, f.it)
+			}
+			if err != nil {
+				cancel()
+			}
+		}
+	}
+	wg.Wait()
+	if err == nil && keysErr != nil {
+		err = keysErr
+	}
+	return err
 }
 
 // threadRoot is the platform id of the root of v's thread.

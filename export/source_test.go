@@ -117,3 +117,33 @@ func TestSourceUnknownKey(t *testing.T) {
 		t.Errorf("bad versions accepted")
 	}
 }
+
+// Reading ahead with several workers yields the same items in the same
+// order, threads included; an error stops it and is returned.
+func TestSourceWorkers(t *testing.T) {
+	f := exporttest.Build(t)
+	keys := append([]string{key("r1"), key("c4")}, exporttest.Keys...)
+	var runs [][]string
+	for _, w := range []int{1, 4} {
+		src, _ := export.NewSource(f.A, export.SourceOptions{Keys: export.KeyList(keys), Threads: true, Versions: export.VersionsAll, Workers: w})
+		var got []string
+		for _, it := range collect(t, src) {
+			got = append(got, it.Key+" "+it.Role+" "+it.Latest().Digest)
+		}
+		runs = append(runs, got)
+	}
+	if !slices.Equal(runs[0], runs[1]) || len(runs[0]) != 10 {
+		t.Errorf("workers change the stream:\n%v\n%v", runs[0], runs[1])
+	}
+	src, _ := export.NewSource(f.A, export.SourceOptions{Keys: export.KeyList(append([]string{"facebook/nobody/1"}, exporttest.Keys...)), Workers: 4})
+	n, err := src.Each(context.Background(), func(*export.Item) error { return nil })
+	if !errors.Is(err, archive.ErrNotFound) || n != 0 {
+		t.Errorf("unknown key with workers: %d %v", n, err)
+	}
+	stop := errors.New("stop")
+	src, _ = export.NewSource(f.A, export.SourceOptions{Keys: export.KeyList(exporttest.Keys), Workers: 4})
+	n, err = src.Each(context.Background(), func(*export.Item) error { return stop })
+	if !errors.Is(err, stop) || n != 1 {
+		t.Errorf("fn's error: %d %v", n, err)
+	}
+}

@@ -45,6 +45,10 @@ func exportFormats(a *archive.Archive) *export.Registry {
 	)
 }
 
+// exportReaders is how many items an export reads at once, ahead of the
+// writer (store and catalog reads wait on the disk).
+const exportReaders = 4
+
 // Journal event types of exports.
 const (
 	EventExportCreated = "export.created"
@@ -66,7 +70,7 @@ func newExportCommand(g *globalOptions) *cobra.Command {
 	}
 	cmd := &cobra.Command{
 		Use:   "export --format FORMAT --out PATH [selection flags]",
-		Short: "Export selected items for legal staff and archives (BagIt, WARC, CSV, JSON Lines, …)",
+		Short: "Export selected items for legal staff and archives (BagIt, WARC, CSV, JSON Lines, load file, PDF)",
 		Long: `export writes the selected items in one format:
 
 ` + strings.Join(lines, "\n") + `
@@ -171,7 +175,7 @@ func runExport(ctx context.Context, g *globalOptions, o exportOptions, sel *Sele
 	if meta.Organization == "" {
 		meta.Organization = strings.TrimSpace(os.Getenv("OSMARC_ORGANIZATION"))
 	}
-	so := export.SourceOptions{Threads: o.threads, Versions: o.versions}
+	so := export.SourceOptions{Threads: o.threads, Versions: o.versions, Workers: exportReaders}
 	var total int64 = -1
 	ix, err := index.OpenReadOnly(filepath.Join(a.Dir(), index.DirName))
 	switch {
@@ -447,7 +451,7 @@ func produceRequest(ctx context.Context, g *globalOptions, a *archive.Archive, i
 	if err != nil {
 		return nil, export.Manifest{}, err
 	}
-	src, err := export.NewSource(a, export.SourceOptions{Keys: export.KeyList(keys), Roles: roles, Redactor: requestRedactor{rd}, Records: records})
+	src, err := export.NewSource(a, export.SourceOptions{Keys: export.KeyList(keys), Roles: roles, Redactor: requestRedactor{rd}, Records: records, Workers: exportReaders})
 	if err != nil {
 		return nil, export.Manifest{}, err
 	}

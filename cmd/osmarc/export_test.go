@@ -167,7 +167,7 @@ func TestExportBadInput(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--format", "zip", "--out", filepath.Join(tmp, "x")}, `unknown export format "zip" (formats: bagit, warc, csv, jsonl`},
+		{[]string{"--format", "zip", "--out", filepath.Join(tmp, "x")}, `unknown export format "zip" (formats: bagit, warc, csv, jsonl, loadfile, pdf)`},
 		{[]string{"--out", filepath.Join(tmp, "x")}, "--format is required"},
 		{[]string{"--format", "csv"}, "--out PATH is required"},
 		{[]string{"--format", "csv", "--out", existing}, "already exists (give --force to replace it)"},

@@ -243,8 +243,6 @@ type custodyItem struct {
 	CreatedAt time.Time    `json:"created_at"`
 	RemovedAt *time.Time   `json:"removed_at,omitempty"`
 	Versions  []versionRef `json:"versions"`
-	Raw       []fileRef    `json:"raw,omitempty"`
-	Media     []fileRef    `json:"media,omitempty"`
 	Redacted  bool         `json:"redacted,omitempty"`
 }
 
@@ -357,7 +355,6 @@ func (w *bagWriter) Write(ctx context.Context, it *export.Item) error {
 		}
 		ij.Raw = append(ij.Raw, fileRef{Digest: r.Digest, CapturedAt: r.CapturedAt, File: p})
 	}
-	cust.Raw = ij.Raw
 	for _, m := range it.Media {
 		p := ""
 		if w.meta.Media {
@@ -373,7 +370,6 @@ func (w *bagWriter) Write(ctx context.Context, it *export.Item) error {
 			}
 		}
 		ij.Media = append(ij.Media, mediaRef{fileRef: fileRef{Digest: m.Digest, CapturedAt: m.CapturedAt, File: p}, URL: m.URL, Type: m.Type, Alt: m.Alt})
-		cust.Media = append(cust.Media, fileRef{Digest: m.Digest, CapturedAt: m.CapturedAt, File: p})
 	}
 	if len(it.Redactions) > 0 {
 		cust.Redacted = true
