@@ -56,6 +56,8 @@ type options struct {
 	search      bool
 	searchItems int
 	searchReps  int
+	// export exports the ingested archives (export.go).
+	export bool
 	// web runs only the web benchmark (webload.go): webClients clients
 	// load the search API of osmarc serve over webItems items for
 	// webDuration.
@@ -87,6 +89,7 @@ func main() {
 	flag.BoolVar(&o.search, "search", false, "run only the search benchmark: index with bleve alone, through osmarc and in SQLite FTS5, then time the open-records queries")
 	flag.IntVar(&o.searchItems, "search-items", 1_000_000, "items of the search benchmark (0 skips it in the full run)")
 	flag.IntVar(&o.searchReps, "search-reps", 200, "runs of each query in the search benchmark")
+	flag.BoolVar(&o.export, "export", true, "export the ingested archives with osmarc export (bagit, warc) beside a tar of their blobs")
 	flag.BoolVar(&o.web, "web", false, "run only the web benchmark: osmarc serve's search API under load from this process")
 	flag.IntVar(&o.webItems, "web-items", 1_000_000, "items of the web benchmark (0 skips it in the full run; the search benchmark's archive is reused when the sizes match)")
 	flag.IntVar(&o.webClients, "web-clients", 16, "concurrent clients of the web benchmark")
@@ -230,6 +233,16 @@ func run(ctx context.Context, o options) error {
 	res["ingest_s3_peak_rss_mb"] = round(s3Run.rssMB)
 
 	var extra []row
+	if o.export {
+		eres, erows, err := benchExport(o.osmarc, work, filepath.Join(work, "disk-big"), filepath.Join(work, "disk-small"), o.diskItems, o.smallItems, env)
+		if err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+		for k, v := range eres {
+			res[k] = v
+		}
+		extra = append(extra, erows...)
+	}
 	if o.dispositionItems > 0 {
 		dres, drows, err := benchDisposition(ctx, work, o.dispositionItems, o.seed)
 		if err != nil {
