@@ -72,6 +72,42 @@ func TestE2EForms(t *testing.T) {
 	text = click(t, officer, `form[action="/retention/schedules"] button`)
 	mustContain(t, "schedule added", text, "Schedule grs-5.2-020 added.", "NARA GRS 5.2 item 020", "180d")
 
+	// A rule, added, tested on a key and removed.
+	visit(t, officer, st, "/retention")
+	fill(t, officer, "#ru-match", "kind:reply", "#ru-note", "replies are transitory", "#ru-reason", "policy 12")
+	if err := chromedp.Do(officer, chromedp.SetValue(chromedp.CSS("#ru-class"), "transitory")); err != nil {
+		t.Fatal(err)
+	}
+	text = click(t, officer, `form[action="/retention/rules"] button`)
+	mustContain(t, "rule added", text, "Rule r1 added.", "kind:reply", "replies are transitory")
+	screenshot(t, officer, "retention-rules")
+	fill(t, officer, "#ru-test", st.keys.reply)
+	text = click(t, officer, `form[action^="/retention"][method="get"] button`)
+	mustContain(t, "rule test", text, "How "+st.keys.reply+" is classified", "transitory", "decided by rule r1", "matches and decides")
+	fill(t, officer, "#rm-r1", "superseded")
+	text = click(t, officer, `form[action="/retention/rules/r1/remove"] button`)
+	mustContain(t, "rule removed", text, "Rule r1 removed.", "Classification rules (0)")
+
+	// A request: a span of an item redacted, then the request closed.
+	visit(t, officer, st, "/requests")
+	fill(t, officer, "#r-requester", "Pat Reporter", "#r-description", "Bus diversions", "#r-received", "2026-03-02", "#r-due", "2026-03-30")
+	click(t, officer, `form[action="/requests"] button[type=submit]`)
+	reqID := strings.TrimPrefix(eval[string](t, officer, `location.pathname`), "/requests/")
+	fill(t, officer, "#s-q", "Elm")
+	text = click(t, officer, `form[action$="/searches"] button`)
+	mustContain(t, "search saved", text, "Responsive items (1)")
+	fill(t, officer, "#x-key", st.keys.reply, "#x-span", "0:5", "#x-reason", "the route")
+	text = click(t, officer, `form[action$="/redactions"] button`)
+	mustContain(t, "span redacted", text, "Redaction recorded.", "Buses")
+	openDetails(t, officer, `details:has(form[action$="/close"])`)
+	allLabelled(t, officer, "request page")
+	fill(t, officer, "#cl-reason", "answered in full")
+	text = click(t, officer, `form[action$="/close"] button`)
+	mustContain(t, "closed", text, "Request "+reqID+" closed.", "answered in full")
+	if n := eval[float64](t, officer, `document.querySelectorAll("form[action$='/close'], form[action$='/redactions']").length`); n != 0 {
+		t.Errorf("a closed request still offers %v change form(s)", n)
+	}
+
 	// The admin registers an account, adds a user and gives her a token.
 	admin := tab(t)
 	st.signIn(t, admin, "adam")

@@ -250,7 +250,10 @@ func newSite(t *testing.T) *site {
 	}
 	a.SetIndexer(ix)
 	st.ix = ix
-	srv, err := New(Config{Archive: a, Index: ix, Now: clock.Now, BcryptCost: bcrypt.MinCost})
+	// Records management wired to the index, as osmarc serve wires it,
+	// so classification rules can be added through the pages.
+	recs.Matcher, recs.ParseQuery = ix, indexClauses
+	srv, err := New(Config{Archive: a, Index: ix, Records: recs, Now: clock.Now, BcryptCost: bcrypt.MinCost})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -75,15 +75,7 @@ func newRulesEnv(t *testing.T) *apiEnv {
 	t.Helper()
 	e := newAPIEnv(t)
 	recs := retention.New(e.a, e.clock.Now)
-	recs.Matcher = e.ix
-	recs.ParseQuery = func(q string) ([]retention.Clause, error) {
-		cs, err := index.Clauses(q)
-		out := make([]retention.Clause, len(cs))
-		for i, c := range cs {
-			out[i] = retention.Clause{Text: c.Text, Field: c.Field, Required: c.Required, Excluded: c.Excluded}
-		}
-		return out, err
-	}
+	recs.Matcher, recs.ParseQuery = e.ix, indexClauses
 	s, err := New(Config{Archive: e.a, Index: e.ix, Users: e.s.Users(), Records: recs, Now: e.clock.Now, BcryptCost: bcrypt.MinCost, MaxBody: 64 << 10})
 	if err != nil {
 		t.Fatal(err)
@@ -92,6 +84,17 @@ func newRulesEnv(t *testing.T) *apiEnv {
 	e.ts = httptest.NewServer(s.Handler())
 	t.Cleanup(e.ts.Close)
 	return e
+}
+
+// indexClauses reads a rule's match with the index's query parser, as the
+// command layer does.
+func indexClauses(q string) ([]retention.Clause, error) {
+	cs, err := index.Clauses(q)
+	out := make([]retention.Clause, len(cs))
+	for i, c := range cs {
+		out[i] = retention.Clause{Text: c.Text, Field: c.Field, Required: c.Required, Excluded: c.Excluded}
+	}
+	return out, err
 }
 
 func form(kv ...string) url.Values {
