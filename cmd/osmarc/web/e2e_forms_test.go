@@ -164,3 +164,23 @@ func TestE2EForms(t *testing.T) {
 		t.Errorf("nora signed in: %q %v", text, err)
 	}
 }
+
+// TestE2ELongThread: in Chromium, a thread longer than a page says how
+// long it is, and the reader pages through it by its links.
+func TestE2ELongThread(t *testing.T) {
+	st := newSite(t)
+	defer func(n int) { threadPageSize = n }(threadPageSize)
+	threadPageSize = 2
+	ctx := tab(t)
+	st.signIn(t, ctx, "olivia")
+	text := visit(t, ctx, st, itemURL(st.keys.post))
+	mustContain(t, "page 1", text, "This thread has 5 items: 1–2 (page 1 of 3) are shown, oldest first.", "Later items")
+	screenshot(t, ctx, "thread-paged")
+	text = click(t, ctx, `nav.pager a[rel="next"]`)
+	mustContain(t, "page 2", text, "3–4 (page 2 of 3)", "Earlier items", "Later items")
+	text = click(t, ctx, `nav.pager a[rel="next"]`)
+	mustContain(t, "page 3", text, "5–5 (page 3 of 3)", "In reply to an item on another page")
+	if strings.Contains(text, "Later items") {
+		t.Errorf("the last page links a later one:\n%s", text)
+	}
+}
