@@ -140,7 +140,9 @@ func (s *Server) apiMe(w http.ResponseWriter, r *http.Request) {
 // ParseSearch reads a search from URL parameters, the same names and
 // rules as `osmarc search`'s flags: q, account, platform, kind, lang,
 // class, exemption, hold (each repeatable), from, to, removed, edited,
-// sort, limit, offset. The error names the parameter that was wrong.
+// sort, limit, offset; and facets (default true: counts by platform,
+// account, kind, year and class). The error names the parameter that was
+// wrong.
 func ParseSearch(q url.Values) (index.Request, error) {
 	req := index.Request{Query: q.Get("q"), Accounts: q["account"], Platforms: q["platform"], Kinds: q["kind"],
 		Langs: q["lang"], Classes: q["class"], Exemptions: q["exemption"], Holds: q["hold"], Facets: true, Limit: index.DefaultLimit}
@@ -151,7 +153,7 @@ func ParseSearch(q url.Values) (index.Request, error) {
 	for _, p := range []struct {
 		name string
 		to   *bool
-	}{{"removed", &req.Removed}, {"edited", &req.Edited}} {
+	}{{"removed", &req.Removed}, {"edited", &req.Edited}, {"facets", &req.Facets}} {
 		if v := q.Get(p.name); v != "" {
 			if *p.to, err = strconv.ParseBool(v); err != nil {
 				return req, badInput(fmt.Sprintf("%s=%q: want true or false", p.name, v))
@@ -197,7 +199,7 @@ func searchParamOf(err error) string {
 		return "q"
 	}
 	msg := err.Error()
-	for _, p := range []string{"sort", "removed", "edited", "from", "to", "limit", "offset"} {
+	for _, p := range []string{"sort", "removed", "edited", "facets", "from", "to", "limit", "offset"} {
 		if strings.HasPrefix(msg, p+":") || strings.HasPrefix(msg, p+"=") {
 			return p
 		}
