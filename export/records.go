@@ -80,3 +80,35 @@ func ArchiveRecordsWith(a *archive.Archive, now func() time.Time, m retention.Ma
 		return r, nil
 	}, nil
 }
+
+// HoldFilter reports whether an item is under any of the named holds (its
+// bounds cover the item and, for a hold with a query, the query matches it
+// through m; without m a hold's query is read broadly). A name that is no
+// hold is an error naming it. A released hold holds nothing.
+func HoldFilter(a *archive.Archive, now func() time.Time, m retention.Matcher, names []string) (func(ctx context.Context, ci *catalog.Item) (bool, error), error) {
+	r := retention.New(a, now)
+	var holds []retention.Hold
+	for _, n := range names {
+		h, err := r.Hold(n)
+		if err != nil {
+			return nil, err
+		}
+		holds = append(holds, h)
+	}
+	return func(ctx context.Context, ci *catalog.Item) (bool, error) {
+		for i := range holds {
+			h := &holds[i]
+			if !h.Covers(ci) {
+				continue
+			}
+			if h.Query == "" || m == nil {
+				return true, nil
+			}
+			ok, err := m.Match(ctx, h.Query, []string{ci.Key})
+			if err != nil || ok[ci.Key] {
+				return err == nil, err
+			}
+		}
+		return false, nil
+	}, nil
+}

@@ -241,8 +241,28 @@ func runExport(ctx context.Context, g *globalOptions, o exportOptions, sel *Sele
 		if res, err := ix.Search(ctx, head); err == nil {
 			total = int64(res.Total)
 		}
+		// Holds are read from records management, not the index: a
+		// hold's scope includes items captured after it was placed.
+		var held func(context.Context, *catalog.Item) (bool, error)
+		if len(req.Holds) > 0 {
+			if held, err = export.HoldFilter(a, g.now, ix, req.Holds); err != nil {
+				return fmt.Errorf("export: --hold: %w", err)
+			}
+			req.Holds, total = nil, -1
+		}
 		so.Keys = func(ctx context.Context, yield func(string) error) error {
-			_, err := ix.SearchAll(ctx, req, func(h index.Hit) error { return yield(h.Key) })
+			_, err := ix.SearchAll(ctx, req, func(h index.Hit) error {
+				if held != nil {
+					ci, err := a.Catalog().Item(h.Key)
+					if err != nil {
+						return fmt.Errorf("export: item %s: %w", h.Key, err)
+					}
+					if ok, err := held(ctx, &ci); err != nil || !ok {
+						return err
+					}
+				}
+				return yield(h.Key)
+			})
 			return err
 		}
 	}

@@ -72,7 +72,7 @@ func TestExportBagitCommand(t *testing.T) {
 	dir := exportArchive(t)
 	bag := filepath.Join(t.TempDir(), "parade")
 	out := must(t, "export", "--data", dir, "--format", "bagit", "--out", bag, "--account", "3rd-brigade", "--platform", "facebook",
-		"--kind", "reply", "--threads", "--media", "--versions", "all", "--organization", "3rd Brigade Records Office")
+		"--hold", exporttest.Hold, "--kind", "reply", "--threads", "--media", "--versions", "all", "--organization", "3rd Brigade Records Office")
 	if !strings.Contains(out, "Exported 5 item(s), 6 version(s) as bagit") {
 		t.Fatalf("export: %s", out)
 	}
@@ -81,7 +81,8 @@ func TestExportBagitCommand(t *testing.T) {
 	}
 	independentBagCheck(t, bag)
 	info, _ := os.ReadFile(filepath.Join(bag, "bag-info.txt"))
-	for _, want := range []string{"Source-Organization: 3rd Brigade Records Office", "Internal-Sender-Description: --account 3rd-brigade; --kind reply; --platform facebook; with their threads; all versions; with media"} {
+	for _, want := range []string{"Source-Organization: 3rd Brigade Records Office", "External-Identifier: " + exporttest.Hold,
+		"Internal-Sender-Description: --account 3rd-brigade; --hold " + exporttest.Hold + "; --kind reply; --platform facebook; with their threads; all versions; with media"} {
 		if !strings.Contains(string(info), want) {
 			t.Errorf("bag-info.txt lacks %q:\n%s", want, info)
 		}
@@ -150,6 +151,19 @@ func TestExportCSVCommand(t *testing.T) {
 	if keys["facebook/3rd-brigade/p2"] || keys["facebook/3rd-brigade/c4"] {
 		t.Errorf("unselected items exported: %v", keys)
 	}
+	// --hold: the items the hold's scope covers (the Mastodon account is
+	// outside it).
+	held := filepath.Join(t.TempDir(), "held.csv")
+	must(t, "export", "--data", dir, "--format", "csv", "--out", held, "--hold", exporttest.Hold)
+	hrows := readCSV(t, held)
+	if len(hrows) != 10 {
+		t.Errorf("--hold: %d rows", len(hrows))
+	}
+	for _, r := range hrows[1:] {
+		if !strings.HasPrefix(r[0], "facebook/3rd-brigade/") || r[13] != exporttest.Hold {
+			t.Errorf("--hold exported %v", r[:1])
+		}
+	}
 	jl := filepath.Join(t.TempDir(), "all.jsonl")
 	must(t, "export", "--data", dir, "--format", "jsonl", "--out", jl)
 	if b, _ := os.ReadFile(jl); strings.Count(string(b), "\n") != 10 {
@@ -178,6 +192,7 @@ func TestExportBadInput(t *testing.T) {
 		{[]string{"--format", "csv", "--out", filepath.Join(tmp, "x.csv"), "--from", "2024-13"}, "export: --from"},
 		{[]string{"--format", "bagit", "--out", filepath.Join(tmp, "x"), "--excel"}, "--excel is for --format csv"},
 		{[]string{"--format", "csv", "--out", filepath.Join(tmp, "x.csv"), "--request", "REQ-2099-0001"}, "REQ-2099-0001"},
+		{[]string{"--format", "csv", "--out", filepath.Join(tmp, "x.csv"), "--hold", "no-such-matter"}, `--hold: hold "no-such-matter": not found`},
 	} {
 		code, _, errs := osmarc(t, "", append([]string{"export", "--data", dir}, tc.args...)...)
 		if code == 0 || !strings.Contains(errs, tc.want) || strings.Count(strings.TrimSpace(errs), "\n") > 0 {
