@@ -90,8 +90,14 @@ func fastItemHead(v []byte, h *itemHead) bool {
 	// The same record must not name a field twice (encoding/json would
 	// take the last); the catalog never does, but a record that might is
 	// decoded in full.
-	for _, name := range []string{`"key"`, `"platform"`, `"account"`, `"created_at"`} {
-		if bytes.Contains(rest, []byte(name)) {
+	for i := 0; i < len(rest); i++ {
+		j := bytes.IndexByte(rest[i:], '"')
+		if j < 0 {
+			break
+		}
+		i += j
+		if t := rest[i:]; bytes.HasPrefix(t, []byte(`"key"`)) || bytes.HasPrefix(t, []byte(`"platform"`)) ||
+			bytes.HasPrefix(t, []byte(`"account"`)) || bytes.HasPrefix(t, []byte(`"created_at"`)) {
 			return false
 		}
 	}
