@@ -1,9 +1,12 @@
 package loadfile
 
 import (
+	"fmt"
 	"html/template"
 	"io"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/osmarc/osmarc/export"
 )
@@ -14,6 +17,7 @@ import (
 // archived content shows as text and cannot reorder what follows; the
 // page allows no script and loads nothing.
 var page = template.Must(template.New("item").Funcs(template.FuncMap{
+	"hidden": func(s string) string { return showHidden(s) },
 	"date": func(t time.Time) string { return date(t) },
 	"datep": func(t *time.Time) string {
 		if t == nil {
@@ -58,6 +62,8 @@ table{border-collapse:collapse}td,th{text-align:left;vertical-align:top;padding:
 <h2>{{if eq $i 0}}Latest version{{else}}Earlier version{{end}}, captured {{date $v.CapturedAt}}</h2>
 {{if and $v.Digest (not $v.Redacted)}}<p>SHA-256 <code>{{$v.Digest}}</code></p>{{end}}
 <div class="text" dir="auto">{{$v.Content.Text}}</div>
+{{with hidden $v.Content.Text}}<p class="flag">The text holds invisible characters (direction controls, zero-width characters) that change how it shows; with them made visible:</p>
+<div class="text" dir="ltr">{{.}}</div>{{end}}
 {{end}}
 {{if .It.Media}}<h2>Media</h2><ul>{{range .It.Media}}<li><bdi>{{.URL}}</bdi> {{.Type}} <code>{{.Digest}}</code>{{if .Alt}} — <bdi>{{.Alt}}</bdi>{{end}}</li>{{end}}</ul>{{end}}
 </body>
@@ -76,3 +82,23 @@ func renderHTML(w io.Writer, it *export.Item, doc string, redacted bool) error {
 		Redacted bool
 	}{it, doc, vs, redacted})
 }
+
+// showHidden returns s with its invisible format characters (bidi
+// controls such as a right-to-left override, zero-width characters)
+// written as [U+XXXX], or "" when it has none.
+func showHidden(s string) string {
+	if !strings.ContainsFunc(s, isHidden) {
+		return ""
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if isHidden(r) {
+			fmt.Fprintf(&b, "[U+%04X]", r)
+		} else {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+func isHidden(r rune) bool { return unicode.Is(unicode.Cf, r) && r != '\u00ad' }

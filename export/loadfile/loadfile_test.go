@@ -10,6 +10,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	stdhtml "html"
 	"os"
 	"path/filepath"
 	"sort"
@@ -211,6 +212,9 @@ func TestLoadFileReadBack(t *testing.T) {
 	}
 	if c3 := byKey[key("c3")]; !strings.Contains(c3["AUTHOR"], "<img src=x") {
 		t.Errorf("c3 author not kept as text: %q", c3["AUTHOR"])
+	} else if html := string(readRel(t, out, c3["HTMLPATH"])); !strings.Contains(stdhtml.UnescapeString(html), "[U+202E]evil[U+202C]") ||
+		!strings.Contains(html, "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;") || strings.Contains(html, "<img src=x") {
+		t.Errorf("c3 HTML does not show its hidden characters or lets markup through:\n%s", html)
 	}
 
 	// The OPT names the one image, with a document break.
