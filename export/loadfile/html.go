@@ -18,7 +18,7 @@ import (
 // page allows no script and loads nothing.
 var page = template.Must(template.New("item").Funcs(template.FuncMap{
 	"hidden": func(s string) string { return showHidden(s) },
-	"date": func(t time.Time) string { return date(t) },
+	"date":   func(t time.Time) string { return date(t) },
 	"datep": func(t *time.Time) string {
 		if t == nil {
 			return ""
