@@ -29,11 +29,11 @@ import (
 //	  "mentions": [{"screenName", …}], "hashtags": [{"text", …}], …}}} ]
 //
 // The note's id is not the tweet's, and the tweet does not name its note:
-// they are joined by creation time (the same second) and text (the cut
-// text, without its "…" and t.co links, begins the note's). The tweet is
-// then recorded with the note's text, links, hashtags and mentions, as
-// the API's note_tweet gives them, so the live collector and the import
-// make the same version. note-tweet.js is kept byte for byte as raw blobs
+// they are joined by creation time (the same second, give or take one)
+// and text (the cut text, without its "…" and t.co links, begins the
+// note's). The tweet is then recorded with the note's text, links,
+// hashtags and mentions, as the API's note_tweet gives them, so the live
+// collector and the import make the same version. note-tweet.js is kept byte for byte as raw blobs
 // of the capture, like tweets.js.
 
 // ArchiveNote is an element of note-tweet.js.
@@ -251,35 +251,37 @@ func looksCut(s string) bool {
 }
 
 // join gives f the whole text of its long post, when the archive has it:
-// a note made in the same second whose text the tweet's begins. When no
-// note's text matches, a note of that second is still taken if it is the
-// only one left and the tweet's text was cut short.
+// a note made in the same second (or the one before or after: the note
+// and the tweet are stamped apart) whose text the tweet's begins. When no
+// note's text matches, a note of the tweet's own second is still taken if
+// it is the only one left and the tweet's text was cut short.
 func (ns *notes) join(f *facts) error {
 	if ns == nil || ns.count == 0 {
 		return nil
 	}
-	refs := ns.bySec[f.created.Unix()]
-	if len(refs) == 0 {
-		return nil
-	}
+	sec := f.created.Unix()
 	key := joinKey(f.text)
 	var only *noteRef
 	var onlyNote *note
 	free := 0
-	for _, r := range refs {
-		if r.used {
-			continue
-		}
-		n, err := ns.read(r)
-		if err != nil {
-			return err
-		}
-		free++
-		only, onlyNote = r, n
-		if key != "" && strings.HasPrefix(joinKey(n.Text), key) {
-			r.used = true
-			applyNote(f, n)
-			return nil
+	for _, s := range []int64{sec, sec - 1, sec + 1} {
+		for _, r := range ns.bySec[s] {
+			if r.used {
+				continue
+			}
+			n, err := ns.read(r)
+			if err != nil {
+				return err
+			}
+			if s == sec {
+				free++
+				only, onlyNote = r, n
+			}
+			if key != "" && strings.HasPrefix(joinKey(n.Text), key) {
+				r.used = true
+				applyNote(f, n)
+				return nil
+			}
 		}
 	}
 	if free == 1 && looksCut(f.text) {

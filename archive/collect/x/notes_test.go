@@ -45,6 +45,7 @@ func TestArchiveNoteTweets(t *testing.T) {
 			if short := sink.Item(idShort); short.Text != "The hearing is open to all residents." {
 				t.Errorf("the short tweet of the same second took a note: %q", short.Text)
 			}
+			// Its note is stamped in the second before the tweet.
 			long2 := sink.Item(idLong2)
 			if !strings.HasPrefix(long2.Text, "Parks & Recreation") || !strings.HasSuffix(long2.Text, "Bonne saison à toutes et à tous !") {
 				t.Errorf("second long post %q", long2.Text)

@@ -46,7 +46,7 @@ window.YTD.note_tweet.part0 = [
     "noteTweet" : {
       "noteTweetId" : "2025208887380312064",
       "updatedAt" : "2026-02-21T14:00:00.000Z",
-      "createdAt" : "2026-02-21T14:00:00.087Z",
+      "createdAt" : "2026-02-21T13:59:59.950Z",
       "core" : {
         "styletags" : [ ],
         "urls" : [ ],
