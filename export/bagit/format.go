@@ -67,6 +67,7 @@ const (
 	FileViewer    = "index.html"
 	FileIndexCSV  = "index.csv"
 	FileCustody   = "chain-of-custody.json"
+	FileStyle     = "style.css"
 	FileRedacted  = "redaction-log.csv"
 	FileWithheld  = "withholding-log.csv"
 	viewerChunk   = 1000
@@ -198,13 +199,34 @@ func (w *bagWriter) Begin(ctx context.Context, m export.Meta) error {
 	return nil
 }
 
-// itemJSON is item.json.
+// itemJSON is an item's line in items/items-NNNNN.jsonl. What a version
+// says (text, author, url, language, parent and thread ids) is in its
+// content, not repeated here.
 type itemJSON struct {
-	*export.Item
-	Versions []versionRef `json:"versions"`
-	Raw      []fileRef    `json:"raw,omitempty"`
-	Media    []mediaRef   `json:"media,omitempty"`
-	Thread   string       `json:"thread_html"`
+	Key            string             `json:"key"`
+	Platform       string             `json:"platform"`
+	Account        string             `json:"account"`
+	ID             string             `json:"id"`
+	Kind           string             `json:"kind"`
+	ParentKey      string             `json:"parent_key,omitempty"`
+	ThreadKey      string             `json:"thread_key"`
+	Role           string             `json:"role"`
+	CreatedAt      time.Time          `json:"created_at"`
+	EditedAt       time.Time          `json:"edited_at,omitzero"`
+	Edited         bool               `json:"edited"`
+	RemovedAt      *time.Time         `json:"removed_at,omitempty"`
+	FirstCaptured  time.Time          `json:"first_captured"`
+	LastCaptured   time.Time          `json:"last_captured"`
+	Classification string             `json:"classification,omitempty"`
+	Schedule       string             `json:"schedule,omitempty"`
+	Exemptions     []string           `json:"exemptions,omitempty"`
+	Holds          []string           `json:"holds,omitempty"`
+	VersionCount   int                `json:"version_count"`
+	Versions       []versionRef       `json:"versions"`
+	Raw            []fileRef          `json:"raw,omitempty"`
+	Media          []mediaRef         `json:"media,omitempty"`
+	Redactions     []export.Redaction `json:"redactions,omitempty"`
+	Thread         string             `json:"thread_html"`
 }
 
 type versionRef struct {
@@ -212,9 +234,9 @@ type versionRef struct {
 	Digest     string    `json:"digest,omitempty"`
 	CapturedAt time.Time `json:"captured_at"`
 	Capture    string    `json:"capture"`
-	// ContentSHA256 is the SHA-256 of Content: the digest, unless
-	// redacted.
-	ContentSHA256 string `json:"content_sha256"`
+	// ContentSHA256 is the SHA-256 of Content when it is not Digest (a
+	// redacted version); otherwise Content hashes to Digest.
+	ContentSHA256 string `json:"content_sha256,omitempty"`
 	Redacted      bool   `json:"redacted,omitempty"`
 	// Content is the version's normalised JSON (in the items file only).
 	Content json.RawMessage `json:"content,omitempty"`
@@ -328,16 +350,19 @@ func (w *bagWriter) Write(ctx context.Context, it *export.Item) error {
 	w.itemsLine++
 	itemPath := w.itemsName
 	threadPath := ThreadPage(it.ThreadKey)
-	ij := itemJSON{Item: it, Thread: threadPath}
+	ij := itemJSON{Key: it.Key, Platform: it.Platform, Account: it.Account, ID: it.ID, Kind: it.Kind, ParentKey: it.ParentKey,
+		ThreadKey: it.ThreadKey, Role: it.Role, CreatedAt: it.CreatedAt, EditedAt: it.EditedAt, Edited: it.Edited, RemovedAt: it.RemovedAt,
+		FirstCaptured: it.FirstCaptured, LastCaptured: it.LastCaptured, Classification: it.Classification, Schedule: it.Schedule,
+		Exemptions: it.Exemptions, Holds: it.Holds, VersionCount: it.VersionCount, Redactions: it.Redactions, Thread: threadPath}
 	cust := custodyItem{Key: it.Key, File: itemPath, Line: w.itemsLine, Role: it.Role, CreatedAt: it.CreatedAt, RemovedAt: it.RemovedAt}
 	for _, v := range it.Versions {
 		b, err := w.versionBytes(ctx, it.Key, &v)
 		if err != nil {
 			return err
 		}
-		ref := versionRef{Digest: v.Digest, CapturedAt: v.CapturedAt, Capture: v.Capture, ContentSHA256: sha(b), Redacted: v.Redacted}
+		ref := versionRef{Digest: v.Digest, CapturedAt: v.CapturedAt, Capture: v.Capture, Redacted: v.Redacted}
 		if v.Redacted {
-			ref.Digest = ""
+			ref.Digest, ref.ContentSHA256 = "", sha(b)
 		}
 		cust.Versions = append(cust.Versions, ref)
 		ref.Content = b
@@ -525,6 +550,9 @@ func (w *bagWriter) Finish(ctx context.Context) (export.Manifest, error) {
 	if err := w.writeViewer(); err != nil {
 		return fail(err)
 	}
+	if err := w.put(FileStyle, []byte(html.ThreadCSS)); err != nil {
+		return fail(err)
+	}
 	if err := w.pool.Wait(); err != nil {
 		return fail(err)
 	}
@@ -634,7 +662,7 @@ func (w *bagWriter) writeCustody() error {
 	c := Custody{Format: custodyFormat, ArchiveID: w.meta.ArchiveID, OsmarcVersion: w.meta.OsmarcVersion, ExportedAt: w.meta.ExportedAt.UTC(),
 		Exporter: w.meta.Exporter, JournalHead: w.meta.JournalHead, Selection: w.meta.Selection, Description: w.meta.Selection.String(),
 		Redacted: w.meta.Redacted, Withheld: w.meta.Withheld, ItemCount: w.items, VersionCount: w.versions,
-		Note: "Each item is on line Line of File; each version's content there is the archived normalised JSON byte for byte, so its SHA-256 (content_sha256) equals the version's archived digest, unless the version is redacted: a redacted version's archived digest is left out, as it would let anyone test guesses at the redacted text. The journal head names the state of the archive the export was taken from (osmarc verify checks the chain)."}
+		Note: "Each item is on line Line of File; each version's content there is the archived normalised JSON byte for byte, so its SHA-256 equals the version's archived digest, unless the version is redacted: a redacted version's archived digest is left out, as it would let anyone test guesses at the redacted text, and content_sha256 gives its content's SHA-256 instead. The journal head names the state of the archive the export was taken from (osmarc verify checks the chain)."}
 	b, err := json.MarshalIndent(c, "", "  ")
 	if err != nil {
 		return err

@@ -108,6 +108,9 @@ func TestViewerInChromium(t *testing.T) {
 	if n := eval[int](t, ctx, `document.querySelectorAll("article").length`); n != 5 {
 		t.Errorf("thread page shows %d items", n)
 	}
+	if r := eval[string](t, ctx, `getComputedStyle(document.querySelector("article")).borderTopLeftRadius`); r != "6px" {
+		t.Errorf("thread page's shared stylesheet not applied (border radius %q)", r)
+	}
 	if w := eval[int](t, ctx, `(function(){var i=document.querySelector("img");return i&&i.complete?i.naturalWidth:-1})()`); w != 2 {
 		t.Errorf("thread page image: naturalWidth %d", w)
 	}

@@ -150,6 +150,12 @@ var funcs = template.FuncMap{
 //go:embed thread.html.tmpl
 var threadTmpl string
 
+// ThreadCSS is the thread pages' stylesheet, style.css in the package's
+// data directory (one copy, not one per page).
+//
+//go:embed thread.css
+var ThreadCSS string
+
 var threadPage = template.Must(template.New("thread").Funcs(funcs).Parse(threadTmpl))
 
 // WriteThread writes a thread's page: the items nested by reply, oldest
