@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/osmarc/osmarc/archive"
 )
@@ -527,19 +529,43 @@ func (e *engine) parent(h *Hit) error {
 	return nil
 }
 
-// opening is the first n characters of text on one line, cut at a word
-// with "…" when longer.
+// opening is the first n characters of text on one line (runs of white
+// space made one space), cut at a word with "…" when longer. It reads no
+// further than it keeps.
 func opening(text string, n int) string {
-	text = strings.Join(strings.Fields(text), " ")
-	r := []rune(text)
-	if len(r) <= n {
-		return text
+	var b strings.Builder
+	b.Grow(min(len(text), 4*n))
+	count, space, lastSpace := 0, false, -1
+	for _, r := range text {
+		if unicode.IsSpace(r) {
+			space = b.Len() > 0
+			continue
+		}
+		if space {
+			if count == n {
+				return b.String() + "…" // cut between words
+			}
+			lastSpace = b.Len()
+			b.WriteByte(' ')
+			count++
+			space = false
+		}
+		if count == n {
+			return cutAt(b.String(), lastSpace, n)
+		}
+		b.WriteRune(r)
+		count++
 	}
-	cut := string(r[:n])
-	if i := strings.LastIndexByte(cut, ' '); i > n/2 {
-		cut = cut[:i]
+	return b.String()
+}
+
+// cutAt ends a too long opening at its last space (byte offset sp) when
+// that keeps more than half of it, and marks the cut.
+func cutAt(s string, sp, n int) string {
+	if sp > 0 && utf8.RuneCountInString(s[:sp]) > n/2 {
+		s = s[:sp]
 	}
-	return cut + "…"
+	return s + "…"
 }
 
 // facets counts the hits by each value of the facet fields.
