@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -321,12 +320,7 @@ func (ai *ArchiveImporter) readPart(ctx context.Context, im *importer, src colle
 			if ferr := flush(); ferr != nil {
 				return ferr
 			}
-			line := 0
-			var ye *YTDError
-			if errors.As(err, &ye) {
-				line, err = ye.Line, errors.New(ye.Msg)
-			}
-			im.sink.Bad(&archive.InputError{Source: source, Line: line, Err: err})
+			im.sink.Bad(structureError(source, err))
 			break
 		}
 		var ae archiveElem

@@ -140,12 +140,7 @@ func (ns *notes) readFile(ctx context.Context, sink collect.Sink, src collect.So
 			break
 		}
 		if err != nil {
-			line := 0
-			var ye *YTDError
-			if errors.As(err, &ye) {
-				line, err = ye.Line, errors.New(ye.Msg)
-			}
-			sink.Bad(&archive.InputError{Source: source, Line: line, Err: err})
+			sink.Bad(structureError(source, err))
 			break
 		}
 		var an ArchiveNote

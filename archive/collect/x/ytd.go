@@ -8,6 +8,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/osmarc/osmarc/archive"
 )
 
 // MaxElementBytes bounds one element of an archive's .js file: no tweet
@@ -298,4 +300,14 @@ func sniffYTD(head []byte, names ...string) bool {
 		}
 	}
 	return false
+}
+
+// structureError is the bad record a data file's lost structure makes,
+// at the YTDError's line when it has one.
+func structureError(source string, err error) *archive.InputError {
+	var ye *YTDError
+	if errors.As(err, &ye) {
+		return &archive.InputError{Source: source, Line: ye.Line, Err: errors.New(ye.Msg)}
+	}
+	return &archive.InputError{Source: source, Err: err}
 }
