@@ -2,11 +2,13 @@ package x
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"slices"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/osmarc/osmarc/archive/collect"
 )
@@ -172,4 +174,26 @@ func TestImportLeavesNoTemporaryFiles(t *testing.T) {
 	if left, _ := os.ReadDir(tmp); len(left) != 0 {
 		t.Errorf("left behind: %v", left)
 	}
+}
+
+// FuzzNoteTweets: whatever note-tweet.js holds, the import neither fails
+// nor panics, and the tweets beside it are all recorded.
+func FuzzNoteTweets(f *testing.F) {
+	f.Add(readFixture(f, "archive-notes", "data", "note-tweet.js"))
+	f.Add([]byte(`window.YTD.note_tweet.part0 = [ {"noteTweet": {"noteTweetId": 1, "createdAt": "x", "core": {"text": 5}}}, {} ]`))
+	f.Add([]byte(`window.YTD.note_tweet.part0 = [ {"noteTweet": {"createdAt": "2026-02-20T09:30:00.000Z", "core": {"text": "The hearing is open to all residents. More"}}} ]`))
+	tweets := readFixture(f, "archive-notes", "data", "tweets.js")
+	f.Fuzz(func(t *testing.T, notes []byte) {
+		src := collect.Source{Name: "fuzz", FS: fstest.MapFS{
+			"data/tweets.js":     {Data: tweets},
+			"data/note-tweet.js": {Data: notes},
+		}, Path: "."}
+		sink := collect.NewMemorySink()
+		if err := fixedImporter().Import(context.Background(), src, fxImportAccount(), sink); err != nil {
+			t.Fatal(err)
+		}
+		if len(sink.Items) != 4 {
+			t.Fatalf("%d items, want the 4 tweets", len(sink.Items))
+		}
+	})
 }
