@@ -107,8 +107,11 @@ func (s *scorer) best(k int) ([]scored, error) {
 		return s.accumulate(r, k)
 	}
 	e := s.p.e
+	// The candidates grow with q: each step adds the hits of the tiers it
+	// widens to, not the union of every tier again.
+	cand := e.empty()
+	prev := -1
 	for q := 0; q < maxTier; q += 2 {
-		cand := e.empty()
 		for i := range e.segs {
 			if r[i] == nil || r[i].IsEmpty() {
 				continue
@@ -117,16 +120,22 @@ func (s *scorer) best(k int) ([]scored, error) {
 			for _, l := range s.leaves {
 				for _, st := range l.stems {
 					for tq, tb := range st.tiers {
-						if tq <= q && tb[i] != nil {
+						if tq > prev && tq <= q && tb[i] != nil {
 							parts = append(parts, tb[i])
 						}
 					}
 				}
 			}
 			if u := union(parts...); u != nil {
-				cand[i] = roaring.And(r[i], u)
+				add := roaring.And(r[i], u)
+				if cand[i] == nil {
+					cand[i] = add
+				} else {
+					cand[i] = roaring.Or(cand[i], add)
+				}
 			}
 		}
+		prev = q
 		n := cand.card()
 		if n < uint64(k) {
 			continue
