@@ -61,16 +61,68 @@ const (
 )
 
 // Rule classifies the items its query matches. Match uses the query
-// syntax of osmarc search, and means exactly what it means there.
+// syntax of osmarc search, with one difference (RuleSemanticsAll): in a
+// rule every clause is required unless it starts with "-", which still
+// excludes. In a search, clauses without "+" are alternatives; a records
+// officer writing "platform:facebook kind:comment" means Facebook
+// comments, not everything on Facebook and every comment.
+//
+// A rule keeps the semantics it was approved under: rules recorded before
+// every clause was required carry no Semantics (RuleSemanticsSearch) and
+// still match what the same query finds in osmarc search, so replaying an
+// old journal never silently reclassifies records.
 type Rule struct {
-	ID         string    `json:"id"`
-	Match      string    `json:"match"`
+	ID    string `json:"id"`
+	Match string `json:"match"`
+	// Semantics is how Match is read: RuleSemanticsAll for rules added
+	// now; absent (0, RuleSemanticsSearch) in rules recorded before.
+	Semantics int `json:"semantics,omitempty"`
+	// Query is Match as the index evaluates it under RuleSemanticsAll:
+	// each clause without "+" or "-" with a "+" in front. It is recorded
+	// with the rule, so the journal says exactly what was evaluated.
+	Query      string    `json:"query,omitempty"`
 	Class      string    `json:"class"`
 	Schedule   string    `json:"schedule,omitempty"`
 	Exemptions []string  `json:"exemptions,omitempty"`
 	Note       string    `json:"note,omitempty"`
 	AddedBy    string    `json:"added_by"`
 	AddedAt    time.Time `json:"added_at"`
+}
+
+// Rule semantics: how a rule's Match is read.
+const (
+	// RuleSemanticsSearch is how rules recorded before RuleSemanticsAll
+	// read (their Semantics is absent): exactly as osmarc search does, so
+	// with no "+" clause any one plain clause is enough, and with one,
+	// plain clauses only rank and decide nothing.
+	RuleSemanticsSearch = 0
+	// RuleSemanticsAll: every clause is required unless it starts with
+	// "-" (excluded). An alternative within one field is a regular
+	// expression over its whole value (kind:/comment|reply/); across
+	// fields, write two rules.
+	RuleSemanticsAll = 2
+)
+
+// EvaluatedQuery is the query the index evaluates for the rule: Query
+// under RuleSemanticsAll, Match as typed for a rule recorded before.
+func (ru Rule) EvaluatedQuery() string {
+	if ru.Semantics >= RuleSemanticsAll && ru.Query != "" {
+		return ru.Query
+	}
+	return ru.Match
+}
+
+// requireAll is the query of clauses cs with every clause that has no
+// "+" or "-" required.
+func requireAll(cs []Clause) string {
+	parts := make([]string, len(cs))
+	for i, c := range cs {
+		parts[i] = c.Text
+		if !c.Required && !c.Excluded {
+			parts[i] = "+" + c.Text
+		}
+	}
+	return strings.Join(parts, " ")
 }
 
 // RuleSet is the ordered list of rules: the first that matches an item
@@ -232,6 +284,7 @@ func (r *Records) checkRule(ru *Rule) error {
 			return fmt.Errorf("%w %s: --match %q: a rule cannot match on %s: (it is what classification decides)", ErrInvalid, where, ru.Match, c.Field)
 		}
 	}
+	ru.Semantics, ru.Query = RuleSemanticsAll, requireAll(cs)
 	if ru.Class, err = ParseClass(ru.Class); err != nil {
 		return fmt.Errorf("%s: %w", where, err)
 	}
@@ -244,32 +297,6 @@ func (r *Records) checkRule(ru *Rule) error {
 		return fmt.Errorf("%s: %w", where, err)
 	}
 	return nil
-}
-
-// AlternativesNote says, for a match with two or more clauses and no "+"
-// or "-" in front of any, that any one of them matching is enough, as in
-// osmarc search; "" otherwise.
-func (r *Records) AlternativesNote(match string) string {
-	if r.ParseQuery == nil {
-		return ""
-	}
-	cs, err := r.ParseQuery(match)
-	if err != nil || len(cs) < 2 {
-		return ""
-	}
-	var plain []string
-	for _, c := range cs {
-		if c.Required {
-			return ""
-		}
-		if !c.Excluded {
-			plain = append(plain, "+"+c.Text)
-		}
-	}
-	if len(plain) < 2 {
-		return ""
-	}
-	return fmt.Sprintf("clauses without + are alternatives, as in osmarc search: this rule matches items with any one of them; for all of them write %q", strings.Join(plain, " "))
 }
 
 // RuleChange is what one change of the rules did, as its event records it.
@@ -479,7 +506,7 @@ func (r *Records) evaluate(ctx context.Context, rules []Rule) (*evaluation, erro
 	}
 	for _, ru := range rules {
 		a := Assignment{Class: ru.Class, Schedule: ru.Schedule, Exemptions: ru.Exemptions, Source: SourceRule, Rule: ru.ID}
-		_, err := m.MatchKeys(ctx, ru.Match, func(key string) error {
+		_, err := m.MatchKeys(ctx, ru.EvaluatedQuery(), func(key string) error {
 			if _, ok := ev.byKey[key]; !ok {
 				ev.byKey[key] = a
 			}
@@ -639,7 +666,7 @@ func (c *Classifier) Reevaluate(ctx context.Context, m Matcher, keys []string) (
 		if len(left) == 0 {
 			break
 		}
-		hit, err := m.Match(ctx, ru.Match, left)
+		hit, err := m.Match(ctx, ru.EvaluatedQuery(), left)
 		if err != nil {
 			return nil, fmt.Errorf("rule %s (%s): %w", ru.ID, ru.Match, err)
 		}
@@ -693,11 +720,25 @@ type RuleResult struct {
 	Wins bool `json:"wins"`
 }
 
-// ClauseResult is whether one clause of a rule holds for an item.
+// ClauseResult is whether one clause of a rule holds for an item, and
+// what part it plays in the rule (Role). Under RuleSemanticsAll a clause
+// without "+" or "-" is Required.
 type ClauseResult struct {
 	Clause
-	Holds bool `json:"holds"`
+	Holds bool   `json:"holds"`
+	Role  string `json:"role"`
 }
+
+// Roles of a clause in a rule: required (it must hold), excluded (it
+// must not); in a rule recorded before every clause was required
+// (RuleSemanticsSearch), a plain clause is one of alternatives (any-of),
+// or only ranks beside a "+" clause and decides nothing (ranks-only).
+const (
+	RoleRequired  = "required"
+	RoleExcluded  = "excluded"
+	RoleAnyOf     = "any-of"
+	RoleRanksOnly = "ranks-only"
+)
 
 // Explain evaluates every rule against one item, clause by clause, and
 // says which one classifies it and whether a person's decision outranks it.
@@ -728,12 +769,17 @@ func (r *Records) Explain(ctx context.Context, key string) (Explanation, error) 
 	won := false
 	for _, ru := range rs.Rules {
 		res := RuleResult{Rule: ru}
-		m, err := r.Matcher.Match(ctx, ru.Match, one)
+		m, err := r.Matcher.Match(ctx, ru.EvaluatedQuery(), one)
 		if err != nil {
 			return ex, fmt.Errorf("rule %s: %w", ru.ID, err)
 		}
 		res.Matched = m[key]
-		if cs, err := r.ParseQuery(ru.Match); err == nil {
+		if r.ParseQuery != nil {
+			cs, err := r.ParseQuery(ru.Match)
+			if err != nil {
+				return ex, fmt.Errorf("rule %s: --match %q: %w", ru.ID, ru.Match, err)
+			}
+			anyRequired := slices.ContainsFunc(cs, func(c Clause) bool { return c.Required })
 			for _, c := range cs {
 				q := c.Text
 				if c.Required || c.Excluded {
@@ -743,7 +789,18 @@ func (r *Records) Explain(ctx context.Context, key string) (Explanation, error) 
 				if err != nil {
 					return ex, fmt.Errorf("rule %s: %w", ru.ID, err)
 				}
-				res.Clauses = append(res.Clauses, ClauseResult{Clause: c, Holds: cm[key]})
+				cr := ClauseResult{Clause: c, Holds: cm[key]}
+				switch {
+				case c.Excluded:
+					cr.Role = RoleExcluded
+				case c.Required || ru.Semantics >= RuleSemanticsAll:
+					cr.Role, cr.Required = RoleRequired, true
+				case anyRequired:
+					cr.Role = RoleRanksOnly
+				default:
+					cr.Role = RoleAnyOf
+				}
+				res.Clauses = append(res.Clauses, cr)
 			}
 		}
 		if res.Matched && !won {

@@ -443,3 +443,146 @@ func TestClassificationSurvivesRebuild(t *testing.T) {
 		t.Fatalf("c2 after rebuild: %+v", got)
 	}
 }
+
+// TestRuleClausesAreAllRequired: in a rule every clause is required unless
+// "-" excludes it (the issue's example, platform:facebook kind:comment,
+// means Facebook comments); an alternative within a field is a regular
+// expression over its whole value; rule test explains clause by clause.
+func TestRuleClausesAreAllRequired(t *testing.T) {
+	a, r, ix, _ := indexed(t)
+	in := `{"platform":"x","account":"official","id":"x1","kind":"comment","created_at":"2026-03-01T13:00:00Z","text":"a comment elsewhere"}
+`
+	if _, err := a.Ingest(ctx, []archive.Source{{Name: "x.jsonl", R: strings.NewReader(in)}}, archive.IngestOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.Reindex(ctx, a, nil); err != nil {
+		t.Fatal(err)
+	}
+	classified := func(rule string) []string {
+		t.Helper()
+		cl, err := r.Classifier(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, k := range cl.Classified() {
+			if cl.Of(k).Rule == rule {
+				out = append(out, k)
+			}
+		}
+		return out
+	}
+	ru, _, err := r.AddRule(ctx, retention.Rule{Match: "platform:facebook kind:comment", Class: "transitory"}, 0, "Facebook comments")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ru.Semantics != retention.RuleSemanticsAll || ru.Query != "+platform:facebook +kind:comment" || ru.Match != "platform:facebook kind:comment" {
+		t.Fatalf("rule as recorded: %+v", ru)
+	}
+	want := []string{"facebook/comments/c1", "facebook/comments/c2", "facebook/comments/c9"}
+	if got := classified("r1"); !slices.Equal(got, want) {
+		t.Fatalf("platform:facebook kind:comment classified %v, want the Facebook comments %v", got, want)
+	}
+	// The journal records the rule with its semantics and evaluated query.
+	rs, _ := r.Rules()
+	if rs.Rules[0].Semantics != retention.RuleSemanticsAll || rs.Rules[0].Query != ru.Query {
+		t.Fatalf("recorded rules: %+v", rs.Rules)
+	}
+	ex, err := r.Explain(ctx, "x/official/x1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ex.Rules[0].Matched || ex.Assignment.Source != retention.SourceDefault || len(ex.Rules[0].Clauses) != 2 ||
+		ex.Rules[0].Clauses[0].Holds || ex.Rules[0].Clauses[0].Role != retention.RoleRequired || !ex.Rules[0].Clauses[0].Required ||
+		!ex.Rules[0].Clauses[1].Holds || ex.Rules[0].Clauses[1].Role != retention.RoleRequired {
+		t.Fatalf("rule test on a comment on X: %+v", ex.Rules)
+	}
+
+	// "-" still excludes: the public's comments, wherever they are.
+	if _, _, err := r.AddRule(ctx, retention.Rule{Match: "kind:comment -origin:account", Class: "non-record"}, 1, "public comments"); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := classified("r2"), []string{"facebook/comments/c1", "facebook/comments/c2", "x/official/x1"}; !slices.Equal(got, want) {
+		t.Fatalf("kind:comment -origin:account classified %v, want %v", got, want)
+	}
+	if ex, err = r.Explain(ctx, "facebook/comments/c9"); err != nil {
+		t.Fatal(err)
+	}
+	if c := ex.Rules[0].Clauses; ex.Rules[0].Matched || len(c) != 2 || c[1].Role != retention.RoleExcluded || !c[1].Holds || ex.Assignment.Rule != "r1" {
+		t.Fatalf("rule test on the account's own comment: %+v", ex)
+	}
+	if _, err := r.RemoveRule(ctx, "r2", "test done"); err != nil {
+		t.Fatal(err)
+	}
+
+	// An alternative within one field: a regular expression over its
+	// whole value.
+	if _, _, err := r.AddRule(ctx, retention.Rule{Match: "platform:/facebook|x/ kind:/post|comment/", Class: "record"}, 0, ""); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := classified("r3"), []string{"facebook/official/p1", "facebook/official/p2", "x/official/x1"}; !slices.Equal(got, want) {
+		t.Fatalf("alternatives as regular expressions classified %v, want %v", got, want)
+	}
+}
+
+// TestOldRulesKeepTheirMeaning: a rule recorded before every clause was
+// required (no semantics in its event) still matches what osmarc search
+// finds, after a replay and after later changes of the rules: a records
+// decision never changes silently.
+func TestOldRulesKeepTheirMeaning(t *testing.T) {
+	a, r, ix, _ := indexed(t)
+	old := retention.RuleSet{ID: "rules", Version: 1, NextID: 1, Rules: []retention.Rule{
+		{ID: "r1", Match: "kind:post account:comments", Class: "non-record", AddedBy: "officer", AddedAt: day(2026, 1, 5)},
+	}}
+	if _, err := a.RecordEvent(ctx, retention.EventRulesChanged, map[string]any{"rules": old}); err != nil {
+		t.Fatal(err)
+	}
+	r2 := retention.New(a, r.Now)
+	r2.Matcher, r2.ParseQuery = ix, clauses
+	cl, err := r2.Classifier(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Search semantics: posts or items of the comments account.
+	want := []string{"facebook/comments/c1", "facebook/comments/c2", "facebook/comments/c9", "facebook/official/p1", "facebook/official/p2"}
+	if got := cl.Classified(); !slices.Equal(got, want) {
+		t.Fatalf("the old rule classifies %v, want %v", got, want)
+	}
+	ex, err := r2.Explain(ctx, "facebook/official/p1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := ex.Rules[0].Clauses; !ex.Rules[0].Wins || len(c) != 2 || c[0].Role != retention.RoleAnyOf || c[1].Role != retention.RoleAnyOf || c[1].Holds {
+		t.Fatalf("rule test on an old rule: %+v", ex.Rules)
+	}
+	// A new rule after it: the old one keeps its meaning, the new one
+	// requires every clause.
+	if _, _, err := r2.AddRule(ctx, retention.Rule{Match: "kind:comment origin:account", Class: "record"}, 0, ""); err != nil {
+		t.Fatal(err)
+	}
+	rs, _ := r2.Rules()
+	if rs.Rules[0].Semantics != retention.RuleSemanticsSearch || rs.Rules[0].Query != "" || rs.Rules[1].Semantics != retention.RuleSemanticsAll {
+		t.Fatalf("rules after a change: %+v", rs.Rules)
+	}
+	if got := classOf(t, r2, "facebook/comments/c1"); got.Rule != "r1" {
+		t.Fatalf("c1 after a new rule: %+v", got)
+	}
+	// With "+", an old rule's plain clauses only ranked.
+	if _, err := r2.RemoveRule(ctx, "r1", "superseded"); err != nil {
+		t.Fatal(err)
+	}
+	old2 := retention.RuleSet{ID: "rules", Version: 10, NextID: 5, Rules: []retention.Rule{
+		{ID: "r5", Match: "+kind:post account:comments", Class: "non-record"},
+	}}
+	if _, err := a.RecordEvent(ctx, retention.EventRulesChanged, map[string]any{"rules": old2}); err != nil {
+		t.Fatal(err)
+	}
+	r3 := retention.New(a, r.Now)
+	r3.Matcher, r3.ParseQuery = ix, clauses
+	if ex, err = r3.Explain(ctx, "facebook/official/p1"); err != nil {
+		t.Fatal(err)
+	}
+	if c := ex.Rules[0].Clauses; !ex.Rules[0].Wins || c[0].Role != retention.RoleRequired || c[1].Role != retention.RoleRanksOnly {
+		t.Fatalf("rule test on an old rule with +: %+v", ex.Rules)
+	}
+}

@@ -58,19 +58,26 @@ func TestClassificationCommands(t *testing.T) {
 	if !strings.Contains(out, "Added rule r1 at position 1") || !strings.Contains(out, "2 changed classification") {
 		t.Fatalf("rule add:\n%s", out)
 	}
+	// The issue's example: in a rule every clause is required, so this
+	// means Facebook comments (not every Facebook item and every comment).
 	code, out, errs := osmarc(t, "", "rule", "add", "--data", dir, "--match", "platform:facebook kind:comment", "--class", "transitory",
-		"--schedule", "grs-5.2-010", "--exemption", "pii")
-	if code != 0 || !strings.Contains(errs, "note: clauses without + are alternatives") || !strings.Contains(errs, `"+platform:facebook +kind:comment"`) {
-		t.Fatalf("rule add with alternatives: %d %q %q", code, out, errs)
+		"--schedule", "grs-5.2-010", "--exemption", "pii", "--json")
+	var added struct {
+		Rule struct {
+			Semantics int    `json:"semantics"`
+			Query     string `json:"query"`
+		} `json:"rule"`
+		Change struct {
+			Reclassified int `json:"reclassified"`
+		} `json:"change"`
+	}
+	json.Unmarshal([]byte(out), &added)
+	if code != 0 || errs != "" || added.Rule.Semantics != 2 || added.Rule.Query != "+platform:facebook +kind:comment" || added.Change.Reclassified != 1 {
+		t.Fatalf("rule add platform:facebook kind:comment: %d %q %q", code, out, errs)
 	}
 	if events() != n+2 {
 		t.Fatalf("two rule changes wrote %v events", events()-n)
 	}
-	out = must(t, "rule", "list", "--data", dir)
-	if !strings.Contains(out, "1  r1") || !strings.Contains(out, "2  r2  platform:facebook kind:comment                 transitory  grs-5.2-010     personal-information") {
-		t.Fatalf("rule list:\n%s", out)
-	}
-
 	// search filters by what the rules decided.
 	var res struct {
 		Total int `json:"total"`
@@ -80,8 +87,26 @@ func TestClassificationCommands(t *testing.T) {
 		} `json:"hits"`
 	}
 	json.Unmarshal([]byte(must(t, "search", "--data", dir, "--class", "transitory", "--json")), &res)
+	if res.Total != 1 || res.Hits[0].Key != "facebook/3rd-brigade/101_2001_3001" { // the one Facebook comment; not the reply, not X's reply
+		t.Fatalf("search --class transitory after platform:facebook kind:comment: %+v", res)
+	}
+	// An alternative is a second rule.
+	must(t, "rule", "add", "--data", dir, "--match", "platform:facebook kind:reply", "--class", "transitory",
+		"--schedule", "grs-5.2-010", "--exemption", "pii", "--reason", "replies too")
+	out = must(t, "rule", "list", "--data", dir)
+	if !strings.Contains(out, "1  r1") || !strings.Contains(out, "2  r2  platform:facebook kind:comment                 transitory  grs-5.2-010     personal-information") ||
+		!strings.Contains(out, "3  r3  platform:facebook kind:reply") || strings.Contains(out, "*") {
+		t.Fatalf("rule list:\n%s", out)
+	}
+	json.Unmarshal([]byte(must(t, "search", "--data", dir, "--class", "transitory", "--json")), &res)
 	if res.Total != 2 { // the comment and the reply; the posts matched r1 first
 		t.Fatalf("search --class transitory: %+v", res)
+	}
+	help := must(t, "rule", "add", "--help")
+	for _, want := range []string{"every clause is required", "in osmarc search it would be one of alternatives", "kind:/comment|reply/", "two rules with the same class", "classifies Facebook comments"} {
+		if !strings.Contains(help, want) {
+			t.Fatalf("rule add --help: no %q in\n%s", want, help)
+		}
 	}
 	json.Unmarshal([]byte(must(t, "search", "--data", dir, "--exemption", "personal-information", "--json")), &res)
 	if res.Total != 2 {
@@ -91,7 +116,8 @@ func TestClassificationCommands(t *testing.T) {
 	// rule test and show explain one item.
 	key := "facebook/3rd-brigade/101_2001_3001"
 	out = must(t, "rule", "test", "--data", dir, key)
-	for _, want := range []string{"1. r1", "does not match", "✗ +kind:post  (required)", "2. r2", "MATCHES: this rule classifies it", "✓ kind:comment",
+	for _, want := range []string{"every clause must hold, except one starting with \"-\"", "1. r1", "does not match", "✗ +kind:post  (required)", "2. r2",
+		"MATCHES: this rule classifies it", "✓ platform:facebook  (required)", "✓ kind:comment  (required)", "3. r3", "✗ kind:reply  (required)",
 		"Classification: transitory (rule r2), exemptions personal-information", "Schedule: grs-5.2-010: eligible for disposition from 2024-07-14"} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("rule test: no %q in\n%s", want, out)

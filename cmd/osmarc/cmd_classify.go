@@ -19,8 +19,10 @@ func newRuleCommand(g *globalOptions) *cobra.Command {
 		Short: "Classification rules: which items are records, secondary copies, transitory or non-records",
 		Long: `Classification rules give items a class (record, secondary-copy, transitory,
 non-record), optionally a retention schedule and exemption codes. A rule's
---match is a query as osmarc search takes it, and matches exactly the items
-that search finds. Rules are ordered: the first that matches an item wins;
+--match is a query in the language of osmarc search, with one difference:
+in a rule every clause is required. ` + ruleSemanticsHelp + `
+
+Rules are ordered: the first that matches an item wins;
 an item no rule matches is a record under its account's schedule (the safe
 default). A person's classification (osmarc classify) outranks every rule.
 
@@ -35,7 +37,16 @@ the search index, so the index must hold every item (osmarc reindex).`,
 	add := &cobra.Command{
 		Use:   "add --match EXPR --class C [--schedule S] [--exemption E]...",
 		Short: "Add a rule (last, or at --at N) and re-evaluate every item",
-		Args:  cobra.NoArgs,
+		Long: `rule add puts a classification rule last (or at --at N) and re-evaluates
+every item, recording the new rules and what changed as one journal event.
+
+--match is a query in the language of osmarc search, with one difference:
+in a rule every clause is required. ` + ruleSemanticsHelp + `
+
+Example: osmarc rule add --match 'platform:facebook kind:comment' \
+  --class transitory --schedule grs-5.2-010 --reason 'GRS 5.2 item 010'
+classifies Facebook comments (not every Facebook item and every comment).`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return withRecords(cmd.Context(), g, "rule add", false, func(a *archive.Archive, r *retention.Records) error {
 				added, ch, err := r.AddRule(cmd.Context(), ru, at, reason)
@@ -47,14 +58,11 @@ the search index, so the index must hold every item (osmarc reindex).`,
 				}
 				fmt.Fprintf(g.stdout, "Added rule %s at position %d: %s → %s.\n", added.ID, ch.To, added.Match, ruleOutcome(added))
 				printChange(g, ch)
-				if note := r.AlternativesNote(added.Match); note != "" {
-					fmt.Fprintf(g.stderr, "osmarc: note: %s\n", note)
-				}
 				return nil
 			})
 		},
 	}
-	add.Flags().StringVar(&ru.Match, "match", "", "the items the rule classifies: a query as osmarc search takes it, e.g. '+platform:facebook +kind:comment +origin:public'")
+	add.Flags().StringVar(&ru.Match, "match", "", "the items the rule classifies: a query as osmarc search takes it, every clause required unless it starts with -, e.g. 'platform:facebook kind:comment origin:public'")
 	add.Flags().StringVar(&ru.Class, "class", "", "record, secondary-copy, transitory or non-record")
 	add.Flags().StringVar(&ru.Schedule, "schedule", "", "the retention schedule of what it matches (default: the account's)")
 	add.Flags().StringArrayVar(&ru.Exemptions, "exemption", nil, "an exemption code (see osmarc request exemptions; repeatable)")
@@ -85,10 +93,18 @@ the search index, so the index must hold every item (osmarc reindex).`,
 				}
 				tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "#\tID\tMATCH\tCLASS\tSCHEDULE\tEXEMPTIONS")
+				old := false
 				for i, ru := range rs.Rules {
-					fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", i+1, ru.ID, ru.Match, ru.Class, orDash(ru.Schedule, "(account's)"), orDash(strings.Join(ru.Exemptions, ","), "-"))
+					match := ru.Match
+					if ru.Semantics < retention.RuleSemanticsAll {
+						match, old = match+" *", true
+					}
+					fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", i+1, ru.ID, match, ru.Class, orDash(ru.Schedule, "(account's)"), orDash(strings.Join(ru.Exemptions, ","), "-"))
 				}
 				tw.Flush()
+				if old {
+					fmt.Fprintln(g.stdout, "* recorded before rules required every clause: it matches what osmarc search finds with the same query (clauses without + are alternatives).")
+				}
 				fmt.Fprintln(g.stdout, "Otherwise: record under the account's schedule.")
 				return nil
 			})
@@ -198,11 +214,25 @@ func printChange(g *globalOptions, ch retention.RuleChange) {
 	fmt.Fprintf(g.stdout, "Re-evaluated %d item(s): %d changed classification. Now: %s.\n", ch.Evaluated, ch.Reclassified, strings.Join(parts, ", "))
 }
 
+// ruleSemanticsHelp says how a rule's clauses combine, and how an
+// alternative is written.
+const ruleSemanticsHelp = `A clause without "+" or "-" is required
+(in osmarc search it would be one of alternatives); "-" excludes. So
+'platform:facebook kind:comment' matches Facebook comments, and
+'platform:facebook -origin:account' what the public posted on Facebook.
+For alternatives within one field, match its whole value with a regular
+expression: 'kind:/comment|reply/'. For alternatives across fields, write
+two rules with the same class. Rules recorded before every clause was
+required keep the meaning they had when they were approved: what osmarc
+search finds with the same query (rule list marks them with *).`
+
 func printExplanation(g *globalOptions, ex retention.Explanation) {
 	w := g.stdout
 	fmt.Fprintf(w, "%s\n", ex.Key)
 	if len(ex.Rules) == 0 {
 		fmt.Fprintln(w, "  No rules.")
+	} else {
+		fmt.Fprintln(w, `  In a rule every clause must hold, except one starting with "-", which must not (unlike osmarc search, where clauses without + are alternatives).`)
 	}
 	for i, rr := range ex.Rules {
 		verdict := "does not match"
@@ -213,18 +243,20 @@ func printExplanation(g *globalOptions, ex retention.Explanation) {
 			verdict = "matches, but an earlier rule won"
 		}
 		fmt.Fprintf(w, "  %d. %s  %s → %s: %s\n", i+1, rr.Rule.ID, rr.Rule.Match, ruleOutcome(rr.Rule), verdict)
+		if rr.Rule.Semantics < retention.RuleSemanticsAll {
+			fmt.Fprintln(w, "       (recorded before rules required every clause: it keeps the meaning it was approved with, that of osmarc search)")
+		}
 		for _, c := range rr.Clauses {
 			mark := "✗"
 			if c.Holds {
 				mark = "✓"
 			}
-			role := "any one of these"
-			switch {
-			case c.Required:
-				role = "required"
-			case c.Excluded:
-				role = "must not hold"
-			}
+			role := map[string]string{
+				retention.RoleRequired:  "required",
+				retention.RoleExcluded:  "must not hold",
+				retention.RoleAnyOf:     "any one of these",
+				retention.RoleRanksOnly: "ranks only: decides nothing beside a + clause",
+			}[c.Role]
 			fmt.Fprintf(w, "       %s %s  (%s)\n", mark, c.Text, role)
 		}
 	}
