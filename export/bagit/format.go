@@ -611,29 +611,43 @@ func (w *bagWriter) writeThreads(ctx context.Context) error {
 	}
 	sort.Strings(keys)
 	title := w.title()
+	// Each page is read from the spool, rendered and written by a
+	// goroutine of the pool (ReadAt is safe from several at once).
 	for _, k := range keys {
+		if err := w.poolCtx.Err(); err != nil {
+			return w.pool.Wait()
+		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		th := html.Thread{Key: k, Title: title, Base: strings.Repeat("../", strings.Count(ThreadPage(k), "/"))}
-		for _, sp := range w.threads[k] {
-			b := make([]byte, sp.n)
-			if _, err := w.spool.ReadAt(b, sp.off); err != nil {
-				return fmt.Errorf("export: spool: %w", err)
+		k, spans := k, w.threads[k]
+		w.pool.Go(func() error {
+			th := html.Thread{Key: k, Title: title, Base: strings.Repeat("../", strings.Count(ThreadPage(k), "/"))}
+			for _, sp := range spans {
+				b := make([]byte, sp.n)
+				if _, err := w.spool.ReadAt(b, sp.off); err != nil {
+					return fmt.Errorf("export: spool: %w", err)
+				}
+				var hv html.Item
+				if err := json.Unmarshal(b, &hv); err != nil {
+					return fmt.Errorf("export: spool: %w", err)
+				}
+				th.Items = append(th.Items, hv)
 			}
-			var hv html.Item
-			if err := json.Unmarshal(b, &hv); err != nil {
-				return fmt.Errorf("export: spool: %w", err)
+			var b bytes.Buffer
+			if err := html.WriteThread(&b, th); err != nil {
+				return fmt.Errorf("export: thread page %s: %w", k, err)
 			}
-			th.Items = append(th.Items, hv)
-		}
-		var b bytes.Buffer
-		if err := html.WriteThread(&b, th); err != nil {
-			return fmt.Errorf("export: thread page %s: %w", k, err)
-		}
-		if err := w.put(ThreadPage(k), b.Bytes()); err != nil {
-			return err
-		}
+			f, err := w.create(ThreadPage(k))
+			if err != nil {
+				return err
+			}
+			if _, err := f.Write(b.Bytes()); err != nil {
+				f.Close()
+				return err
+			}
+			return f.Close()
+		})
 	}
 	return nil
 }
