@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/osmarc/osmarc/archive"
@@ -323,6 +324,8 @@ type RuleChange struct {
 // AddRule puts a rule at position at (1 is first; 0 or past the end is
 // last) and re-evaluates every item.
 func (r *Records) AddRule(ctx context.Context, ru Rule, at int, reason string) (Rule, RuleChange, error) {
+	r.changeMu.Lock()
+	defer r.changeMu.Unlock()
 	rs, err := r.Rules()
 	if err != nil {
 		return ru, RuleChange{}, err
@@ -345,6 +348,8 @@ func (r *Records) AddRule(ctx context.Context, ru Rule, at int, reason string) (
 
 // RemoveRule removes a rule and re-evaluates every item.
 func (r *Records) RemoveRule(ctx context.Context, id, reason string) (RuleChange, error) {
+	r.changeMu.Lock()
+	defer r.changeMu.Unlock()
 	rs, err := r.Rules()
 	if err != nil {
 		return RuleChange{}, err
@@ -366,6 +371,8 @@ func (r *Records) RemoveRule(ctx context.Context, id, reason string) (RuleChange
 // MoveRule moves a rule to position to (1 is first) and re-evaluates
 // every item.
 func (r *Records) MoveRule(ctx context.Context, id string, to int, reason string) (RuleChange, error) {
+	r.changeMu.Lock()
+	defer r.changeMu.Unlock()
 	rs, err := r.Rules()
 	if err != nil {
 		return RuleChange{}, err
@@ -537,22 +544,28 @@ func (r *Records) ruleMatcher(items int64) (RuleMatcher, error) {
 
 // Classifier gives each item its classification as it stands: a person's
 // decision, else the first rule that matches, else a record under its
-// account's schedule. It is computed once over the whole archive.
+// account's schedule. It is computed once over the whole archive. Its
+// methods are safe for concurrent use: Reevaluate updates it while
+// requests read it.
 type Classifier struct {
 	rules     RuleSet
 	decisions map[string]Decision
-	byKey     map[string]Assignment
 	accounts  map[string]archive.Account
+	// mu guards byKey, which Reevaluate changes.
+	mu    sync.RWMutex
+	byKey map[string]Assignment
 }
 
 // Classifier evaluates the rules over every item (through the index) and
 // reads the people's decisions. It is kept until the rules or decisions
 // change.
 func (r *Records) Classifier(ctx context.Context) (*Classifier, error) {
-	if r.cls != nil {
-		return r.cls, nil
+	r.mu.Lock()
+	c, gen := r.cls, r.gen
+	r.mu.Unlock()
+	if c != nil {
+		return c, nil
 	}
-	gen := r.gen
 	rs, err := r.Rules()
 	if err != nil {
 		return nil, err
@@ -569,11 +582,19 @@ func (r *Records) Classifier(ctx context.Context) (*Classifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Classifier{rules: rs, decisions: ds, byKey: ev.byKey, accounts: map[string]archive.Account{}}
+	c = &Classifier{rules: rs, decisions: ds, byKey: ev.byKey, accounts: map[string]archive.Account{}}
 	for _, a := range accts {
 		c.accounts[a.Key] = a
 	}
-	if r.gen == gen {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case r.gen != gen:
+		// The rules or decisions changed meanwhile: c is what they were
+		// (the caller asked before the change); it is not kept.
+	case r.cls != nil:
+		c = r.cls // another caller computed it first: share one
+	default:
 		r.cls = c
 	}
 	return c, nil
@@ -582,13 +603,19 @@ func (r *Records) Classifier(ctx context.Context) (*Classifier, error) {
 // setClassifier replaces the classification after a change of rules or
 // decisions (nil: computed again when next asked for).
 func (r *Records) setClassifier(c *Classifier) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	r.cls = c
 	r.gen++
 }
 
 // ClassificationGeneration counts the changes of classification this
 // Records made; a cached Classifier from an earlier generation is stale.
-func (r *Records) ClassificationGeneration() int { return r.gen }
+func (r *Records) ClassificationGeneration() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.gen
+}
 
 // PartialClassifier is a Classifier that has not run the rules over the
 // archive, for when they cannot be (the index does not hold every item
@@ -617,6 +644,8 @@ func (r *Records) PartialClassifier(ctx context.Context) (*Classifier, error) {
 // Classified lists the items a person or a rule classifies (every other
 // item is the default), in key order.
 func (c *Classifier) Classified() []string {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
 	var out []string
 	for k := range c.byKey {
 		out = append(out, k)
@@ -636,7 +665,10 @@ func (c *Classifier) Of(key string) Assignment {
 	if d, ok := c.decisions[key]; ok {
 		return Assignment{Class: d.Class, Schedule: d.Schedule, Exemptions: d.Exemptions, Source: SourcePerson}
 	}
-	if a, ok := c.byKey[key]; ok {
+	c.mu.RLock()
+	a, ok := c.byKey[key]
+	c.mu.RUnlock()
+	if ok {
 		return a
 	}
 	return DefaultAssignment
@@ -680,6 +712,8 @@ func (c *Classifier) Reevaluate(ctx context.Context, m Matcher, keys []string) (
 		}
 		left = rest
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	var changed []string
 	for _, k := range keys {
 		old, had := c.byKey[k]
@@ -851,6 +885,8 @@ func quoteValue(s string) string {
 // Classify records a person's classification of one item; it outranks
 // every rule until it is undone.
 func (r *Records) Classify(ctx context.Context, key, class, schedule string, exemptions []string, reason string) (Decision, error) {
+	r.changeMu.Lock()
+	defer r.changeMu.Unlock()
 	d := Decision{Key: key, Schedule: schedule, Reason: strings.TrimSpace(reason), By: r.actor(ctx), At: r.now(), Status: "set"}
 	if _, err := r.a.Catalog().Item(key); err != nil {
 		return d, fmt.Errorf("classify: item %s: %w (see osmarc list)", key, ErrNotFound)
@@ -879,6 +915,8 @@ func (r *Records) Classify(ctx context.Context, key, class, schedule string, exe
 
 // Unclassify undoes a person's classification: rules decide again.
 func (r *Records) Unclassify(ctx context.Context, key, reason string) (Decision, error) {
+	r.changeMu.Lock()
+	defer r.changeMu.Unlock()
 	d, err := r.Decision(key)
 	if err != nil {
 		return d, fmt.Errorf("unclassify: %w", err)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/osmarc/osmarc/archive"
@@ -33,7 +34,9 @@ type Matcher interface {
 
 // Records is records management over one archive: its schedules, holds and
 // dispositions, kept as journal events. Now is the clock every decision is
-// taken at; Loc the organisation's time zone.
+// taken at; Loc the organisation's time zone. Set its fields before use;
+// after that its methods are safe for concurrent use: the classification
+// it caches is shared, and its changes are made one at a time.
 type Records struct {
 	a       *archive.Archive
 	Now     func() time.Time
@@ -49,10 +52,17 @@ type Records struct {
 	OnReclassify func(ctx context.Context, keys []string) error
 	// Transfer writes the package of the items a plan transfers.
 	Transfer Transferer
+	// mu guards cls and gen: one Records serves concurrent requests (the
+	// web application) and a capture's indexer at once.
+	mu sync.Mutex
 	// cls is the classification computed for this Records, dropped when
-	// rules or decisions change.
+	// rules or decisions change; gen counts those changes.
 	cls *Classifier
 	gen int
+	// changeMu makes changes of classification (rules, people's
+	// decisions) through this Records one at a time, so two cannot both
+	// start from the same rule set.
+	changeMu sync.Mutex
 }
 
 func (r *Records) actor(ctx context.Context) string {
