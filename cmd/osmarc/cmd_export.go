@@ -154,45 +154,107 @@ func runExport(ctx context.Context, g *globalOptions, o exportOptions, sel *Sele
 	if format, err = exportFormats(a).Lookup(o.format); err != nil {
 		return err
 	}
-	head, err := a.Catalog().Head()
+	var ix *index.Index
+	switch ix, err = index.OpenReadOnly(filepath.Join(a.Dir(), index.DirName)); {
+	case err == nil:
+		defer ix.Close()
+	case errors.Is(err, index.ErrNoIndex):
+		ix = nil
+	default:
+		return err
+	}
+	organization := o.organization
+	if organization == "" {
+		organization = strings.TrimSpace(os.Getenv("OSMARC_ORGANIZATION"))
+	}
+	var bar *progressbar.ProgressBar
+	man, head, err := exportItems(ctx, g, a, ix, exportJob{format: format, out: out, force: o.force, exporter: g.requestActor(), organization: organization,
+		search: req, filters: sel.Filters(), all: sel.Empty(""), request: o.request, threads: o.threads, versions: o.versions,
+		media: o.media, redact: o.redact, excel: o.excel,
+		progress: func(total int64) func(int) {
+			if bar = g.exportBar(total); bar == nil {
+				return nil
+			}
+			return func(n int) { bar.Set(n) }
+		}})
+	if bar != nil {
+		bar.Finish()
+	}
 	if err != nil {
 		return err
 	}
-	selection := export.Selection{Query: req.Query, Filters: map[string][]string{}, Request: o.request, Threads: o.threads,
-		Versions: o.versions, Media: o.media, Redact: o.redact}
-	for k, v := range sel.Filters() {
-		if k != "sort" {
+	if o.json {
+		enc := json.NewEncoder(g.stdout)
+		enc.SetEscapeHTML(false)
+		enc.SetIndent("", "  ")
+		return enc.Encode(man)
+	}
+	fmt.Fprintf(g.stdout, "Exported %d item(s), %d version(s) as %s to %s (%s).\nSHA-256 of %s: %s\nJournal head at export: %d %s.\n",
+		man.Items, man.Versions, format.Name, out, bagit.HumanSize(man.Bytes), man.DigestOf, man.SHA256, head.Seq, head.Hash)
+	return nil
+}
+
+// exportJob is one export, as osmarc export and the web application's
+// export API ask for it: the format, where it goes and who makes it, and
+// the selection (a search, every item, or an open-records request).
+type exportJob struct {
+	format                 export.Format
+	out                    string
+	force                  bool
+	exporter, organization string
+	// search selects the items unless request is set; all says the
+	// selection is empty (every item, listed from the catalog in key
+	// order: no index needed); filters are the selection as given, for
+	// the record.
+	search  index.Request
+	filters map[string]string
+	all     bool
+	request string
+	threads bool
+	// versions is latest or all; redact applies request's redactions.
+	versions             string
+	media, redact, excel bool
+	// progress, when set, is given the number of items (-1 unknown) and
+	// returns what to tell of each item written (nil: nothing).
+	progress func(total int64) func(n int)
+}
+
+// exportItems writes an export: it selects the items (through the index
+// ix, which may be nil when the selection needs none), classifies them
+// from records management, runs the format and records the export in the
+// journal (export.created, or export.failed with the error). It returns
+// the manifest and the journal head the export names.
+func exportItems(ctx context.Context, g *globalOptions, a *archive.Archive, ix *index.Index, j exportJob) (export.Manifest, export.JournalHead, error) {
+	var jh export.JournalHead
+	if ix == nil && j.request == "" && !j.all {
+		return export.Manifest{}, jh, fmt.Errorf("export: %s has no search index, which the selection reads: run osmarc reindex", a.Dir())
+	}
+	head, err := a.Catalog().Head()
+	if err != nil {
+		return export.Manifest{}, jh, err
+	}
+	jh = export.JournalHead{Seq: head.Seq, Hash: head.Hash}
+	req := j.search
+	selection := export.Selection{Query: req.Query, Filters: map[string][]string{}, Request: j.request, Threads: j.threads,
+		Versions: j.versions, Media: j.media, Redact: j.redact}
+	for k, v := range j.filters {
+		if k != "sort" && k != "limit" && k != "offset" {
 			selection.Filters[k] = strings.Split(v, ",")
 		}
 	}
 	if len(req.Holds) == 1 {
 		selection.Hold = req.Holds[0]
 	}
-	meta := export.Meta{Format: format.Name, Out: out, Force: o.force, ArchiveID: a.Config().ArchiveID, Organization: o.organization,
-		Exporter: g.requestActor(), ExportedAt: g.now().UTC(), OsmarcVersion: archive.Version,
-		JournalHead: export.JournalHead{Seq: head.Seq, Hash: head.Hash}, Selection: selection,
-		Versions: o.versions, Media: o.media, Redacted: o.redact, Excel: o.excel}
-	if meta.Organization == "" {
-		meta.Organization = strings.TrimSpace(os.Getenv("OSMARC_ORGANIZATION"))
-	}
-	so := export.SourceOptions{Threads: o.threads, Versions: o.versions, Workers: exportReaders}
+	meta := export.Meta{Format: j.format.Name, Out: j.out, Force: j.force, ArchiveID: a.Config().ArchiveID, Organization: j.organization,
+		Exporter: j.exporter, ExportedAt: g.now().UTC(), OsmarcVersion: archive.Version, JournalHead: jh, Selection: selection,
+		Versions: j.versions, Media: j.media, Redacted: j.redact, Excel: j.excel}
+	so := export.SourceOptions{Threads: j.threads, Versions: j.versions, Workers: exportReaders}
 	var total int64 = -1
-	ix, err := index.OpenReadOnly(filepath.Join(a.Dir(), index.DirName))
 	switch {
-	case err == nil:
-		defer ix.Close()
-	case errors.Is(err, index.ErrNoIndex) && o.request == "" && !sel.Empty(""):
-		return fmt.Errorf("export: %s has no search index, which the selection reads: run osmarc reindex", a.Dir())
-	case errors.Is(err, index.ErrNoIndex):
-		ix = nil
-	default:
-		return err
-	}
-	switch {
-	case o.request != "":
-		items, withheld, err := request.ProductionItems(ctx, a, o.request, o.threads)
+	case j.request != "":
+		items, withheld, err := request.ProductionItems(ctx, a, j.request, j.threads)
 		if err != nil {
-			return fmt.Errorf("export: %w", err)
+			return export.Manifest{}, jh, fmt.Errorf("export: %w", err)
 		}
 		keys := make([]string, len(items))
 		so.Roles = map[string]string{}
@@ -203,10 +265,10 @@ func runExport(ctx context.Context, g *globalOptions, o exportOptions, sel *Sele
 			}
 		}
 		so.Keys, so.Threads, total = export.KeyList(keys), false, int64(len(keys))
-		if o.redact {
-			rd, err := request.NewRedactor(ctx, a, o.request, keys, request.ProduceOptions{Threads: o.threads, Actor: meta.Exporter, Now: g.now})
+		if j.redact {
+			rd, err := request.NewRedactor(ctx, a, j.request, keys, request.ProduceOptions{Threads: j.threads, Actor: meta.Exporter, Now: g.now})
 			if err != nil {
-				return fmt.Errorf("export: %w", err)
+				return export.Manifest{}, jh, fmt.Errorf("export: %w", err)
 			}
 			so.Redactor = requestRedactor{rd}
 			meta.Guard = rd.Guard
@@ -215,7 +277,7 @@ func runExport(ctx context.Context, g *globalOptions, o exportOptions, sel *Sele
 					CreatedAt: w.CreatedAt, Exemption: w.Exemption, Citation: w.Citation, Reason: rd.Scrub(w.Reason), DecidedBy: w.DecidedBy, DecidedAt: w.DecidedAt})
 			}
 		}
-	case sel.Empty(""):
+	case j.all:
 		// Every item: from the catalog, in key order (the index is not
 		// needed to list everything).
 		if n, err := a.Catalog().Counters(); err == nil {
@@ -236,6 +298,7 @@ func runExport(ctx context.Context, g *globalOptions, o exportOptions, sel *Sele
 		if req.Sort == index.SortRelevance {
 			req.Sort = index.SortOldest
 		}
+		req.Offset, req.Facets = 0, false
 		head := req
 		head.Limit = 1
 		if res, err := ix.Search(ctx, head); err == nil {
@@ -246,7 +309,7 @@ func runExport(ctx context.Context, g *globalOptions, o exportOptions, sel *Sele
 		var held func(context.Context, *catalog.Item) (bool, error)
 		if len(req.Holds) > 0 {
 			if held, err = export.HoldFilter(a, g.now, ix, req.Holds); err != nil {
-				return fmt.Errorf("export: --hold: %w", err)
+				return export.Manifest{}, jh, fmt.Errorf("export: --hold: %w", err)
 			}
 			req.Holds, total = nil, -1
 		}
@@ -268,51 +331,39 @@ func runExport(ctx context.Context, g *globalOptions, o exportOptions, sel *Sele
 	}
 	classOf, err := exportClassifier(ctx, g, a, ix)
 	if err != nil {
-		return err
+		return export.Manifest{}, jh, err
 	}
 	var matcher retention.Matcher
 	if ix != nil {
 		matcher = ix
 	}
 	if so.Records, err = export.ArchiveRecordsWith(a, g.now, matcher, classOf); err != nil {
-		return err
+		return export.Manifest{}, jh, err
 	}
 	src, err := export.NewSource(a, so)
 	if err != nil {
-		return err
+		return export.Manifest{}, jh, err
 	}
-	bar := g.exportBar(total)
-	man, err := export.Run(ctx, src, format.New(), meta, func(n int) {
-		if bar != nil {
-			bar.Set(n)
-		}
-	})
-	if bar != nil {
-		bar.Finish()
+	var progress func(int)
+	if j.progress != nil {
+		progress = j.progress(total)
 	}
+	man, err := export.Run(ctx, src, j.format.New(), meta, progress)
 	if errors.Is(err, export.ErrEmpty) {
-		return err
+		return man, jh, err
 	}
 	if err != nil {
 		// The failure is a record too: who tried to export what.
-		a.RecordEvent(ctx, EventExportFailed, map[string]any{"format": format.Name, "out": out, "selection": selection,
-			"selection_description": selection.String(), "journal_head": meta.JournalHead, "error": err.Error()})
-		return err
+		a.RecordEvent(ctx, EventExportFailed, map[string]any{"format": j.format.Name, "out": j.out, "selection": selection,
+			"selection_description": selection.String(), "journal_head": jh, "error": err.Error()})
+		return man, jh, err
 	}
-	if _, rerr := a.RecordEvent(ctx, EventExportCreated, map[string]any{"format": format.Name, "out": out, "selection": selection,
-		"selection_description": selection.String(), "journal_head": meta.JournalHead, "items": man.Items, "versions": man.Versions,
+	if _, rerr := a.RecordEvent(ctx, EventExportCreated, map[string]any{"format": j.format.Name, "out": j.out, "selection": selection,
+		"selection_description": selection.String(), "journal_head": jh, "items": man.Items, "versions": man.Versions,
 		"bytes": man.Bytes, "sha256": man.SHA256, "digest_of": man.DigestOf, "files": man.Files, "exported_at": meta.ExportedAt}); rerr != nil {
-		return fmt.Errorf("export: the export is complete in %s, but recording it in the journal failed: %w", out, rerr)
+		return man, jh, fmt.Errorf("export: the export is complete in %s, but recording it in the journal failed: %w", j.out, rerr)
 	}
-	if o.json {
-		enc := json.NewEncoder(g.stdout)
-		enc.SetEscapeHTML(false)
-		enc.SetIndent("", "  ")
-		return enc.Encode(man)
-	}
-	fmt.Fprintf(g.stdout, "Exported %d item(s), %d version(s) as %s to %s (%s).\nSHA-256 of %s: %s\nJournal head at export: %d %s.\n",
-		man.Items, man.Versions, format.Name, out, bagit.HumanSize(man.Bytes), man.DigestOf, man.SHA256, head.Seq, head.Hash)
-	return nil
+	return man, jh, nil
 }
 
 // exportClassifier is records management's classification of each item

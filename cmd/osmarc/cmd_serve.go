@@ -228,13 +228,10 @@ func serveProduce(g *globalOptions, a *archive.Archive) web.ProduceFunc {
 	}
 }
 
-// serveExport is osmarc export for the web application: the same formats,
-// selection, records fields, redaction and journal events (export.created
-// or export.failed), with the signed-in user as the exporter.
-//
-// It follows runExport step for step; runExport reads its options from
-// flags and opens the archive itself, which a server holding the archive
-// cannot, so the two are kept side by side.
+// serveExport is osmarc export for the web application: exportItems, as
+// runExport calls it, so the formats, selection, records fields,
+// redaction and journal events (export.created or export.failed) are the
+// same, with the signed-in user as the exporter.
 func serveExport(g *globalOptions, a *archive.Archive, ix *index.Index) web.ExportFunc {
 	return func(ctx context.Context, p web.ExportParams, out string) (export.Manifest, error) {
 		format, err := exportFormats(a).Lookup(p.Format)
@@ -247,109 +244,9 @@ func serveExport(g *globalOptions, a *archive.Archive, ix *index.Index) web.Expo
 		if p.Redact && p.Versions == export.VersionsAll {
 			return export.Manifest{}, errors.New("redact exports latest versions only: leave out versions all")
 		}
-		head, err := a.Catalog().Head()
-		if err != nil {
-			return export.Manifest{}, err
-		}
-		req := p.Search
-		selection := export.Selection{Query: req.Query, Filters: map[string][]string{}, Request: p.Request, Threads: p.Threads,
-			Versions: p.Versions, Media: p.Media, Redact: p.Redact}
-		for k, v := range p.Filters {
-			if k != "sort" && k != "limit" && k != "offset" {
-				selection.Filters[k] = strings.Split(v, ",")
-			}
-		}
-		if len(req.Holds) == 1 {
-			selection.Hold = req.Holds[0]
-		}
-		meta := export.Meta{Format: format.Name, Out: out, ArchiveID: a.Config().ArchiveID, Organization: strings.TrimSpace(os.Getenv("OSMARC_ORGANIZATION")),
-			Exporter: archive.ActorFrom(ctx), ExportedAt: g.now().UTC(), OsmarcVersion: archive.Version,
-			JournalHead: export.JournalHead{Seq: head.Seq, Hash: head.Hash}, Selection: selection,
-			Versions: p.Versions, Media: p.Media, Redacted: p.Redact, Excel: p.Excel}
-		so := export.SourceOptions{Threads: p.Threads, Versions: p.Versions}
-		var last index.Hit
-		if p.Request == "" {
-			if ix == nil {
-				return export.Manifest{}, fmt.Errorf("%s has no search index, which the selection reads: run osmarc reindex", a.Dir())
-			}
-			if req.Sort == index.SortRelevance {
-				req.Sort = index.SortOldest
-			}
-			req.Offset, req.Facets = 0, false
-			so.Keys = func(ctx context.Context, yield func(string) error) error {
-				_, err := ix.SearchAll(ctx, req, func(h index.Hit) error {
-					last = h
-					return yield(h.Key)
-				})
-				return err
-			}
-		} else {
-			items, withheld, err := request.ProductionItems(ctx, a, p.Request, p.Threads)
-			if err != nil {
-				return export.Manifest{}, err
-			}
-			keys := make([]string, len(items))
-			so.Roles = map[string]string{}
-			for i, it := range items {
-				keys[i] = it.Key
-				if it.Role == "thread" {
-					so.Roles[it.Key] = export.RoleThread
-				}
-			}
-			so.Keys, so.Threads = export.KeyList(keys), false
-			if p.Redact {
-				rd, err := request.NewRedactor(ctx, a, p.Request, keys, request.ProduceOptions{Threads: p.Threads, Actor: meta.Exporter, Now: g.now})
-				if err != nil {
-					return export.Manifest{}, err
-				}
-				so.Redactor = requestRedactor{rd}
-				meta.Guard = rd.Guard
-				for _, w := range withheld {
-					meta.Withheld = append(meta.Withheld, export.Withheld{Key: w.Key, Platform: w.Platform, Account: w.Account, Kind: w.Kind,
-						CreatedAt: w.CreatedAt, Exemption: w.Exemption, Citation: w.Citation, Reason: rd.Scrub(w.Reason), DecidedBy: w.DecidedBy, DecidedAt: w.DecidedAt})
-				}
-			}
-		}
-		classOf := func(ctx context.Context, key string) (string, []string, error) {
-			if last.Key == key {
-				return last.Class, nil, nil
-			}
-			if ix == nil {
-				return "", nil, nil
-			}
-			res, err := ix.Search(ctx, index.Request{Query: `key:"` + key + `"`, Limit: 1})
-			if err != nil || len(res.Hits) == 0 {
-				return "", nil, err
-			}
-			return res.Hits[0].Class, nil, nil
-		}
-		var matcher interface {
-			Match(ctx context.Context, query string, keys []string) (map[string]bool, error)
-		}
-		if ix != nil {
-			matcher = ix
-		}
-		if so.Records, err = export.ArchiveRecords(a, g.now, matcher, classOf); err != nil {
-			return export.Manifest{}, err
-		}
-		src, err := export.NewSource(a, so)
-		if err != nil {
-			return export.Manifest{}, err
-		}
-		man, err := export.Run(ctx, src, format.New(), meta, nil)
-		if errors.Is(err, export.ErrEmpty) {
-			return man, err
-		}
-		if err != nil {
-			a.RecordEvent(ctx, EventExportFailed, map[string]any{"format": format.Name, "out": out, "selection": selection,
-				"selection_description": selection.String(), "journal_head": meta.JournalHead, "error": err.Error()})
-			return man, err
-		}
-		if _, err := a.RecordEvent(ctx, EventExportCreated, map[string]any{"format": format.Name, "out": out, "selection": selection,
-			"selection_description": selection.String(), "journal_head": meta.JournalHead, "items": man.Items, "versions": man.Versions,
-			"bytes": man.Bytes, "sha256": man.SHA256, "digest_of": man.DigestOf, "files": man.Files, "exported_at": meta.ExportedAt}); err != nil {
-			return man, fmt.Errorf("the export is complete in %s, but recording it in the journal failed: %w", out, err)
-		}
-		return man, nil
+		man, _, err := exportItems(ctx, g, a, ix, exportJob{format: format, out: out, exporter: archive.ActorFrom(ctx),
+			organization: strings.TrimSpace(os.Getenv("OSMARC_ORGANIZATION")), search: p.Search, filters: p.Filters, request: p.Request,
+			threads: p.Threads, versions: p.Versions, media: p.Media, redact: p.Redact, excel: p.Excel})
+		return man, err
 	}
 }
