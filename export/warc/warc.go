@@ -9,7 +9,10 @@
 //     WARC-Target-URI is the URL it came from (or urn:osmarc:source:NAME
 //     for a file an import read) and whose WARC-Date is the capture time.
 //     osmarc keeps the body of an HTTP exchange, not its headers, so these
-//     are resource records, not response records;
+//     are resource records, not response records. These records come
+//     after the items', grouped by response, so each response is read
+//     once whatever the selection's order (an item's metadata names its
+//     parts by record id);
 //   - for each exported version: a resource record of the item's
 //     normalised JSON (osmarc's canonical form, so its WARC-Block-Digest is
 //     the version digest the archive names it by), WARC-Target-URI the
@@ -51,6 +54,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -89,7 +93,7 @@ type Writer struct {
 	rw    *RecordWriter
 	info  string
 	blobs recentIDs
-	raws  rawCache
+	parts partSpool
 	seed  string
 	n     counts
 	done  bool
@@ -281,56 +285,31 @@ func itemURI(it *export.Item) string {
 	return "urn:osmarc:item:" + it.Key
 }
 
-// raw writes an item's raw response: only the item's own part of it (its
-// line, or the JSON value its pointer names) when the capture recorded
-// where it found the item, so that an export holds nothing of the items
-// that were not selected; else the whole response, once per export.
+// raw names the record of an item's raw response. When the capture
+// recorded where in the response it found the item, the record is only
+// the item's own part of it (its line, or the JSON value its pointer
+// names), so an export holds nothing of the items that were not
+// selected; that record is given its id now and written at Finish, when
+// the parts wanted of each response are written together and each
+// response is read once (items come in the selection's order, not the
+// order of the responses that hold them). Otherwise the whole response is
+// written now, once per export.
 func (w *Writer) raw(ctx context.Context, key string, b export.Blob) (rawRef, error) {
-	var place RawPlace
-	var info BlobInfo
 	if w.o.Infos != nil && b.Capture != "" {
-		p, ok, err := w.o.Infos.Place(ctx, b.Capture, key, b.Digest)
+		place, ok, err := w.o.Infos.Place(ctx, b.Capture, key, b.Digest)
 		if err != nil {
 			return rawRef{}, err
 		}
-		if ok {
-			place = p
-			if info, _, err = w.o.Infos.Blob(ctx, b.Capture, b.Digest); err != nil {
-				return rawRef{}, err
-			}
-		}
-	}
-	if place != (RawPlace{}) {
-		doc, err := w.raws.get(ctx, w.m.Blobs, b.Digest)
-		if err != nil {
-			return rawRef{}, err
-		}
-		part, perr := excerpt(doc, place)
-		if perr == nil {
-			base := "urn:osmarc:blob:sha256:" + b.Digest
-			if info.Source != "" {
-				base = TargetURI(info.Source, "source")
-			}
-			base, _, _ = strings.Cut(base, "#")
-			var frag, where string
-			if place.Line > 0 {
-				frag, where = "line="+strconv.Itoa(place.Line-1)+","+strconv.Itoa(place.Line), "line "+strconv.Itoa(place.Line)
-			} else {
-				frag, where = (&url.URL{Fragment: place.Path}).EscapedFragment(), "JSON pointer "+place.Path
-			}
-			id, err := w.rw.WriteBytes(Record{
-				Type: TypeResource, Date: b.CapturedAt, TargetURI: base + "#" + frag, ContentType: "application/json", PayloadDigest: true,
-				Fields: append(w.warcinfo(),
-					Field{"osmarc-raw-sha256", b.Digest},
-					Field{"osmarc-raw-part", where},
-					Field{"osmarc-raw-source", info.Source}),
-			}, part)
+		if ok && place != (RawPlace{}) {
+			info, _, err := w.o.Infos.Blob(ctx, b.Capture, b.Digest)
 			if err != nil {
 				return rawRef{}, err
 			}
-			w.n.Records++
-			w.n.Raw++
-			return rawRef{Record: bare(id), Digest: b.Digest, Line: place.Line, Path: place.Path}, nil
+			part := rawPart{ID: w.rw.NewID(), Digest: b.Digest, CapturedAt: b.CapturedAt, Source: info.Source, MediaType: info.MediaType, Size: info.Size, Line: place.Line, Path: place.Path}
+			if err := w.parts.add(filepath.Dir(w.m.Out), filepath.Base(w.m.Out), part); err != nil {
+				return rawRef{}, err
+			}
+			return rawRef{Record: bare(part.ID), Digest: b.Digest, Line: place.Line, Path: place.Path}, nil
 		}
 	}
 	id, err := w.blob(ctx, b, "", "", false)
@@ -338,6 +317,156 @@ func (w *Writer) raw(ctx context.Context, key string, b export.Blob) (rawRef, er
 		return rawRef{}, err
 	}
 	return rawRef{Record: id, Digest: b.Digest}, nil
+}
+
+// rawPart is a part of a raw response to write at Finish.
+type rawPart struct {
+	ID         string    `json:"id"`
+	Digest     string    `json:"digest"`
+	CapturedAt time.Time `json:"captured_at"`
+	Source     string    `json:"source,omitempty"`
+	MediaType  string    `json:"media_type,omitempty"`
+	Size       int64     `json:"size,omitempty"`
+	Line       int       `json:"line,omitempty"`
+	Path       string    `json:"path,omitempty"`
+}
+
+// partSpool keeps the parts to write in 256 temporary files by the first
+// byte of their response's digest, so Finish holds one file's parts at a
+// time.
+type partSpool struct {
+	dir   string
+	files [256]*os.File
+}
+
+func (p *partSpool) add(dir, base string, part rawPart) error {
+	if p.dir == "" {
+		d, err := os.MkdirTemp(dir, "."+base+".parts-")
+		if err != nil {
+			return err
+		}
+		p.dir = d
+	}
+	b, err := hex.DecodeString(part.Digest[:2])
+	if err != nil {
+		return err
+	}
+	f := p.files[b[0]]
+	if f == nil {
+		if f, err = os.Create(filepath.Join(p.dir, part.Digest[:2])); err != nil {
+			return err
+		}
+		p.files[b[0]] = f
+	}
+	line, err := json.Marshal(part)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(append(line, '\n'))
+	return err
+}
+
+// each calls fn with the parts of each spool file in turn, grouped by
+// response, in the order they were added.
+func (p *partSpool) each(fn func(digest string, parts []rawPart) error) error {
+	for _, f := range p.files {
+		if f == nil {
+			continue
+		}
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
+		var parts []rawPart
+		dec := json.NewDecoder(bufio.NewReaderSize(f, 256<<10))
+		for {
+			var part rawPart
+			if err := dec.Decode(&part); err == io.EOF {
+				break
+			} else if err != nil {
+				return fmt.Errorf("spool of raw parts: %w", err)
+			}
+			parts = append(parts, part)
+		}
+		sort.SliceStable(parts, func(i, j int) bool { return parts[i].Digest < parts[j].Digest })
+		for i := 0; i < len(parts); {
+			j := i
+			for j < len(parts) && parts[j].Digest == parts[i].Digest {
+				j++
+			}
+			if err := fn(parts[i].Digest, parts[i:j]); err != nil {
+				return err
+			}
+			i = j
+		}
+	}
+	return nil
+}
+
+func (p *partSpool) remove() {
+	for i, f := range p.files {
+		if f != nil {
+			f.Close()
+			p.files[i] = nil
+		}
+	}
+	if p.dir != "" {
+		os.RemoveAll(p.dir)
+	}
+}
+
+// writeParts writes the parts of each raw response, reading it once.
+func (w *Writer) writeParts(ctx context.Context) error {
+	return w.parts.each(func(digest string, parts []rawPart) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		rc, err := w.m.Blobs.Open(ctx, digest)
+		if err != nil {
+			return fmt.Errorf("raw response %s: %w", digest, err)
+		}
+		data, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			return fmt.Errorf("raw response %s: %w", digest, err)
+		}
+		doc := &rawDoc{data: data}
+		for _, p := range parts {
+			base := "urn:osmarc:blob:sha256:" + digest
+			if p.Source != "" {
+				base = TargetURI(p.Source, "source")
+			}
+			base, _, _ = strings.Cut(base, "#")
+			place := RawPlace{Line: p.Line, Path: p.Path}
+			part, perr := excerpt(doc, place)
+			rec := Record{ID: p.ID, Type: TypeResource, Date: p.CapturedAt, PayloadDigest: true, ContentType: "application/json",
+				Fields: append(w.warcinfo(), Field{"osmarc-raw-sha256", digest})}
+			if perr != nil {
+				// The place does not resolve (not JSON, say): the whole
+				// response, as stored.
+				rec.TargetURI, rec.ContentType = base, p.MediaType
+				if rec.ContentType == "" {
+					rec.ContentType = "application/octet-stream"
+				}
+				part = data
+			} else {
+				var frag, where string
+				if place.Line > 0 {
+					frag, where = "line="+strconv.Itoa(place.Line-1)+","+strconv.Itoa(place.Line), "line "+strconv.Itoa(place.Line)
+				} else {
+					frag, where = (&url.URL{Fragment: place.Path}).EscapedFragment(), "JSON pointer "+place.Path
+				}
+				rec.TargetURI = base + "#" + frag
+				rec.Fields = append(rec.Fields, Field{"osmarc-raw-part", where})
+			}
+			rec.Fields = append(rec.Fields, Field{"osmarc-raw-source", p.Source})
+			if _, err := w.rw.WriteBytes(rec, part); err != nil {
+				return err
+			}
+			w.n.Records++
+			w.n.Raw++
+		}
+		return nil
+	})
 }
 
 // blob writes a stored raw response or media file as a resource record,
@@ -420,6 +549,10 @@ func (w *Writer) Finish(ctx context.Context) (export.Manifest, error) {
 	if w.done || w.pf == nil {
 		return export.Manifest{}, errors.New("warc: export not begun or already ended")
 	}
+	defer w.parts.remove()
+	if err := w.writeParts(ctx); err != nil {
+		return export.Manifest{}, w.fail(err)
+	}
 	summary := struct {
 		Format      string             `json:"format"`
 		ExportedAt  time.Time          `json:"exported_at"`
@@ -457,6 +590,7 @@ func (w *Writer) Abort() error {
 		return nil
 	}
 	w.done = true
+	w.parts.remove()
 	return w.pf.Abort()
 }
 
@@ -537,49 +671,6 @@ func spool(r io.Reader, dir string) (*spooled, error) {
 	}
 	s.Reader, s.size = f, n+m
 	return s, nil
-}
-
-// rawCache keeps the raw responses read last, up to rawCacheBytes, since
-// the items of one response usually come one after another; with each,
-// what finding items in it needs again (where its lines start, the JSON
-// containers already parsed).
-type rawCache struct {
-	m     map[string]*rawDoc
-	order []string
-	size  int
-}
-
-const rawCacheBytes = 64 << 20
-
-func (c *rawCache) get(ctx context.Context, blobs export.Blobs, digest string) (*rawDoc, error) {
-	if d, ok := c.m[digest]; ok {
-		return d, nil
-	}
-	rc, err := blobs.Open(ctx, digest)
-	if err != nil {
-		return nil, err
-	}
-	b, err := io.ReadAll(rc)
-	rc.Close()
-	if err != nil {
-		return nil, err
-	}
-	d := &rawDoc{data: b}
-	if len(b) > rawCacheBytes/2 {
-		return d, nil
-	}
-	if c.m == nil {
-		c.m = map[string]*rawDoc{}
-	}
-	for c.size+2*len(b) > rawCacheBytes && len(c.order) > 0 {
-		c.size -= 2 * len(c.m[c.order[0]].data)
-		delete(c.m, c.order[0])
-		c.order = c.order[1:]
-	}
-	c.m[digest] = d
-	c.order = append(c.order, digest)
-	c.size += 2 * len(b) // the bytes, and at most as much again parsed
-	return d, nil
 }
 
 // rawDoc is a raw response with what was learnt of it.
