@@ -18,7 +18,6 @@ import (
 
 	"github.com/osmarc/osmarc/archive"
 	"github.com/osmarc/osmarc/archive/request"
-	"github.com/osmarc/osmarc/archive/retention"
 	"github.com/osmarc/osmarc/cmd/osmarc/web"
 	"github.com/osmarc/osmarc/export"
 	"github.com/osmarc/osmarc/index"
@@ -88,9 +87,10 @@ func (o serveOptions) check() error {
 
 // newWebServer builds the web application over a: the search index
 // (the one a capturing command — the daemon — already installed, else
-// opened here) and records management wired to it as recordsFor wires it
-// for the retention commands (rules and query holds evaluated on the
-// index, classification fed to it, destroyed items leaving it). An archive
+// opened here) and records management wired to it by wireRecords, as
+// recordsFor wires it for the retention commands (rules and query holds
+// evaluated on the index, classification fed to it, destroyed items
+// leaving it). An archive
 // with items and no index is served without search until osmarc reindex
 // builds one. The func closes what was opened here.
 func newWebServer(g *globalOptions, a *archive.Archive, o serveOptions, lock sync.Locker) (*web.Server, func(), error) {
@@ -101,7 +101,7 @@ func newWebServer(g *globalOptions, a *archive.Archive, o serveOptions, lock syn
 	case *classifyingIndexer:
 		ix = v.ix
 	}
-	closeIndex := func() {}
+	closeIndex, opened := func() {}, false
 	if ix == nil {
 		dir := filepath.Join(a.Dir(), index.DirName)
 		_, serr := os.Stat(dir)
@@ -113,23 +113,19 @@ func newWebServer(g *globalOptions, a *archive.Archive, o serveOptions, lock syn
 			if ix, err = index.Open(dir); err != nil {
 				return nil, nil, fmt.Errorf("open the search index: %w", err)
 			}
-			closeIndex = func() { a.SetIndexer(nil); ix.Close() }
+			closeIndex, opened = func() { ix.Close() }, true
 		} else {
 			fmt.Fprintf(g.stderr, "osmarc: %s has no search index: search answers 503 until osmarc reindex builds one\n", a.Dir())
 		}
 	}
-	r := retention.New(a, g.now)
-	r.Actor = g.who()
-	r.ParseQuery = indexClauses
-	r.Transfer = bagTransfer(a, g, "")
+	r := newRecords(g, a)
 	cfg := o.webConfig(g, a, lock)
 	cfg.Records = r
 	if ix != nil {
-		r.Matcher = ix
-		ix.SetVersionReader(a)
-		annotateWith(ix, r)
-		a.SetIndexer(&classifyingIndexer{ix: ix, r: r})
-		r.OnReclassify = func(ctx context.Context, keys []string) error { return reannotate(ctx, a, ix, keys) }
+		unwire := wireRecords(a, r, ix)
+		if opened {
+			closeIndex = func() { unwire(); ix.Close() }
+		}
 		cfg.Index = ix
 	}
 	cfg.ProduceBag = serveProduce(g, a)

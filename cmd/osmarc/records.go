@@ -27,9 +27,7 @@ import (
 // classification rules and the queries of legal holds, and (for a writer)
 // is told of every change of classification. close closes the index.
 func recordsFor(g *globalOptions, a *archive.Archive, readOnly bool) (r *retention.Records, closeIndex func(), err error) {
-	r = retention.New(a, g.now)
-	r.Actor = g.who()
-	r.ParseQuery = indexClauses
+	r = newRecords(g, a)
 	closeIndex = func() {}
 	dir := filepath.Join(a.Dir(), index.DirName)
 	var ix *index.Index
@@ -50,18 +48,42 @@ func recordsFor(g *globalOptions, a *archive.Archive, readOnly bool) (r *retenti
 	r.Matcher = ix
 	closeIndex = func() { ix.Close() }
 	if !readOnly {
-		ix.SetVersionReader(a)
-		// The index is the archive's indexer: destroyed items leave it.
-		a.SetIndexer(&classifyingIndexer{ix: ix, l: annotateWith(ix, r)})
+		unwire := wireRecords(a, r, ix)
 		closeIndex = func() {
-			a.SetIndexer(nil)
-			annotating.Delete(ix)
+			unwire()
 			ix.Close()
 		}
-		r.OnReclassify = func(ctx context.Context, keys []string) error { return reannotate(ctx, a, ix, keys) }
-		r.Transfer = bagTransfer(a, g, "")
 	}
 	return r, closeIndex, nil
+}
+
+// newRecords is records management over a as the commands and the web
+// application use it: g's clock and actor, rules read with the index's
+// query parser, transfers written as bags in the data directory.
+func newRecords(g *globalOptions, a *archive.Archive) *retention.Records {
+	r := retention.New(a, g.now)
+	r.Actor = g.who()
+	r.ParseQuery = indexClauses
+	r.Transfer = bagTransfer(a, g, "")
+	return r
+}
+
+// wireRecords makes the search index ix, opened for writing, serve
+// records management r as a writer needs it: ix evaluates the rules and
+// the queries of holds, fills each document's class, schedule and
+// exemptions from r's classification and is told of every change of it,
+// and is the archive's indexer, so captures classify what they index and
+// destroyed items leave it. The func it returns undoes the wiring (before
+// ix is closed).
+func wireRecords(a *archive.Archive, r *retention.Records, ix *index.Index) (unwire func()) {
+	r.Matcher = ix
+	ix.SetVersionReader(a)
+	a.SetIndexer(&classifyingIndexer{ix: ix, l: annotateWith(ix, r)})
+	r.OnReclassify = func(ctx context.Context, keys []string) error { return reannotate(ctx, a, ix, keys) }
+	return func() {
+		a.SetIndexer(nil)
+		annotating.Delete(ix)
+	}
 }
 
 // indexClauses is index.Clauses as retention reads them.
