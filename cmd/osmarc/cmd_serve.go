@@ -90,9 +90,9 @@ func (o serveOptions) check() error {
 // opened here) and records management wired to it by wireRecords, as
 // recordsFor wires it for the retention commands (rules and query holds
 // evaluated on the index, classification fed to it, destroyed items
-// leaving it). An archive
-// with items and no index is served without search until osmarc reindex
-// builds one. The func closes what was opened here.
+// leaving it). An archive with items and no index is served without
+// search until osmarc reindex builds one. The func closes what was opened
+// here.
 func newWebServer(g *globalOptions, a *archive.Archive, o serveOptions, lock sync.Locker) (*web.Server, func(), error) {
 	var ix *index.Index
 	switch v := a.Indexer().(type) {
