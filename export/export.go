@@ -143,6 +143,12 @@ type Version struct {
 	// Redacted).
 	Content  *archive.Item `json:"content"`
 	Redacted bool          `json:"redacted,omitempty"`
+	// Archived is the version's bytes as archived (their SHA-256 was
+	// checked against Digest when they were read), when the Source read
+	// them and the version is not redacted; writers that publish the
+	// archived JSON byte for byte take it instead of encoding Content
+	// again. Nil otherwise.
+	Archived []byte `json:"-"`
 }
 
 // Blob is a stored blob an item refers to; open it with Meta.Blobs.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
@@ -293,6 +294,24 @@ func threadRoot(v *archive.Item) string {
 }
 
 // item builds the export's Item of one catalog item.
+// version reads a version's archived bytes (checking them against the
+// digest) and decodes them.
+func (s *Source) version(ctx context.Context, digest string) ([]byte, *archive.Item, error) {
+	d, err := archive.ParseDigest(digest)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := archive.ReadBlob(ctx, s.a.Store(), d)
+	if err != nil {
+		return nil, nil, err
+	}
+	var it archive.Item
+	if err := json.Unmarshal(b, &it); err != nil {
+		return nil, nil, err
+	}
+	return b, &it, nil
+}
+
 func (s *Source) item(ctx context.Context, ci *catalog.Item, role string) (*Item, error) {
 	if len(ci.Versions) == 0 {
 		return nil, fmt.Errorf("export: item %s has no version", ci.Key)
@@ -312,11 +331,11 @@ func (s *Source) item(ctx context.Context, ci *catalog.Item, role string) (*Item
 	}
 	exported := map[string]bool{}
 	for i, cv := range cvs {
-		content, err := s.a.Version(ctx, cv.Digest)
+		raw, content, err := s.version(ctx, cv.Digest)
 		if err != nil {
 			return nil, fmt.Errorf("export: item %s: read version %s: %w", ci.Key, cv.Digest, err)
 		}
-		v := Version{Digest: cv.Digest, Size: cv.Size, CapturedAt: cv.CapturedAt.UTC(), Capture: cv.Capture, Content: content}
+		v := Version{Digest: cv.Digest, Size: cv.Size, CapturedAt: cv.CapturedAt.UTC(), Capture: cv.Capture, Content: content, Archived: raw}
 		latest := i == len(cvs)-1
 		if s.o.Redactor != nil {
 			rs, err := s.o.Redactor.Redact(ctx, ci, content, latest)
@@ -324,6 +343,9 @@ func (s *Source) item(ctx context.Context, ci *catalog.Item, role string) (*Item
 				return nil, err
 			}
 			v.Redacted = len(rs) > 0
+			if v.Redacted {
+				v.Archived = nil
+			}
 			if latest {
 				it.Redactions = rs
 			}

@@ -244,6 +244,15 @@ func (p *payloadFile) ReadFrom(r io.Reader) (int64, error) {
 	return n, err
 }
 
+// sha256 is the SHA-256 of what was written so far (the file stays
+// open).
+func (p *payloadFile) sha256() (string, error) {
+	if err := p.bw.Flush(); err != nil {
+		return "", fmt.Errorf("bagit: write %s: %w", p.name, err)
+	}
+	return hex.EncodeToString(p.h256.Sum(nil)), nil
+}
+
 func (p *payloadFile) Close() error {
 	if p.closed {
 		return nil

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"net/http"
 	"os"
@@ -97,10 +98,11 @@ type bagWriter struct {
 	chunk   []html.Item
 	scripts []string
 
-	spool   *os.File // thread records, JSON lines
-	spoolW  *bufio.Writer
-	spoolAt int64
-	threads map[string][]span
+	spool    *os.File // thread records (encodeSpool)
+	spoolW   *bufio.Writer
+	spoolAt  int64
+	spoolBuf []byte
+	threads  map[string][]span
 
 	custody   *os.File // custody records, JSON lines
 	custodyW  *bufio.Writer
@@ -293,13 +295,30 @@ func (w *bagWriter) copyBlob(ctx context.Context, dir, digest string) (string, s
 		return "", "", err
 	}
 	// Checked again here, whatever Blobs checked: the bag's manifest must
-	// never vouch for damaged content.
-	h := sha256.New()
-	if _, err := io.Copy(f, io.TeeReader(br, h)); err != nil {
+	// never vouch for damaged content. A payload file written directly
+	// has the SHA-256 its manifest line will carry; that is the one
+	// checked, so the bytes are hashed once.
+	pf, direct := f.(*payloadFile)
+	var src io.Reader = br
+	var h hash.Hash
+	if !direct {
+		h = sha256.New()
+		src = io.TeeReader(br, h)
+	}
+	if _, err := io.Copy(f, src); err != nil {
 		f.Close()
 		return "", "", fmt.Errorf("export: copy blob %s: %w", digest, err)
 	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != digest {
+	var got string
+	if direct {
+		if got, err = pf.sha256(); err != nil {
+			f.Close()
+			return "", "", fmt.Errorf("export: copy blob %s: %w", digest, err)
+		}
+	} else {
+		got = hex.EncodeToString(h.Sum(nil))
+	}
+	if got != digest {
 		f.Close()
 		return "", "", fmt.Errorf("export: blob %s: %w: content hashes to %s", digest, archive.ErrDigestMismatch, got)
 	}
@@ -428,12 +447,9 @@ func (w *bagWriter) Write(ctx context.Context, it *export.Item) error {
 			return err
 		}
 	}
-	b, err := json.Marshal(hv)
-	if err != nil {
-		return err
-	}
-	w.threads[it.ThreadKey] = append(w.threads[it.ThreadKey], span{w.spoolAt, int32(len(b))})
-	n, err := w.spoolW.Write(b)
+	w.spoolBuf = encodeSpool(w.spoolBuf[:0], &hv)
+	w.threads[it.ThreadKey] = append(w.threads[it.ThreadKey], span{w.spoolAt, int32(len(w.spoolBuf))})
+	n, err := w.spoolW.Write(w.spoolBuf)
 	w.spoolAt += int64(n)
 	if err != nil {
 		return fmt.Errorf("export: spool: %w", err)
@@ -628,8 +644,8 @@ func (w *bagWriter) writeThreads(ctx context.Context) error {
 				if _, err := w.spool.ReadAt(b, sp.off); err != nil {
 					return fmt.Errorf("export: spool: %w", err)
 				}
-				var hv html.Item
-				if err := json.Unmarshal(b, &hv); err != nil {
+				hv, err := decodeSpool(b)
+				if err != nil {
 					return fmt.Errorf("export: spool: %w", err)
 				}
 				th.Items = append(th.Items, hv)
@@ -778,10 +794,14 @@ func sha(b []byte) string {
 	return hex.EncodeToString(s[:])
 }
 
-// versionBytes is a version's file content: the archived bytes (its
-// canonical JSON, checked against the digest; read from the store if
-// re-encoding does not give them back), or the redacted content.
+// versionBytes is a version's file content: the archived bytes (as the
+// Source read them, or its canonical JSON checked against the digest,
+// read from the store if re-encoding does not give them back), or the
+// redacted content.
 func (w *bagWriter) versionBytes(ctx context.Context, key string, v *export.Version) ([]byte, error) {
+	if !v.Redacted && v.Archived != nil {
+		return v.Archived, nil // checked against v.Digest when it was read
+	}
 	b, err := v.Content.CanonicalJSON()
 	if err != nil {
 		return nil, err
