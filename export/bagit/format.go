@@ -102,6 +102,8 @@ type bagWriter struct {
 	spoolW   *bufio.Writer
 	spoolAt  int64
 	spoolBuf []byte
+	lineBuf  bytes.Buffer
+	refBuf   bytes.Buffer
 	threads  map[string][]span
 
 	custody   *os.File // custody records, JSON lines
@@ -427,9 +429,7 @@ func (w *bagWriter) Write(ctx context.Context, it *export.Item) error {
 	}
 	// The item's line: its content is the archived JSON byte for byte
 	// (no HTML escaping, no indentation, which would change it).
-	enc := json.NewEncoder(w.itemsW)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(ij); err != nil {
+	if err := w.writeItemLine(&ij); err != nil {
 		return fmt.Errorf("export: write %s: %w", itemPath, err)
 	}
 	// index.csv
@@ -467,6 +467,60 @@ func (w *bagWriter) Write(ctx context.Context, it *export.Item) error {
 	}
 	w.items++
 	return nil
+}
+
+// writeItemLine writes an item's line. The versions' contents are
+// written as they are, not through encoding/json, which would validate
+// and compact each again (they are JSON the Source decoded, or that was
+// just encoded): the line is ij's encoding with each version's content
+// spliced in as its last member.
+func (w *bagWriter) writeItemLine(ij *itemJSON) error {
+	versions := ij.Versions
+	ij.Versions = nil
+	w.lineBuf.Reset()
+	enc := json.NewEncoder(&w.lineBuf)
+	enc.SetEscapeHTML(false)
+	err := enc.Encode(ij)
+	ij.Versions = versions
+	if err != nil {
+		return err
+	}
+	line := w.lineBuf.Bytes()
+	// Quotes inside JSON strings are escaped, so the member's name with
+	// its quotes occurs once, where encoding/json put it.
+	const member = `"versions":null`
+	i := bytes.Index(line, []byte(member))
+	if i < 0 || bytes.Index(line[i+1:], []byte(member)) >= 0 {
+		return errors.New("item line: versions member not found once")
+	}
+	bw := w.itemsW
+	bw.Write(line[:i])
+	bw.WriteString(`"versions":[`)
+	for k, v := range versions {
+		if k > 0 {
+			bw.WriteByte(',')
+		}
+		content := v.Content
+		v.Content = nil
+		w.refBuf.Reset()
+		renc := json.NewEncoder(&w.refBuf)
+		renc.SetEscapeHTML(false)
+		if err := renc.Encode(v); err != nil {
+			return err
+		}
+		b := bytes.TrimSuffix(w.refBuf.Bytes(), []byte("\n"))
+		if len(content) == 0 {
+			bw.Write(b)
+			continue
+		}
+		bw.Write(b[:len(b)-1])
+		bw.WriteString(`,"content":`)
+		bw.Write(content)
+		bw.WriteByte('}')
+	}
+	bw.WriteByte(']')
+	_, err = bw.Write(line[i+len(member):])
+	return err
 }
 
 // nextItemsFile closes the items file being written and opens the next.
