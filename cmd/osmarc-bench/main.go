@@ -48,6 +48,8 @@ type options struct {
 	keep        bool
 	// dispositionItems sizes the disposition benchmark (0 skips it).
 	dispositionItems int
+	// classifyItems sizes the classification benchmark (0 skips it).
+	classifyItems int
 	// xItems sizes the X archive import benchmark (0 skips it).
 	xItems int
 	osmarc string
@@ -83,6 +85,7 @@ func main() {
 	flag.Uint64Var(&o.seed, "seed", 1, "corpus seed")
 	flag.BoolVar(&o.json, "json", false, "print one JSON object")
 	flag.IntVar(&o.dispositionItems, "disposition-items", 1_000_000, "items of the disposition benchmark (0 skips it)")
+	flag.IntVar(&o.classifyItems, "classify-items", 100_000, "items of the classification benchmark: rule changes and a plan with rules, on the search index (0 skips it)")
 	flag.IntVar(&o.xItems, "x-items", 100_000, "tweets of the X archive import benchmark (0 skips it)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the working directory")
 	flag.StringVar(&o.osmarc, "osmarc", "", "osmarc binary (default: build one)")
@@ -252,6 +255,16 @@ func run(ctx context.Context, o options) error {
 			res[k] = v
 		}
 		extra = append(extra, drows...)
+	}
+	if o.classifyItems > 0 {
+		cres, crows, err := benchClassification(ctx, work, o.classifyItems, o.seed)
+		if err != nil {
+			return fmt.Errorf("classification: %w", err)
+		}
+		for k, v := range cres {
+			res[k] = v
+		}
+		extra = append(extra, crows...)
 	}
 	if o.xItems > 0 {
 		xres, xrows, err := benchXImport(o.osmarc, work, o.xItems, o.xItems/5, o.seed, env)
