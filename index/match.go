@@ -20,19 +20,11 @@ func (ix *Index) Match(ctx context.Context, query string, keys []string) (map[st
 		}
 		return out, nil
 	}
-	r, done, err := ix.snapshot()
+	e, pl, done, err := ix.plan(&Request{Query: query})
 	if err != nil {
 		return nil, err
 	}
 	defer done()
-	e, err := newEngine(r)
-	if err != nil {
-		return nil, err
-	}
-	pl, err := e.query(&Request{Query: query})
-	if err != nil {
-		return nil, err
-	}
 	for i, s := range e.segs {
 		if pl.match[i] == nil || pl.match[i].IsEmpty() {
 			continue
@@ -66,19 +58,11 @@ func (ix *Index) Match(ctx context.Context, query string, keys []string) (map[st
 // classification rules is evaluated over a whole archive. An error from
 // fn stops it and is returned.
 func (ix *Index) MatchKeys(ctx context.Context, query string, fn func(key string) error) (uint64, error) {
-	r, done, err := ix.snapshot()
+	e, pl, done, err := ix.plan(&Request{Query: query})
 	if err != nil {
 		return 0, err
 	}
 	defer done()
-	e, err := newEngine(r)
-	if err != nil {
-		return 0, err
-	}
-	pl, err := e.query(&Request{Query: query})
-	if err != nil {
-		return 0, err
-	}
 	var n uint64
 	want := map[string]bool{"_id": true}
 	for i := range e.segs {

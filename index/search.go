@@ -303,6 +303,27 @@ func (req *Request) check() error {
 	return nil
 }
 
+// plan compiles req on a snapshot of the index: what Search, SearchAll,
+// Match and MatchKeys evaluate. done releases the snapshot; it is nil
+// when err is not.
+func (ix *Index) plan(req *Request) (*engine, *plan, func(), error) {
+	r, done, err := ix.snapshot()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	e, err := newEngine(r)
+	if err != nil {
+		done()
+		return nil, nil, nil, err
+	}
+	pl, err := e.query(req)
+	if err != nil {
+		done()
+		return nil, nil, nil, err
+	}
+	return e, pl, done, nil
+}
+
 // Search runs a request and returns one page of hits, the total and, if
 // asked, facet counts. A malformed query is a *QueryError (ErrQuery).
 func (ix *Index) Search(ctx context.Context, req Request) (*Result, error) {
@@ -310,19 +331,11 @@ func (ix *Index) Search(ctx context.Context, req Request) (*Result, error) {
 	if err := req.check(); err != nil {
 		return nil, err
 	}
-	r, done, err := ix.snapshot()
+	e, pl, done, err := ix.plan(&req)
 	if err != nil {
 		return nil, err
 	}
 	defer done()
-	e, err := newEngine(r)
-	if err != nil {
-		return nil, err
-	}
-	pl, err := e.query(&req)
-	if err != nil {
-		return nil, err
-	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -376,19 +389,11 @@ func (ix *Index) SearchAll(ctx context.Context, req Request, fn func(Hit) error)
 	if err := req.check(); err != nil {
 		return 0, err
 	}
-	r, done, err := ix.snapshot()
+	e, pl, done, err := ix.plan(&req)
 	if err != nil {
 		return 0, err
 	}
 	defer done()
-	e, err := newEngine(r)
-	if err != nil {
-		return 0, err
-	}
-	pl, err := e.query(&req)
-	if err != nil {
-		return 0, err
-	}
 	var n uint64
 	var ferr error
 	err = e.walkTime(pl.match, req.Sort != SortOldest, 0, func(d docRef, _ string) bool {
