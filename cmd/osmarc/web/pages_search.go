@@ -248,7 +248,7 @@ func (s *Server) pageSelect(w http.ResponseWriter, r *http.Request) {
 				s.Fail(w, r, fmt.Errorf("item %q: %w", k, err), "key")
 				return
 			}
-			qs = append(qs, "key:"+quoteQuery(k))
+			qs = append(qs, "key:"+queryQuote(k))
 		}
 		h := retention.Hold{Name: r.PostFormValue("hold"), Matter: r.PostFormValue("matter"), Reason: r.PostFormValue("reason"), Query: strings.Join(qs, " ")}
 		var placed retention.Hold
@@ -266,11 +266,6 @@ func (s *Server) pageSelect(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusBadRequest, "bad-input", "choose what to do with the selected items", "action")
 		_ = back
 	}
-}
-
-// quoteQuery quotes a value for the query syntax.
-func quoteQuery(v string) string {
-	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(v) + `"`
 }
 
 // asInput marks the validation errors of the archive packages (plain
