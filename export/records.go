@@ -14,20 +14,6 @@ import (
 // account's) and exemption codes: records management's Classifier.
 type ClassifyFunc func(ctx context.Context, ci *catalog.Item) (class, schedule string, exemptions []string, err error)
 
-// ArchiveRecords is ArchiveRecordsWith, classOf giving an item's
-// classification and exemptions by its key (the schedule is its
-// account's).
-func ArchiveRecords(a *archive.Archive, now func() time.Time, m retention.Matcher, classOf func(ctx context.Context, key string) (string, []string, error)) (RecordsFunc, error) {
-	var cf ClassifyFunc
-	if classOf != nil {
-		cf = func(ctx context.Context, ci *catalog.Item) (string, string, []string, error) {
-			c, ex, err := classOf(ctx, ci.Key)
-			return c, "", ex, err
-		}
-	}
-	return ArchiveRecordsWith(a, now, m, cf)
-}
-
 // ArchiveRecordsWith returns the RecordsFunc of an archive: classOf, when
 // set, gives the classification, schedule and exemptions; the schedule is
 // otherwise the item's account's (the safe default of records

@@ -447,7 +447,3 @@ func (c *checkedReader) Read(p []byte) (int, error) {
 }
 
 func (c *checkedReader) Close() error { return c.rc.Close() }
-
-// StoreBlobs opens blobs from any store, checking digests (for tests and
-// tools that have a store but no Source).
-func StoreBlobs(s archive.BlobStore) Blobs { return storeBlobs{s} }
