@@ -473,19 +473,26 @@ func (e *engine) hit(d docRef, hl *hlTerms) (Hit, error) {
 	if c := first(f[fCreated]); c != "" {
 		h.CreatedAt, _ = time.Parse(time.RFC3339Nano, c)
 	}
-	switch name, handle := first(f[fName]), first(f[fHandle]); {
-	case name != "" && handle != "":
-		h.Author = name + " (@" + handle + ")"
-	case name != "":
-		h.Author = name
-	case handle != "":
-		h.Author = "@" + handle
-	}
+	h.Author = authorLabel(first(f[fName]), first(f[fHandle]))
 	if h.Parent != "" {
 		h.ParentKey = archive.ItemKey(h.Platform, h.Account, h.Parent)
 	}
 	h.Snippet, h.Marks, h.SnippetFrom = snippet(first(f[fText]), f[fHistory], h.Lang, hl)
 	return h, nil
+}
+
+// authorLabel is how a hit shows an author: "Name (@handle)", or
+// whichever of the two there is.
+func authorLabel(name, handle string) string {
+	switch {
+	case name != "" && handle != "":
+		return name + " (@" + handle + ")"
+	case name != "":
+		return name
+	case handle != "":
+		return "@" + handle
+	}
+	return ""
 }
 
 // parentLen is how much of a parent's text a hit carries, in characters.
@@ -521,14 +528,7 @@ func (e *engine) parent(h *Hit) error {
 			return err
 		}
 		h.ParentText = opening(first(f[fText]), parentLen)
-		switch name, handle := first(f[fName]), first(f[fHandle]); {
-		case name != "" && handle != "":
-			h.ParentAuthor = name + " (@" + handle + ")"
-		case name != "":
-			h.ParentAuthor = name
-		case handle != "":
-			h.ParentAuthor = "@" + handle
-		}
+		h.ParentAuthor = authorLabel(first(f[fName]), first(f[fHandle]))
 		return nil
 	}
 	return nil
