@@ -343,13 +343,7 @@ func safeNext(next string) string {
 
 // itemURL is the page of an item key. Key parts are escaped already
 // (%XX); the path escapes the '%' again, so the key comes back whole.
-func itemURL(key string) string {
-	parts := strings.Split(key, "/")
-	for i, p := range parts {
-		parts[i] = url.PathEscape(p)
-	}
-	return "/items/" + strings.Join(parts, "/")
-}
+func itemURL(key string) string { return keyURL("/items/", key) }
 
 // keyURL is prefix followed by an item or account key, each part escaped
 // as itemURL does.
@@ -362,13 +356,7 @@ func keyURL(prefix, key string) string {
 }
 
 // accountURL is the page of an account key.
-func accountURL(key string) string {
-	parts := strings.Split(key, "/")
-	for i, p := range parts {
-		parts[i] = url.PathEscape(p)
-	}
-	return "/accounts/" + strings.Join(parts, "/")
-}
+func accountURL(key string) string { return keyURL("/accounts/", key) }
 
 // highlight renders a snippet with its matches in <mark>: the text is
 // escaped, and the marks are the only markup (spans out of order or out
