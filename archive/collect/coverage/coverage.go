@@ -67,7 +67,7 @@ func History(a *archive.Archive, account string) ([]Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := newHistory(caps, account, time.Time{})
+	h := newHistory(caps, account)
 	for ev, err := range a.Events(0) {
 		if err != nil {
 			return nil, err
@@ -97,7 +97,7 @@ func HistorySince(a *archive.Archive, account string, since time.Time, maxEvents
 	if err != nil {
 		return nil, since, err
 	}
-	h := newHistory(caps, account, since)
+	h := newHistory(caps, account)
 	// A failure is recorded when its run ends, so scan back a day further
 	// than since to find the failures of runs that started after it.
 	stop := since.Add(-24 * time.Hour)
@@ -147,13 +147,12 @@ func HistorySince(a *archive.Archive, account string, since time.Time, maxEvents
 
 type history struct {
 	account   string
-	since     time.Time
 	out       []Run
 	byCapture map[string]int
 }
 
-func newHistory(caps []catalog.Capture, account string, since time.Time) *history {
-	h := &history{account: account, since: since, byCapture: map[string]int{}}
+func newHistory(caps []catalog.Capture, account string) *history {
+	h := &history{account: account, byCapture: map[string]int{}}
 	for _, cp := range caps {
 		if account != "" && !slices.Contains(cp.Accounts, account) {
 			continue
