@@ -3,7 +3,6 @@ package request
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 
 	"github.com/osmarc/osmarc/archive"
@@ -32,38 +31,15 @@ func ProductionItems(ctx context.Context, a *archive.Archive, id string, threads
 	if err != nil {
 		return nil, nil, err
 	}
-	var items []toProduce
-	seen := map[string]bool{}
-	var withheld []WithholdingEntry
-	for _, ref := range r.Items {
-		seen[ref.Key] = true
-		ws := r.WithheldUnder(ref.Key)
-		if len(ws) == 0 {
-			items = append(items, toProduce{ref.Key, "responsive"})
-			continue
-		}
-		ci, err := a.Catalog().Item(ref.Key)
-		if err != nil {
-			return nil, nil, fmt.Errorf("request %s: item %s: %w", id, ref.Key, err)
-		}
-		for _, w := range ws {
-			withheld = append(withheld, WithholdingEntry{Key: ref.Key, Platform: ci.Platform, Account: ci.Account, Kind: ci.Kind,
-				CreatedAt: ci.CreatedAt, Exemption: w.Exemption.Code, Title: w.Exemption.Title, Citation: w.Exemption.Citation,
-				Jurisdiction: w.Exemption.Jurisdiction, Category: w.Exemption.Category, Reason: w.Reason, DecidedBy: w.By, DecidedAt: w.At})
-		}
+	sel, err := selectProduction(ctx, a, r, threadsToo, "request "+id)
+	if err != nil {
+		return nil, nil, err
 	}
-	if threadsToo {
-		more, err := threads(ctx, a, items, seen)
-		if err != nil {
-			return nil, nil, err
-		}
-		items = append(items, more...)
-	}
-	out := make([]ProductionItem, len(items))
-	for i, tp := range items {
+	out := make([]ProductionItem, len(sel.items))
+	for i, tp := range sel.items {
 		out[i] = ProductionItem{Key: tp.key, Role: tp.role}
 	}
-	return out, withheld, nil
+	return out, sel.withheld, nil
 }
 
 // Redactor redacts the items of one production as Produce does: the

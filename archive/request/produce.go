@@ -153,6 +153,53 @@ type toProduce struct {
 	role string
 }
 
+// production is what a production of a request writes: the items (the
+// responsive items not withheld, then, with threads, the other items of
+// their threads) and the withholding log.
+type production struct {
+	items    []toProduce
+	withheld []WithholdingEntry
+	// withheldItems counts the responsive items withheld (an item
+	// withheld under several exemptions has several log entries);
+	// threadItems the items that are there only for their threads.
+	withheldItems, threadItems int
+}
+
+// selectProduction chooses what a production of r writes (Produce, and
+// ProductionItems for an export); where begins the error of an item the
+// catalog does not have.
+func selectProduction(ctx context.Context, a *archive.Archive, r *Request, threadsToo bool, where string) (production, error) {
+	var p production
+	seen := map[string]bool{}
+	for _, ref := range r.Items {
+		seen[ref.Key] = true
+		ws := r.WithheldUnder(ref.Key)
+		if len(ws) == 0 {
+			p.items = append(p.items, toProduce{ref.Key, "responsive"})
+			continue
+		}
+		p.withheldItems++
+		ci, err := a.Catalog().Item(ref.Key)
+		if err != nil {
+			return p, fmt.Errorf("%s: item %s: %w", where, ref.Key, err)
+		}
+		for _, w := range ws {
+			p.withheld = append(p.withheld, WithholdingEntry{Key: ref.Key, Platform: ci.Platform, Account: ci.Account, Kind: ci.Kind,
+				CreatedAt: ci.CreatedAt, Exemption: w.Exemption.Code, Title: w.Exemption.Title, Citation: w.Exemption.Citation,
+				Jurisdiction: w.Exemption.Jurisdiction, Category: w.Exemption.Category, Reason: w.Reason, DecidedBy: w.By, DecidedAt: w.At})
+		}
+	}
+	if threadsToo {
+		more, err := threads(ctx, a, p.items, seen)
+		if err != nil {
+			return p, err
+		}
+		p.items = append(p.items, more...)
+		p.threadItems = len(more)
+	}
+	return p, nil
+}
+
 // Produce writes request id's production into out: the responsive items
 // that are not withheld (latest version, redacted), with their threads if
 // asked, the withholding and redaction logs (CSV and JSON) and a summary.
@@ -183,36 +230,12 @@ func Produce(ctx context.Context, a *archive.Archive, id string, out Files, o Pr
 	sum.Counts.Responsive, sum.Counts.Removed = len(r.Items), len(r.Removed)
 
 	// What is produced: responsive items not withheld, then their threads.
-	var items []toProduce
-	seen := map[string]bool{}
-	var withheld []WithholdingEntry
-	for _, ref := range r.Items {
-		seen[ref.Key] = true
-		ws := r.WithheldUnder(ref.Key)
-		if len(ws) == 0 {
-			items = append(items, toProduce{ref.Key, "responsive"})
-			continue
-		}
-		sum.Counts.Withheld++
-		ci, err := a.Catalog().Item(ref.Key)
-		if err != nil {
-			return nil, fmt.Errorf("request produce: item %s: %w", ref.Key, err)
-		}
-		for _, w := range ws {
-			withheld = append(withheld, WithholdingEntry{Key: ref.Key, Platform: ci.Platform, Account: ci.Account, Kind: ci.Kind,
-				CreatedAt: ci.CreatedAt, Exemption: w.Exemption.Code, Title: w.Exemption.Title, Citation: w.Exemption.Citation,
-				Jurisdiction: w.Exemption.Jurisdiction, Category: w.Exemption.Category, Reason: w.Reason, DecidedBy: w.By, DecidedAt: w.At})
-		}
+	sel, err := selectProduction(ctx, a, r, o.Threads, "request produce")
+	if err != nil {
+		return nil, err
 	}
-	if o.Threads {
-		more, err := threads(ctx, a, items, seen)
-		if err != nil {
-			return nil, err
-		}
-		items = append(items, more...)
-		sum.Counts.ThreadItems = len(more)
-	}
-	sum.Counts.Produced = len(items)
+	items, withheld := sel.items, sel.withheld
+	sum.Counts.Withheld, sum.Counts.ThreadItems, sum.Counts.Produced = sel.withheldItems, sel.threadItems, len(items)
 
 	// First pass: what is to be redacted everywhere.
 	sc, spans, err := plan(ctx, a, r, items, o)
