@@ -151,7 +151,7 @@ func (s *Source) Each(ctx context.Context, fn func(*Item) error) (int, error) {
 			if seen[ci.Key] {
 				continue
 			}
-			v, err := s.a.Version(ctx, ci.Latest().Digest)
+			raw, v, err := s.version(ctx, ci.Latest().Digest)
 			if err != nil {
 				return n, fmt.Errorf("export: item %s: read version %s: %w", ci.Key, ci.Latest().Digest, err)
 			}
@@ -159,7 +159,9 @@ func (s *Source) Each(ctx context.Context, fn func(*Item) error) (int, error) {
 				continue
 			}
 			seen[ci.Key] = true
-			it, err := s.item(ctx, &ci, RoleThread)
+			// The latest version, just read to match the thread, is not
+			// read again.
+			it, err := s.item(ctx, &ci, RoleThread, &archived{raw, v})
 			if err != nil {
 				return n, err
 			}
@@ -185,7 +187,7 @@ func (s *Source) load(ctx context.Context, key string) (*catalog.Item, *Item, er
 	if r, ok := s.o.Roles[key]; ok {
 		role = r
 	}
-	it, err := s.item(ctx, &ci, role)
+	it, err := s.item(ctx, &ci, role, nil)
 	return &ci, it, err
 }
 
@@ -293,7 +295,6 @@ func threadRoot(v *archive.Item) string {
 	return v.ID
 }
 
-// item builds the export's Item of one catalog item.
 // version reads a version's archived bytes (checking them against the
 // digest) and decodes them.
 func (s *Source) version(ctx context.Context, digest string) ([]byte, *archive.Item, error) {
@@ -312,7 +313,15 @@ func (s *Source) version(ctx context.Context, digest string) ([]byte, *archive.I
 	return b, &it, nil
 }
 
-func (s *Source) item(ctx context.Context, ci *catalog.Item, role string) (*Item, error) {
+// archived is a version's archived bytes and their decoded content.
+type archived struct {
+	raw     []byte
+	content *archive.Item
+}
+
+// item builds the export's Item of one catalog item. latest, when not
+// nil, is its latest version already read.
+func (s *Source) item(ctx context.Context, ci *catalog.Item, role string, latest *archived) (*Item, error) {
 	if len(ci.Versions) == 0 {
 		return nil, fmt.Errorf("export: item %s has no version", ci.Key)
 	}
@@ -331,14 +340,20 @@ func (s *Source) item(ctx context.Context, ci *catalog.Item, role string) (*Item
 	}
 	exported := map[string]bool{}
 	for i, cv := range cvs {
-		raw, content, err := s.version(ctx, cv.Digest)
-		if err != nil {
-			return nil, fmt.Errorf("export: item %s: read version %s: %w", ci.Key, cv.Digest, err)
+		isLatest := i == len(cvs)-1
+		var raw []byte
+		var content *archive.Item
+		if isLatest && latest != nil {
+			raw, content = latest.raw, latest.content
+		} else {
+			var err error
+			if raw, content, err = s.version(ctx, cv.Digest); err != nil {
+				return nil, fmt.Errorf("export: item %s: read version %s: %w", ci.Key, cv.Digest, err)
+			}
 		}
 		v := Version{Digest: cv.Digest, Size: cv.Size, CapturedAt: cv.CapturedAt.UTC(), Capture: cv.Capture, Content: content, Archived: raw}
-		latest := i == len(cvs)-1
 		if s.o.Redactor != nil {
-			rs, err := s.o.Redactor.Redact(ctx, ci, content, latest)
+			rs, err := s.o.Redactor.Redact(ctx, ci, content, isLatest)
 			if err != nil {
 				return nil, err
 			}
@@ -346,7 +361,7 @@ func (s *Source) item(ctx context.Context, ci *catalog.Item, role string) (*Item
 			if v.Redacted {
 				v.Archived = nil
 			}
-			if latest {
+			if isLatest {
 				it.Redactions = rs
 			}
 		}
