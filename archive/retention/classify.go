@@ -113,6 +113,11 @@ func (ru Rule) EvaluatedQuery() string {
 	return ru.Match
 }
 
+// assignment is the classification the rule gives the items it matches.
+func (ru Rule) assignment() Assignment {
+	return Assignment{Class: ru.Class, Schedule: ru.Schedule, Exemptions: ru.Exemptions, Source: SourceRule, Rule: ru.ID}
+}
+
 // requireAll is the query of clauses cs with every clause that has no
 // "+" or "-" required.
 func requireAll(cs []Clause) string {
@@ -153,6 +158,11 @@ type Decision struct {
 	UndoneBy   string     `json:"undone_by,omitempty"`
 	UndoneAt   *time.Time `json:"undone_at,omitempty"`
 	UndoReason string     `json:"undo_reason,omitempty"`
+}
+
+// assignment is the classification a decision in force gives its item.
+func (d Decision) assignment() Assignment {
+	return Assignment{Class: d.Class, Schedule: d.Schedule, Exemptions: d.Exemptions, Source: SourcePerson}
 }
 
 // Assignment is an item's classification as it stands: class, schedule
@@ -476,13 +486,9 @@ func (r *Records) changeRules(ctx context.Context, old, next RuleSet, ch RuleCha
 		return ch, err
 	}
 	// The new rules' evaluation is the classification from now on.
-	accts, err := r.a.Accounts()
+	cl, err := r.newClassifier(next, decisions, after.byKey)
 	if err != nil {
 		return ch, err
-	}
-	cl := &Classifier{rules: next, decisions: decisions, byKey: after.byKey, accounts: map[string]archive.Account{}}
-	for _, a := range accts {
-		cl.accounts[a.Key] = a
 	}
 	r.setClassifier(cl)
 	return ch, r.reannotate(ctx, ch.Keys)
@@ -512,7 +518,7 @@ func (r *Records) evaluate(ctx context.Context, rules []Rule) (*evaluation, erro
 		return nil, err
 	}
 	for _, ru := range rules {
-		a := Assignment{Class: ru.Class, Schedule: ru.Schedule, Exemptions: ru.Exemptions, Source: SourceRule, Rule: ru.ID}
+		a := ru.assignment()
 		_, err := m.MatchKeys(ctx, ru.EvaluatedQuery(), func(key string) error {
 			if _, ok := ev.byKey[key]; !ok {
 				ev.byKey[key] = a
@@ -578,13 +584,8 @@ func (r *Records) Classifier(ctx context.Context) (*Classifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	accts, err := r.a.Accounts()
-	if err != nil {
+	if c, err = r.newClassifier(rs, ds, ev.byKey); err != nil {
 		return nil, err
-	}
-	c = &Classifier{rules: rs, decisions: ds, byKey: ev.byKey, accounts: map[string]archive.Account{}}
-	for _, a := range accts {
-		c.accounts[a.Key] = a
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -630,11 +631,17 @@ func (r *Records) PartialClassifier(ctx context.Context) (*Classifier, error) {
 	if err != nil {
 		return nil, err
 	}
+	return r.newClassifier(rs, ds, map[string]Assignment{})
+}
+
+// newClassifier is a Classifier of rules, decisions and the rules' verdicts
+// byKey, with the archive's accounts (for their schedules).
+func (r *Records) newClassifier(rules RuleSet, decisions map[string]Decision, byKey map[string]Assignment) (*Classifier, error) {
 	accts, err := r.a.Accounts()
 	if err != nil {
 		return nil, err
 	}
-	c := &Classifier{rules: rs, decisions: ds, byKey: map[string]Assignment{}, accounts: map[string]archive.Account{}}
+	c := &Classifier{rules: rules, decisions: decisions, byKey: byKey, accounts: make(map[string]archive.Account, len(accts))}
 	for _, a := range accts {
 		c.accounts[a.Key] = a
 	}
@@ -663,7 +670,7 @@ func (c *Classifier) Classified() []string {
 // account's.
 func (c *Classifier) Of(key string) Assignment {
 	if d, ok := c.decisions[key]; ok {
-		return Assignment{Class: d.Class, Schedule: d.Schedule, Exemptions: d.Exemptions, Source: SourcePerson}
+		return d.assignment()
 	}
 	c.mu.RLock()
 	a, ok := c.byKey[key]
@@ -705,7 +712,7 @@ func (c *Classifier) Reevaluate(ctx context.Context, m Matcher, keys []string) (
 		rest := left[:0]
 		for _, k := range left {
 			if hit[k] {
-				got[k] = Assignment{Class: ru.Class, Schedule: ru.Schedule, Exemptions: ru.Exemptions, Source: SourceRule, Rule: ru.ID}
+				got[k] = ru.assignment()
 			} else {
 				rest = append(rest, k)
 			}
@@ -839,14 +846,14 @@ func (r *Records) Explain(ctx context.Context, key string) (Explanation, error) 
 		}
 		if res.Matched && !won {
 			won, res.Wins = true, true
-			ex.Assignment = Assignment{Class: ru.Class, Schedule: ru.Schedule, Exemptions: ru.Exemptions, Source: SourceRule, Rule: ru.ID}
+			ex.Assignment = ru.assignment()
 		}
 		ex.Rules = append(ex.Rules, res)
 	}
 	if d, err := r.Decision(key); err == nil {
 		ex.Decision = &d
 		if d.Status == "set" {
-			ex.Assignment = Assignment{Class: d.Class, Schedule: d.Schedule, Exemptions: d.Exemptions, Source: SourcePerson}
+			ex.Assignment = d.assignment()
 		}
 	}
 	ex.Schedule = ex.Assignment.Schedule
