@@ -1,14 +1,11 @@
 package x
 
 import (
-	"bufio"
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path"
 	"slices"
 	"time"
@@ -26,9 +23,7 @@ type importer struct {
 	sink    collect.Sink
 	account archive.Account
 	held    []heldRef
-	spill   *os.File
-	spillW  *bufio.Writer
-	size    int64
+	spill   *spill // the held versions
 	// fsys and mediaDirs: where an archive's media files are.
 	fsys fs.FS
 	// notes are an archive's long posts, joined to their tweets.
@@ -40,7 +35,7 @@ type heldRef struct {
 	item    string
 	pos     int
 	created int64
-	off, n  int64
+	at      spillRef
 }
 
 // heldVersion is a held version as the spill file keeps it.
@@ -89,25 +84,21 @@ func (im *importer) add(ctx context.Context, f *facts, own bool, o archive.ItemO
 		return im.record(ctx, f, own, o, mediaDirs)
 	}
 	if im.spill == nil {
-		sf, err := os.CreateTemp("", "osmarc-x-edits-*")
+		sp, err := newSpill("edits")
 		if err != nil {
 			return fmt.Errorf("hold edited tweets: %w", err)
 		}
-		im.spill, im.spillW = sf, bufio.NewWriterSize(sf, 64<<10)
+		im.spill = sp
 	}
-	b, err := json.Marshal(heldVersion{F: toRec(f), Own: own, Opts: o, MediaDirs: mediaDirs})
+	at, err := im.spill.put(heldVersion{F: toRec(f), Own: own, Opts: o, MediaDirs: mediaDirs})
 	if err != nil {
 		return fmt.Errorf("hold tweet %s: %w", f.id, err)
-	}
-	if _, err := im.spillW.Write(b); err != nil {
-		return fmt.Errorf("hold edited tweets: %w", err)
 	}
 	pos := slices.Index(f.chain, f.id)
 	if pos < 0 {
 		pos = len(f.chain)
 	}
-	im.held = append(im.held, heldRef{item: f.itemID(), pos: pos, created: f.created.UnixNano(), off: im.size, n: int64(len(b))})
-	im.size += int64(len(b))
+	im.held = append(im.held, heldRef{item: f.itemID(), pos: pos, created: f.created.UnixNano(), at: at})
 	return nil
 }
 
@@ -116,20 +107,12 @@ func (im *importer) flushHeld(ctx context.Context) error {
 	if len(im.held) == 0 {
 		return nil
 	}
-	if err := im.spillW.Flush(); err != nil {
-		return fmt.Errorf("hold edited tweets: %w", err)
-	}
 	slices.SortStableFunc(im.held, func(a, b heldRef) int {
 		return cmp.Or(cmp.Compare(a.item, b.item), cmp.Compare(a.pos, b.pos), cmp.Compare(a.created, b.created))
 	})
-	var buf []byte
 	for _, h := range im.held {
-		buf = slices.Grow(buf[:0], int(h.n))[:h.n]
-		if _, err := im.spill.ReadAt(buf, h.off); err != nil {
-			return fmt.Errorf("read held edits: %w", err)
-		}
 		var hv heldVersion
-		if err := json.Unmarshal(buf, &hv); err != nil {
+		if err := im.spill.get(h.at, &hv); err != nil {
 			return fmt.Errorf("read held edits: %w", err)
 		}
 		if err := im.record(ctx, hv.F.facts(), hv.Own, hv.Opts, hv.MediaDirs); err != nil {
@@ -142,12 +125,8 @@ func (im *importer) flushHeld(ctx context.Context) error {
 
 // close removes the spill file.
 func (im *importer) close() {
-	if im.spill != nil {
-		name := im.spill.Name()
-		im.spill.Close()
-		os.Remove(name)
-		im.spill = nil
-	}
+	im.spill.close()
+	im.spill = nil
 }
 
 // record adds one version to the sink: media files first (from an

@@ -1,13 +1,11 @@
 package x
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"regexp"
 	"strings"
 	"time"
@@ -73,26 +71,21 @@ type note struct {
 }
 
 type noteRef struct {
-	off, n int64
-	used   bool
+	at   spillRef
+	used bool
 }
 
 // notes is the index of an archive's note tweets by creation second.
 type notes struct {
-	f     *os.File
-	w     *bufio.Writer
-	size  int64
+	spill *spill
 	bySec map[int64][]*noteRef
 	count int
 }
 
 func (ns *notes) close() {
-	if ns == nil || ns.f == nil {
-		return
+	if ns != nil {
+		ns.spill.close()
 	}
-	name := ns.f.Name()
-	ns.f.Close()
-	os.Remove(name)
 }
 
 // readNotes reads the note-tweet files of an archive, keeping their bytes
@@ -103,20 +96,16 @@ func readNotes(ctx context.Context, sink collect.Sink, src collect.Source, files
 	if len(files) == 0 {
 		return ns, nil
 	}
-	f, err := os.CreateTemp("", "osmarc-x-notes-*")
+	sp, err := newSpill("notes")
 	if err != nil {
 		return nil, fmt.Errorf("note tweets: %w", err)
 	}
-	ns.f, ns.w = f, bufio.NewWriter(f)
+	ns.spill = sp
 	for _, name := range files {
 		if err := ns.readFile(ctx, sink, src, name); err != nil {
 			ns.close()
 			return nil, err
 		}
-	}
-	if err := ns.w.Flush(); err != nil {
-		ns.close()
-		return nil, fmt.Errorf("note tweets: %w", err)
 	}
 	return ns, nil
 }
@@ -202,26 +191,18 @@ func fromArchiveNote(an *ArchiveNote) (*note, error) {
 }
 
 func (ns *notes) add(n *note) error {
-	b, err := json.Marshal(n)
+	at, err := ns.spill.put(n)
 	if err != nil {
-		return err
-	}
-	if _, err := ns.w.Write(b); err != nil {
 		return fmt.Errorf("note tweets: %w", err)
 	}
-	ns.bySec[n.Created] = append(ns.bySec[n.Created], &noteRef{off: ns.size, n: int64(len(b))})
-	ns.size += int64(len(b))
+	ns.bySec[n.Created] = append(ns.bySec[n.Created], &noteRef{at: at})
 	ns.count++
 	return nil
 }
 
 func (ns *notes) read(r *noteRef) (*note, error) {
-	b := make([]byte, r.n)
-	if _, err := ns.f.ReadAt(b, r.off); err != nil {
-		return nil, fmt.Errorf("note tweets: %w", err)
-	}
 	var n note
-	if err := json.Unmarshal(b, &n); err != nil {
+	if err := ns.spill.get(r.at, &n); err != nil {
 		return nil, fmt.Errorf("note tweets: %w", err)
 	}
 	return &n, nil
