@@ -262,14 +262,25 @@ func (w *Writer) finishDir(ctx context.Context) (export.Manifest, error) {
 		pd.Abort()
 		return export.Manifest{}, fmt.Errorf("pdf: write %s: %w", w.m.Out, err)
 	}
-	var sums strings.Builder
+	// The manifest and index.csv are hashed and counted as they are
+	// written.
 	var total int64
+	manFile, err := os.Create(filepath.Join(pd.Tmp, "manifest-sha256.txt"))
+	if err != nil {
+		return fail(err)
+	}
+	defer manFile.Close()
+	manHash := sha256.New()
+	manCount := &countWriter{w: io.MultiWriter(manFile, manHash)}
+	sums := bufio.NewWriterSize(manCount, 64<<10)
 	idxFile, err := os.Create(filepath.Join(pd.Tmp, "index.csv"))
 	if err != nil {
 		return fail(err)
 	}
 	defer idxFile.Close()
-	idx := csv.NewWriter(idxFile)
+	idxHash := sha256.New()
+	idxCount := &countWriter{w: io.MultiWriter(idxFile, idxHash)}
+	idx := csv.NewWriter(idxCount)
 	idx.Write([]string{"file", "thread_key", "account", "items", "pages", "sha256"})
 	for n, tk := range w.threadKeys() {
 		th := w.threads[tk]
@@ -302,18 +313,11 @@ func (w *Writer) finishDir(ctx context.Context) (export.Manifest, error) {
 			return fail(fmt.Errorf("%s: %w", name, err))
 		}
 		sum := hex.EncodeToString(h.Sum(nil))
-		fmt.Fprintf(&sums, "%s  %s\n", sum, name)
+		fmt.Fprintf(sums, "%s  %s\n", sum, name)
 		total += cw.n
 		// A formula in a key is not run by a spreadsheet: keys are
 		// escaped, so none begins with = + - @.
 		idx.Write([]string{name, tk, items[0].Platform + "/" + items[0].Account, strconv.Itoa(len(items)), strconv.Itoa(pages), sum})
-		if sums.Len() > 1<<20 {
-			// keep memory bounded: flush the digests to a file as we go
-			if err := appendFile(filepath.Join(w.spool, "sums"), sums.String()); err != nil {
-				return fail(err)
-			}
-			sums.Reset()
-		}
 	}
 	idx.Flush()
 	if err := idx.Error(); err != nil {
@@ -322,25 +326,17 @@ func (w *Writer) finishDir(ctx context.Context) (export.Manifest, error) {
 	if err := idxFile.Close(); err != nil {
 		return fail(err)
 	}
-	idxSum, idxSize, err := fileSum(idxFile.Name())
-	if err != nil {
-		return fail(err)
-	}
+	idxSum, idxSize := hex.EncodeToString(idxHash.Sum(nil)), idxCount.n
 	total += idxSize
-	fmt.Fprintf(&sums, "%s  %s\n", idxSum, "index.csv")
-	if err := appendFile(filepath.Join(w.spool, "sums"), sums.String()); err != nil {
+	fmt.Fprintf(sums, "%s  %s\n", idxSum, "index.csv")
+	if err := sums.Flush(); err != nil {
 		return fail(err)
 	}
-	all, err := os.ReadFile(filepath.Join(w.spool, "sums"))
-	if err != nil {
+	if err := manFile.Close(); err != nil {
 		return fail(err)
 	}
-	manPath := filepath.Join(pd.Tmp, "manifest-sha256.txt")
-	if err := os.WriteFile(manPath, all, 0o640); err != nil {
-		return fail(err)
-	}
-	manSum := sha256.Sum256(all)
-	total += int64(len(all))
+	manSum, manSize := hex.EncodeToString(manHash.Sum(nil)), manCount.n
+	total += manSize
 	if err := pd.Commit(); err != nil {
 		return export.Manifest{}, err
 	}
@@ -348,33 +344,10 @@ func (w *Writer) finishDir(ctx context.Context) (export.Manifest, error) {
 		Format: FormatName, Path: w.m.Out, Items: w.items, Versions: w.vers,
 		Files: []export.File{
 			{Path: filepath.Join(w.m.Out, "index.csv"), Size: idxSize, SHA256: idxSum},
-			{Path: filepath.Join(w.m.Out, "manifest-sha256.txt"), Size: int64(len(all)), SHA256: hex.EncodeToString(manSum[:])},
+			{Path: filepath.Join(w.m.Out, "manifest-sha256.txt"), Size: manSize, SHA256: manSum},
 		},
-		Bytes: total, SHA256: hex.EncodeToString(manSum[:]), DigestOf: "manifest-sha256.txt, which lists the SHA-256 of every other file",
+		Bytes: total, SHA256: manSum, DigestOf: "manifest-sha256.txt, which lists the SHA-256 of every other file",
 	}, nil
-}
-
-func appendFile(name, s string) error {
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = f.WriteString(s)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-func fileSum(name string) (string, int64, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return "", 0, err
-	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	return hex.EncodeToString(h.Sum(nil)), n, err
 }
 
 type countWriter struct {
