@@ -80,10 +80,7 @@ func wireRecords(a *archive.Archive, r *retention.Records, ix *index.Index) (unw
 	ix.SetVersionReader(a)
 	a.SetIndexer(&classifyingIndexer{ix: ix, l: annotateWith(ix, r)})
 	r.OnReclassify = func(ctx context.Context, keys []string) error { return reannotate(ctx, a, ix, keys) }
-	return func() {
-		a.SetIndexer(nil)
-		annotating.Delete(ix)
-	}
+	return func() { a.SetIndexer(nil) }
 }
 
 // indexClauses is index.Clauses as retention reads them.
@@ -133,7 +130,6 @@ func (l *liveClassification) get(ctx context.Context) (*retention.Classifier, er
 // exemptions from records management.
 func annotateWith(ix *index.Index, r *retention.Records) *liveClassification {
 	l := &liveClassification{r: r}
-	annotating.Store(ix, l)
 	ix.SetAnnotator(func(ctx context.Context, d *index.Doc) error {
 		cl, err := l.get(ctx)
 		if err != nil {
@@ -171,36 +167,17 @@ func reannotate(ctx context.Context, a *archive.Archive, ix *index.Index, keys [
 
 // classifyingIndexer is the index as the archive's indexer: after each
 // batch a capture indexes, the rules are run over its items, and those a
-// rule classifies otherwise than the annotator did are indexed again.
-// Give it the liveClassification annotateWith returned (l), or the
-// Records it was given (r): then it finds what annotateWith installed on
-// the same index.
+// rule classifies otherwise than the annotator did are indexed again. l
+// is the liveClassification annotateWith installed on ix.
 type classifyingIndexer struct {
 	ix *index.Index
 	l  *liveClassification
-	r  *retention.Records
-}
-
-// annotating maps an index to the classification its annotator fills
-// documents from.
-var annotating sync.Map // *index.Index → *liveClassification
-
-func (c *classifyingIndexer) live() *liveClassification {
-	if c.l == nil {
-		if l, ok := annotating.Load(c.ix); ok {
-			c.l = l.(*liveClassification)
-		} else {
-			c.l = annotateWith(c.ix, c.r)
-		}
-	}
-	return c.l
 }
 
 func (c *classifyingIndexer) Update(ctx context.Context, batch []archive.IndexUpdate) error {
 	if err := c.ix.Update(ctx, batch); err != nil {
 		return err
 	}
-	c.live()
 	cl, err := c.l.get(ctx)
 	if err != nil {
 		return err
