@@ -857,9 +857,12 @@ func (r *Records) Explain(ctx context.Context, key string) (Explanation, error) 
 		}
 	}
 	ex.Schedule = ex.Assignment.Schedule
-	acct, acctErr := r.a.Account(archive.AccountKey(it.Platform, it.Account))
-	if ex.Schedule == "" && acctErr == nil {
-		ex.Schedule = acct.Schedule
+	var deactivated *time.Time
+	if acct, err := r.a.Account(archive.AccountKey(it.Platform, it.Account)); err == nil {
+		if ex.Schedule == "" {
+			ex.Schedule = acct.Schedule
+		}
+		deactivated = acct.DeactivatedAt
 	}
 	if ex.Schedule != "" {
 		s, err := r.Schedule(ex.Schedule)
@@ -870,12 +873,7 @@ func (r *Records) Explain(ctx context.Context, key string) (Explanation, error) 
 		if err != nil {
 			return ex, err
 		}
-		d, err := s.Compute(it.CreatedAt, func(name string) (time.Time, bool) {
-			if name == "account-deactivated" && acctErr == nil && acct.DeactivatedAt != nil {
-				return *acct.DeactivatedAt, true
-			}
-			return cuts.EventDate(key, name)
-		}, r.Loc)
+		d, err := s.Compute(it.CreatedAt, itemEvents(key, deactivated, cuts), r.Loc)
 		if err != nil {
 			return ex, err
 		}

@@ -3,11 +3,32 @@ package retention
 import (
 	"fmt"
 	"time"
+
+	"github.com/osmarc/osmarc/archive/request"
 )
 
 // EventDates tells when a named event happened for a record (the record's
 // account deactivated, its request closed). ok is false while it has not.
 type EventDates func(name string) (at time.Time, ok bool)
+
+// eventAccountDeactivated is the cutoff event of an item's account being
+// deactivated.
+const eventAccountDeactivated = "account-deactivated"
+
+// itemEvents are the cutoff events of the item with key: its account's
+// deactivation (deactivated nil while the account is active), and the
+// closing of the last open-records request that held it (cuts).
+func itemEvents(key string, deactivated *time.Time, cuts *request.Cutoffs) EventDates {
+	return func(name string) (time.Time, bool) {
+		if name == eventAccountDeactivated {
+			if deactivated == nil {
+				return time.Time{}, false
+			}
+			return *deactivated, true
+		}
+		return cuts.EventDate(key, name)
+	}
+}
 
 // Disposition is when a record may be disposed of, and why.
 type Disposition struct {

@@ -274,12 +274,7 @@ func (r *Records) eligible(ctx context.Context, asOf time.Time, scheduleID strin
 					if sched == nil || (scheduleID != "" && sched.ID != scheduleID) {
 						continue
 					}
-					disp, err := sched.Compute(it.CreatedAt, func(name string) (time.Time, bool) {
-						if name == "account-deactivated" && info.deactivated != nil {
-							return *info.deactivated, true
-						}
-						return cuts.EventDate(it.Key, name)
-					}, r.Loc)
+					disp, err := sched.Compute(it.CreatedAt, itemEvents(it.Key, info.deactivated, cuts), r.Loc)
 					if err != nil {
 						res.err = err
 						break

@@ -206,11 +206,9 @@ func (r *Records) dispositionDates(ctx context.Context) (func(*catalog.Item) (ti
 	if err != nil {
 		return nil, err
 	}
-	deactivated := map[string]time.Time{}
+	deactivated := map[string]*time.Time{}
 	for _, a := range accts {
-		if a.DeactivatedAt != nil {
-			deactivated[a.Key] = *a.DeactivatedAt
-		}
+		deactivated[a.Key] = a.DeactivatedAt
 	}
 	cuts, err := request.LoadCutoffs(r.a)
 	if err != nil {
@@ -222,14 +220,7 @@ func (r *Records) dispositionDates(ctx context.Context) (func(*catalog.Item) (ti
 		if s == nil {
 			return time.Time{}, false, nil
 		}
-		acctKey := archive.AccountKey(it.Platform, it.Account)
-		disp, err := s.Compute(it.CreatedAt, func(name string) (time.Time, bool) {
-			if name == "account-deactivated" {
-				t, ok := deactivated[acctKey]
-				return t, ok
-			}
-			return cuts.EventDate(it.Key, name)
-		}, r.Loc)
+		disp, err := s.Compute(it.CreatedAt, itemEvents(it.Key, deactivated[archive.AccountKey(it.Platform, it.Account)], cuts), r.Loc)
 		if err != nil || disp.Permanent || disp.Pending != "" || disp.Date.IsZero() {
 			return time.Time{}, false, err
 		}
