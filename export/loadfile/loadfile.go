@@ -40,6 +40,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"net/http"
 	"os"
@@ -97,11 +98,11 @@ type Writer struct {
 	o      Options
 	m      export.Meta
 	pd     *export.PendingDir
-	dat    *os.File
+	dat    *hashedFile
 	dw     *DATWriter
-	opt    *os.File
+	opt    *hashedFile
 	optw   *bufio.Writer
-	sums   *os.File
+	sums   *hashedFile
 	sumw   *bufio.Writer
 	n      int // documents so far
 	items  int
@@ -124,10 +125,10 @@ func (w *Writer) Begin(ctx context.Context, m export.Meta) error {
 		return err
 	}
 	w.m, w.pd, w.docs = m, pd, map[string]string{}
-	if w.dat, err = os.Create(filepath.Join(pd.Tmp, "loadfile.dat")); err != nil {
+	if w.dat, err = createHashed(filepath.Join(pd.Tmp, "loadfile.dat")); err != nil {
 		return w.fail(err)
 	}
-	if w.sums, err = os.Create(filepath.Join(pd.Tmp, "manifest-sha256.txt")); err != nil {
+	if w.sums, err = createHashed(filepath.Join(pd.Tmp, "manifest-sha256.txt")); err != nil {
 		return w.fail(err)
 	}
 	w.sumw = bufio.NewWriterSize(w.sums, 64<<10)
@@ -330,7 +331,7 @@ func (w *Writer) attachment(ctx context.Context, it *export.Item, md export.Medi
 	}
 	if image {
 		if w.opt == nil {
-			if w.opt, err = os.Create(filepath.Join(w.pd.Tmp, "loadfile.opt")); err != nil {
+			if w.opt, err = createHashed(filepath.Join(w.pd.Tmp, "loadfile.opt")); err != nil {
 				return err
 			}
 			w.optw = bufio.NewWriterSize(w.opt, 32<<10)
@@ -435,17 +436,14 @@ func (w *Writer) Finish(ctx context.Context) (export.Manifest, error) {
 		return export.Manifest{}, errors.New("loadfile: export not begun or already ended")
 	}
 	var files []export.File
-	seal := func(f *os.File, flush func() error, rel string, list bool) error {
+	seal := func(f *hashedFile, flush func() error, rel string, list bool) error {
 		if err := flush(); err != nil {
 			return err
 		}
-		if err := f.Close(); err != nil {
+		if err := f.f.Close(); err != nil {
 			return err
 		}
-		sum, size, err := fileSum(f.Name())
-		if err != nil {
-			return err
-		}
+		sum, size := hex.EncodeToString(f.h.Sum(nil)), f.n
 		if list {
 			fmt.Fprintf(w.sumw, "%s  %s\n", sum, rel)
 		}
@@ -479,15 +477,22 @@ func (w *Writer) Finish(ctx context.Context) (export.Manifest, error) {
 	return man, nil
 }
 
-func fileSum(name string) (string, int64, error) {
-	f, err := os.Open(name)
+// hashedFile is a file of the set whose SHA-256 and size are taken as it
+// is written, so Finish need not read it back.
+type hashedFile struct {
+	f *os.File
+	h hash.Hash
+	countWriter
+}
+
+func createHashed(name string) (*hashedFile, error) {
+	f, err := os.Create(name)
 	if err != nil {
-		return "", 0, err
+		return nil, err
 	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	return hex.EncodeToString(h.Sum(nil)), n, err
+	hf := &hashedFile{f: f, h: sha256.New()}
+	hf.countWriter.w = io.MultiWriter(f, hf.h)
+	return hf, nil
 }
 
 // Abort removes the set being built.
@@ -496,9 +501,9 @@ func (w *Writer) Abort() error {
 		return nil
 	}
 	w.done = true
-	for _, f := range []*os.File{w.dat, w.opt, w.sums} {
+	for _, f := range []*hashedFile{w.dat, w.opt, w.sums} {
 		if f != nil {
-			f.Close()
+			f.f.Close()
 		}
 	}
 	return w.pd.Abort()
