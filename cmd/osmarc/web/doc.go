@@ -27,13 +27,8 @@
 //
 // # Registering a page
 //
-// Pages live in pages*.go (the pages' own files). The server finds them
-// through two methods on *Server that pages.go defines:
-//
-//	func (s *Server) pageRoutes() []Route
-//	func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int, msg string)
-//
-// pageRoutes lists the pages like the API lists its routes:
+// Pages live in pages*.go (the pages' own files). pageRoutes (pages.go)
+// lists them like apiRoutes (api.go) lists the API's routes:
 //
 //	{Pattern: "GET /search", Perm: PermSearch, Handler: s.pageSearch, Summary: "Search"},
 //	{Pattern: "GET /signin", Perm: PermPublic, Handler: s.pageSignIn},
@@ -45,7 +40,7 @@
 // POST) before the handler runs, so a handler never checks roles itself —
 // it may call Can(ctx, perm) to decide whether to show a button. A route
 // without a handler test for each role fails the tests (routes_test.go).
-// renderError draws the HTML error page the middleware uses for pages
+// renderError (pages.go) draws the HTML error page the middleware uses for pages
 // (JSON is used under /api/).
 //
 // Inside a page handler:

@@ -36,8 +36,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc.Encode(v)
 }
 
-// fail answers with an error: JSON under /api/, else the HTML error page
-// (plain text until pages.go provides one).
+// fail answers with an error: JSON under /api/, else the HTML error page.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, status int, code, msg, where string) {
 	s.failErr(w, r, APIError{Status: status, Code: code, Message: msg, Where: where})
 }
@@ -46,17 +45,11 @@ func (s *Server) failErr(w http.ResponseWriter, r *http.Request, e APIError) {
 	if e.Status == http.StatusUnauthorized && strings.HasPrefix(r.URL.Path, "/api/") {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="osmarc"`)
 	}
-	if strings.HasPrefix(r.URL.Path, "/api/") || s.errorPage == nil {
-		if !strings.HasPrefix(r.URL.Path, "/api/") && s.errorPage == nil {
-			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-			w.WriteHeader(e.Status)
-			w.Write([]byte(e.Message + "\n"))
-			return
-		}
+	if strings.HasPrefix(r.URL.Path, "/api/") {
 		writeJSON(w, e.Status, e)
 		return
 	}
-	s.errorPage(w, r, e.Status, e.Message)
+	s.renderError(w, r, e.Status, e.Message)
 }
 
 // Fail answers with the error err, choosing the status from what it is:

@@ -243,7 +243,7 @@ func (s *Server) guard(rt Route) http.Handler {
 		}
 		if rt.Perm != PermPublic {
 			if a.user == nil {
-				if !api && s.errorPage != nil && r.Method == http.MethodGet {
+				if !api && r.Method == http.MethodGet {
 					q := url.Values{"next": {r.URL.RequestURI()}}
 					if a.expired {
 						q.Set("expired", "1")

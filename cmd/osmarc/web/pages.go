@@ -159,7 +159,8 @@ type errorPage struct {
 	Back, BackLabel  string
 }
 
-// renderError is the server's HTML error page (see pageSet).
+// renderError is the server's HTML error page (failErr draws every error
+// outside /api/ with it).
 func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int, msg string) {
 	heading := http.StatusText(status)
 	switch status {
@@ -198,7 +199,7 @@ func done(w http.ResponseWriter, r *http.Request, to, msg string) {
 	http.Redirect(w, r, u.String(), http.StatusSeeOther)
 }
 
-// pageRoutes are the HTML pages' routes (see pageSet).
+// pageRoutes are the HTML pages' routes (New registers them after apiRoutes).
 func (s *Server) pageRoutes() []Route {
 	return []Route{
 		{"GET /{$}", PermSignedIn, s.pageHome, "home: the search page"},

@@ -84,9 +84,6 @@ type Server struct {
 
 	routes  []Route
 	handler http.Handler
-	// errorPage renders an error as an HTML page (pages.go sets it);
-	// nil: plain text.
-	errorPage func(w http.ResponseWriter, r *http.Request, status int, msg string)
 }
 
 // Route is one handler: its pattern (net/http ServeMux syntax, method
@@ -109,14 +106,6 @@ func (rt Route) Path() string { _, p, _ := strings.Cut(rt.Pattern, " "); return 
 
 // API reports whether the route belongs to the JSON API.
 func (rt Route) API() bool { return strings.HasPrefix(rt.Path(), "/api/") }
-
-// pageSet is what the pages (pages*.go) provide: their routes and an HTML
-// error page. Until pages.go defines both methods the server serves the
-// API only; see doc.go.
-type pageSet interface {
-	pageRoutes() []Route
-	renderError(w http.ResponseWriter, r *http.Request, status int, msg string)
-}
 
 // New builds a server over an open archive.
 func New(cfg Config) (*Server, error) {
@@ -173,11 +162,7 @@ func New(cfg Config) (*Server, error) {
 	if _, err := readRand(s.csrfKey[:]); err != nil {
 		return nil, fmt.Errorf("web: random key: %w", err)
 	}
-	s.routes = s.apiRoutes()
-	if ps, ok := any(s).(pageSet); ok {
-		s.routes = append(s.routes, ps.pageRoutes()...)
-		s.errorPage = ps.renderError
-	}
+	s.routes = append(s.apiRoutes(), s.pageRoutes()...)
 	mux := http.NewServeMux()
 	for _, rt := range s.routes {
 		mux.Handle(rt.Pattern, s.guard(rt))
