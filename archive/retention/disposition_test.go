@@ -311,3 +311,36 @@ func TestOpenRequestsKeepItemsAndClosingStartsTheCutoff(t *testing.T) {
 		t.Fatalf("on the day: %+v", p)
 	}
 }
+
+// A schedule whose cutoff is the account's deactivation leaves its items
+// pending until then, in plans and explanations alike.
+func TestAccountDeactivationStartsTheCutoff(t *testing.T) {
+	a, r, _ := setup(t)
+	if err := r.AddSchedule(ctx, retention.Schedule{ID: "acct-1y", Title: "until a year after deactivation", Authority: "test",
+		Retain: retention.Period{Years: 1}, Cutoff: retention.Cutoff{Kind: retention.CutoffEvent, Event: "account-deactivated"}, Action: retention.ActionDestroy}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.UpdateAccount(ctx, "facebook/official", func(x *archive.Account) error { x.Schedule = "acct-1y"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if p := planKeys(t, r, day(2999, 1, 1)); p.Items != 2 {
+		t.Fatalf("account active: %d eligible, want the 2 comments", p.Items)
+	}
+	if ex, err := r.Explain(ctx, "facebook/official/p1"); err != nil || ex.Disposition == nil || ex.Disposition.Pending != "account-deactivated" {
+		t.Fatalf("account active: %+v %v", ex.Disposition, err)
+	}
+	acct, err := a.DeactivateAccount(ctx, "facebook/official", "merged")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex, err := r.Explain(ctx, "facebook/official/p1")
+	if err != nil || ex.Disposition == nil || ex.Disposition.Pending != "" || !ex.Disposition.Cutoff.Equal(*acct.DeactivatedAt) {
+		t.Fatalf("account deactivated: %+v %v", ex.Disposition, err)
+	}
+	if p := planKeys(t, r, ex.Disposition.Date.Add(-time.Second)); p.Items != 2 {
+		t.Fatalf("the second before: %d eligible", p.Items)
+	}
+	if p := planKeys(t, r, ex.Disposition.Date); p.Items != 3 {
+		t.Fatalf("on the day: %d eligible, want 3", p.Items)
+	}
+}
