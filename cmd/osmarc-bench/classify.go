@@ -3,13 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"runtime"
 	"time"
 
 	"github.com/osmarc/osmarc/archive"
-	"github.com/osmarc/osmarc/archive/archivetest"
 	"github.com/osmarc/osmarc/archive/retention"
 	"github.com/osmarc/osmarc/archive/stores"
 	"github.com/osmarc/osmarc/index"
@@ -23,15 +21,9 @@ import (
 func benchClassification(ctx context.Context, work string, n int, seed uint64) (map[string]any, []row, error) {
 	res := map[string]any{"classify_items": n}
 	corpus := filepath.Join(work, fmt.Sprintf("classify-%d.jsonl", n))
-	f, err := os.Create(corpus)
-	if err != nil {
+	if _, err := writeCorpus(corpus, n, seed); err != nil {
 		return nil, nil, err
 	}
-	if _, err := archivetest.WriteCorpus(f, n, seed); err != nil {
-		f.Close()
-		return nil, nil, err
-	}
-	f.Close()
 	dir := filepath.Join(work, "classify-data")
 	a, _, err := archive.Init(ctx, archive.Options{Dir: dir, Actor: "bench@localhost", OpenStore: stores.Open}, "")
 	if err != nil {
@@ -39,13 +31,7 @@ func benchClassification(ctx context.Context, work string, n int, seed uint64) (
 	}
 	defer a.Close()
 	logf("classification: ingesting %d items", n)
-	in, err := os.Open(corpus)
-	if err != nil {
-		return nil, nil, err
-	}
-	_, err = a.Ingest(ctx, []archive.Source{{Name: corpus, R: in}}, archive.IngestOptions{})
-	in.Close()
-	if err != nil {
+	if err := ingestFile(ctx, a, corpus); err != nil {
 		return nil, nil, err
 	}
 	logf("classification: indexing %d items", n)

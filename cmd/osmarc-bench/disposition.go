@@ -3,13 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"runtime"
 	"time"
 
 	"github.com/osmarc/osmarc/archive"
-	"github.com/osmarc/osmarc/archive/archivetest"
 	"github.com/osmarc/osmarc/archive/retention"
 	"github.com/osmarc/osmarc/archive/stores"
 )
@@ -21,15 +19,9 @@ import (
 func benchDisposition(ctx context.Context, work string, n int, seed uint64) (map[string]any, []row, error) {
 	res := map[string]any{"disposition_items": n}
 	corpus := filepath.Join(work, fmt.Sprintf("disposition-%d.jsonl", n))
-	f, err := os.Create(corpus)
-	if err != nil {
+	if _, err := writeCorpus(corpus, n, seed); err != nil {
 		return nil, nil, err
 	}
-	if _, err := archivetest.WriteCorpus(f, n, seed); err != nil {
-		f.Close()
-		return nil, nil, err
-	}
-	f.Close()
 	dir := filepath.Join(work, "disposition-data")
 	opts := archive.Options{Dir: dir, Actor: "bench@localhost", OpenStore: stores.Open}
 	a, _, err := archive.Init(ctx, opts, "")
@@ -39,13 +31,7 @@ func benchDisposition(ctx context.Context, work string, n int, seed uint64) (map
 	defer a.Close()
 	logf("disposition: ingesting %d items", n)
 	start := time.Now()
-	in, err := os.Open(corpus)
-	if err != nil {
-		return nil, nil, err
-	}
-	_, err = a.Ingest(ctx, []archive.Source{{Name: corpus, R: in}}, archive.IngestOptions{})
-	in.Close()
-	if err != nil {
+	if err := ingestFile(ctx, a, corpus); err != nil {
 		return nil, nil, err
 	}
 	res["disposition_setup_seconds"] = round(time.Since(start).Seconds())

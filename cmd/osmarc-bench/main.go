@@ -140,12 +140,7 @@ func run(ctx context.Context, o options) error {
 	// The corpora.
 	corpus := func(n int) (string, int64, error) {
 		p := filepath.Join(work, fmt.Sprintf("corpus-%d.jsonl", n))
-		f, err := os.Create(p)
-		if err != nil {
-			return "", 0, err
-		}
-		defer f.Close()
-		size, err := archivetest.WriteCorpus(f, n, o.seed)
+		size, err := writeCorpus(p, n, o.seed)
 		return p, size, err
 	}
 	logf("generating corpora")
@@ -353,6 +348,31 @@ func cutEq(s string) (string, string, bool) {
 		}
 	}
 	return s, "", false
+}
+
+// writeCorpus writes the synthetic corpus of n items to path and returns
+// its size.
+func writeCorpus(path string, n int, seed uint64) (int64, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return 0, err
+	}
+	size, err := archivetest.WriteCorpus(f, n, seed)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return size, err
+}
+
+// ingestFile ingests a corpus file into a.
+func ingestFile(ctx context.Context, a *archive.Archive, path string) error {
+	in, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	_, err = a.Ingest(ctx, []archive.Source{{Name: path, R: in}}, archive.IngestOptions{})
+	return err
 }
 
 func round(f float64) float64 { return float64(int64(f*10+0.5)) / 10 }

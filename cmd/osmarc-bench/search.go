@@ -97,16 +97,10 @@ func searchClasses() []searchClass {
 // searchCorpus writes the corpus with the rare word in it.
 func searchCorpus(path string, n int, seed uint64) error {
 	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	if _, err := archivetest.WriteCorpus(f, n, seed); err != nil {
-		f.Close()
-		return err
-	}
-	f.Close()
 	defer os.Remove(tmp)
+	if _, err := writeCorpus(tmp, n, seed); err != nil {
+		return err
+	}
 	in, err := os.Open(tmp)
 	if err != nil {
 		return err
