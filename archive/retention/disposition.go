@@ -480,9 +480,9 @@ func (r *Records) planContent(ctx context.Context, p Plan) ([]planLine, error) {
 // was planned; if any is not, nothing is done and the error says which.
 // Then, for "destroy": a certificate of destruction goes to the journal,
 // the items leave the catalog (a residual entry stays) and the index, and
-// the blobs only they used are deleted from the store. "transfer" and
-// "review" items are listed for the person (the package for the receiving
-// archive comes with the export work).
+// the blobs only they used are deleted from the store. "transfer" items
+// go into a package for the receiving archive (Transfer), written before
+// anything is disposed of; "review" items are listed for the person.
 func (r *Records) Execute(ctx context.Context, id, actor string) (Plan, error) {
 	p, err := r.PlanByID(id)
 	if err != nil {
@@ -559,10 +559,14 @@ func (r *Records) Execute(ctx context.Context, id, actor string) (Plan, error) {
 			return p, err
 		}
 		var items []TransferItem
+		scheds := map[string]Schedule{}
 		for _, l := range transfer {
-			s, err := r.Schedule(l.Schedule)
-			if err != nil {
-				return p, err
+			s, ok := scheds[l.Schedule]
+			if !ok {
+				if s, err = r.Schedule(l.Schedule); err != nil {
+					return p, err
+				}
+				scheds[l.Schedule] = s
 			}
 			as := cl.Of(l.Key)
 			items = append(items, TransferItem{Key: l.Key, CreatedAt: l.Created, Schedule: s, DispositionDate: l.Date, Versions: l.Versions,
