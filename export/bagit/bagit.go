@@ -61,9 +61,7 @@ type Writer struct {
 	force bool
 	info  []Field
 	// The payload manifests, appended to as files close.
-	m256, m512 *os.File
-	mw256      *bufio.Writer
-	mw512      *bufio.Writer
+	m256, m512 *manifestFile
 	// mu guards the manifests and counts: payload files may be written
 	// and closed from several goroutines at once.
 	mu    sync.Mutex
@@ -131,15 +129,60 @@ func CreateWith(dir string, o Options) (*Writer, error) {
 		return fail(err)
 	}
 	var err error
-	if w.m256, err = os.OpenFile(filepath.Join(tmp, "manifest-sha256.txt"), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640); err != nil {
+	if w.m256, err = createManifest(tmp, "manifest-sha256.txt"); err != nil {
 		return fail(err)
 	}
-	if w.m512, err = os.OpenFile(filepath.Join(tmp, "manifest-sha512.txt"), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640); err != nil {
+	if w.m512, err = createManifest(tmp, "manifest-sha512.txt"); err != nil {
 		return fail(err)
 	}
-	w.mw256, w.mw512 = bufio.NewWriterSize(w.m256, 64<<10), bufio.NewWriterSize(w.m512, 64<<10)
 	return w, nil
 }
+
+// manifestFile is a payload manifest being appended to; it is hashed
+// (SHA-256 and SHA-512, for the tag manifests) and counted as it is
+// written, so Finish need not read it back.
+type manifestFile struct {
+	name       string
+	f          *os.File
+	bw         *bufio.Writer
+	h256, h512 hash.Hash
+	n          int64
+}
+
+func createManifest(dir, name string) (*manifestFile, error) {
+	f, err := os.OpenFile(filepath.Join(dir, name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
+	if err != nil {
+		return nil, err
+	}
+	m := &manifestFile{name: name, f: f, h256: sha256.New(), h512: sha512.New()}
+	m.bw = bufio.NewWriterSize(writerFunc(m.write), 64<<10)
+	return m, nil
+}
+
+func (m *manifestFile) write(p []byte) (int, error) {
+	n, err := m.f.Write(p)
+	m.h256.Write(p[:n])
+	m.h512.Write(p[:n])
+	m.n += int64(n)
+	return n, err
+}
+
+// close flushes and closes the manifest and returns it as a tag file,
+// with its SHA-512.
+func (m *manifestFile) close() (TagFile, string, error) {
+	err := m.bw.Flush()
+	if cerr := m.f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return TagFile{}, "", err
+	}
+	return TagFile{Name: m.name, Size: m.n, SHA256: hex.EncodeToString(m.h256.Sum(nil))}, hex.EncodeToString(m.h512.Sum(nil)), nil
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
 func tmpSibling(dir, what string) string {
 	var rnd [6]byte
@@ -269,8 +312,8 @@ func (p *payloadFile) Close() error {
 		return fmt.Errorf("bagit: write %s: %w", p.name, err)
 	}
 	enc := encodePath(path.Join("data", p.name))
-	p.w.mw256.WriteString(hex.EncodeToString(p.h256.Sum(nil)) + "  " + enc + "\n")
-	p.w.mw512.WriteString(hex.EncodeToString(p.h512.Sum(nil)) + "  " + enc + "\n")
+	p.w.m256.bw.WriteString(hex.EncodeToString(p.h256.Sum(nil)) + "  " + enc + "\n")
+	p.w.m512.bw.WriteString(hex.EncodeToString(p.h512.Sum(nil)) + "  " + enc + "\n")
 	p.w.files++
 	p.w.bytes += p.n
 	return nil
@@ -292,21 +335,6 @@ func (w *Writer) writeTag(name, content string) (TagFile, string, error) {
 	s256 := sha256.Sum256([]byte(content))
 	s512 := sha512.Sum512([]byte(content))
 	return TagFile{Name: name, Size: int64(len(content)), SHA256: hex.EncodeToString(s256[:])}, hex.EncodeToString(s512[:]), nil
-}
-
-// hashFile returns a file's size, SHA-256 and SHA-512.
-func hashFile(p string) (TagFile, string, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return TagFile{}, "", err
-	}
-	defer f.Close()
-	h256, h512 := sha256.New(), sha512.New()
-	n, err := io.Copy(io.MultiWriter(h256, h512), f)
-	if err != nil {
-		return TagFile{}, "", err
-	}
-	return TagFile{Name: filepath.Base(p), Size: n, SHA256: hex.EncodeToString(h256.Sum(nil))}, hex.EncodeToString(h512.Sum(nil)), nil
 }
 
 // HumanSize is a size for people, as Bag-Size has it ("12.4 MB").
@@ -343,15 +371,11 @@ func (w *Writer) finish() (Result, error) {
 		return Result{}, fmt.Errorf("bagit: %d payload file(s) still open", w.open)
 	}
 	res := Result{Dir: w.final, Files: int(w.files), Bytes: w.bytes, PayloadOxum: strconv.FormatInt(w.bytes, 10) + "." + strconv.FormatInt(w.files, 10), BagSize: HumanSize(w.bytes)}
-	for _, f := range []struct {
-		bw *bufio.Writer
-		f  *os.File
-	}{{w.mw256, w.m256}, {w.mw512, w.m512}} {
-		err := f.bw.Flush()
-		if cerr := f.f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
+	var mans [2]TagFile
+	var man512s [2]string
+	for i, m := range []*manifestFile{w.m256, w.m512} {
+		var err error
+		if mans[i], man512s[i], err = m.close(); err != nil {
 			return res, fmt.Errorf("bagit: write manifest: %w", err)
 		}
 	}
@@ -373,16 +397,10 @@ func (w *Writer) finish() (Result, error) {
 		return res, err
 	}
 	tags, sha512s[bi.Name] = append(tags, bi), s5
-	for _, m := range []string{"manifest-sha256.txt", "manifest-sha512.txt"} {
-		tf, s5, err := hashFile(filepath.Join(w.tmp, m))
-		if err != nil {
-			return res, fmt.Errorf("bagit: read back %s: %w", m, err)
-		}
-		tags, sha512s[tf.Name] = append(tags, tf), s5
-		if m == "manifest-sha256.txt" {
-			res.ManifestSHA256 = tf.SHA256
-		}
+	for i, tf := range mans {
+		tags, sha512s[tf.Name] = append(tags, tf), man512s[i]
 	}
+	res.ManifestSHA256 = mans[0].SHA256
 	var t256, t512 strings.Builder
 	for _, t := range tags {
 		t256.WriteString(t.SHA256 + "  " + t.Name + "\n")
@@ -433,9 +451,9 @@ func (w *Writer) Abort() error {
 		return nil
 	}
 	w.done = true
-	for _, f := range []*os.File{w.m256, w.m512} {
-		if f != nil {
-			f.Close()
+	for _, m := range []*manifestFile{w.m256, w.m512} {
+		if m != nil {
+			m.f.Close()
 		}
 	}
 	err := os.RemoveAll(w.tmp)
