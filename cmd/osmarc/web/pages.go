@@ -118,6 +118,21 @@ func navFor(r *http.Request) []navLink {
 // render writes page name with the layout. The page is rendered into a
 // buffer first, so a template error becomes a clean 500, not half a page.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name, title string, page any) {
+	d := pageData{Title: title, CSRF: CSRFToken(r), Version: archive.Version, Page: page}
+	if u := UserFrom(r.Context()); u != nil {
+		d.User = &pageUser{Name: u.Name, Role: u.Role}
+		d.Nav = navFor(r)
+	}
+	d.Flash = r.URL.Query().Get("done")
+	if msg, ok := r.Context().Value(pageErrKey).(string); ok {
+		d.Error = msg
+	}
+	s.writePage(w, status, name, d)
+}
+
+// writePage executes page name with the layout over d into a buffer, then
+// writes it with status.
+func (s *Server) writePage(w http.ResponseWriter, status int, name string, d pageData) {
 	ts, err := loadPageTemplates()
 	if err != nil {
 		s.log.Error("templates", "err", err)
@@ -129,15 +144,6 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 		s.log.Error("no such template", "name", name)
 		http.Error(w, "internal error (logged)", http.StatusInternalServerError)
 		return
-	}
-	d := pageData{Title: title, CSRF: CSRFToken(r), Version: archive.Version, Page: page}
-	if u := UserFrom(r.Context()); u != nil {
-		d.User = &pageUser{Name: u.Name, Role: u.Role}
-		d.Nav = navFor(r)
-	}
-	d.Flash = r.URL.Query().Get("done")
-	if msg, ok := r.Context().Value(pageErrKey).(string); ok {
-		d.Error = msg
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", d); err != nil {
@@ -289,23 +295,10 @@ func (s *Server) pageSignIn(w http.ResponseWriter, r *http.Request) {
 	s.renderSignIn(w, r, http.StatusOK, signInPage{Next: next}, msg)
 }
 
+// renderSignIn draws the sign-in form: no user, no navigation, msg as its
+// error line.
 func (s *Server) renderSignIn(w http.ResponseWriter, r *http.Request, status int, p signInPage, msg string) {
-	ts, err := loadPageTemplates()
-	if err != nil {
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	}
-	d := pageData{Title: "Sign in", CSRF: CSRFToken(r), Version: archive.Version, Page: p, Error: msg}
-	var buf bytes.Buffer
-	if err := ts["signin"].ExecuteTemplate(&buf, "layout", d); err != nil {
-		s.log.Error("render sign-in", "err", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	s.writePage(w, status, "signin", pageData{Title: "Sign in", CSRF: CSRFToken(r), Version: archive.Version, Page: p, Error: msg})
 }
 
 func (s *Server) pageSignInPost(w http.ResponseWriter, r *http.Request) {
