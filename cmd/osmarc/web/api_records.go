@@ -56,28 +56,6 @@ func (s *Server) classificationOf(key string) classification {
 	return c
 }
 
-// holdsCovering names the active holds whose scope takes in the item.
-func (s *Server) holdsCovering(ctx context.Context, it *catalog.Item) []string {
-	hs, err := s.records.Holds()
-	if err != nil {
-		return nil
-	}
-	var out []string
-	for _, h := range hs {
-		if h.ReleasedAt != nil || !h.Covers(it) {
-			continue
-		}
-		if h.Query != "" && s.ix != nil {
-			res, err := s.ix.Search(ctx, index.Request{Query: "(" + h.Query + ") +key:" + queryQuote(it.Key), Limit: 1})
-			if err != nil || res.Total == 0 {
-				continue
-			}
-		}
-		out = append(out, h.Name)
-	}
-	return out
-}
-
 // queryQuote quotes a value for the query syntax.
 func queryQuote(v string) string {
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(v) + `"`
@@ -99,7 +77,7 @@ func (s *Server) Item(r *http.Request, key string) (*ItemView, error) {
 	}
 	holds, err := s.records.HoldsOn(ctx, key)
 	if err != nil {
-		holds = s.holdsCovering(ctx, &d.Item)
+		return nil, fmt.Errorf("holds on %s: %w", key, err)
 	}
 	v := &ItemView{ItemDetail: d, Class: c.Class, Exemptions: c.Exemptions, Holds: holds}
 	pii := false
