@@ -1,14 +1,9 @@
 package x
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"strconv"
 	"strings"
 
 	"github.com/osmarc/osmarc/archive"
@@ -82,54 +77,7 @@ type apiImport struct {
 // file reads one file: JSON Lines when its first line is a whole JSON
 // value, else one response page.
 func (r *apiImport) file(ctx context.Context, src collect.Source, name string) error {
-	source := kit.FileName(src, name)
-	f, err := src.FS.Open(name)
-	if err != nil {
-		r.sink.Bad(&archive.InputError{Source: source, Err: err})
-		return nil
-	}
-	defer f.Close()
-	br := bufio.NewReaderSize(f, 256<<10)
-	lineNo := 0
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		line, rerr := kit.ReadLongLine(br, MaxPageBytes)
-		if len(line) > 0 {
-			lineNo++
-		}
-		body := bytes.TrimSpace(line)
-		switch {
-		case errors.Is(rerr, kit.ErrLineTooLong):
-			r.sink.Bad(&archive.InputError{Source: source, Line: lineNo, Err: fmt.Errorf("line longer than %d bytes", MaxPageBytes)})
-		case len(body) == 0:
-		case lineNo == 1 && !json.Valid(body):
-			// Not JSON Lines: the whole file is one response.
-			rest, err := io.ReadAll(io.LimitReader(br, MaxPageBytes+1-int64(len(line))))
-			if err != nil {
-				r.sink.Bad(&archive.InputError{Source: source, Err: err})
-				return nil
-			}
-			whole := append(line, rest...)
-			if len(whole) > MaxPageBytes {
-				r.sink.Bad(&archive.InputError{Source: source, Err: fmt.Errorf("larger than %d bytes: not one response page", MaxPageBytes)})
-				return nil
-			}
-			return r.page(ctx, whole, source, 0, "")
-		default:
-			if err := r.page(ctx, body, source, lineNo, strconv.Itoa(lineNo)+"-"+strconv.Itoa(lineNo)); err != nil {
-				return err
-			}
-		}
-		if rerr == io.EOF {
-			return nil
-		}
-		if rerr != nil && !errors.Is(rerr, kit.ErrLineTooLong) {
-			r.sink.Bad(&archive.InputError{Source: source, Line: lineNo, Err: rerr})
-			return nil
-		}
-	}
+	return kit.ResponsePages(ctx, src, name, r.sink, MaxPageBytes, r.page)
 }
 
 // page keeps one response page and records its tweets.

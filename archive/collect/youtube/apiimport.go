@@ -1,13 +1,11 @@
 package youtube
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
 
 	"github.com/osmarc/osmarc/archive"
@@ -57,53 +55,9 @@ func (ai *APIImporter) Import(ctx context.Context, src collect.Source, acct arch
 }
 
 func importFile(ctx context.Context, src collect.Source, name string, acct archive.Account, sink collect.Sink) error {
-	source := kit.FileName(src, name)
-	f, err := src.FS.Open(name)
-	if err != nil {
-		sink.Bad(&archive.InputError{Source: source, Err: err})
-		return nil
-	}
-	defer f.Close()
-	br := bufio.NewReaderSize(f, 256<<10)
-	lineNo := 0
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		line, rerr := kit.ReadLongLine(br, MaxPageBytes)
-		if len(line) > 0 {
-			lineNo++
-		}
-		body := bytes.TrimSpace(line)
-		switch {
-		case errors.Is(rerr, kit.ErrLineTooLong):
-			sink.Bad(&archive.InputError{Source: source, Line: lineNo, Err: fmt.Errorf("line longer than %d bytes", MaxPageBytes)})
-		case len(body) == 0:
-		case lineNo == 1 && !json.Valid(body):
-			rest, err := io.ReadAll(io.LimitReader(br, MaxPageBytes+1-int64(len(line))))
-			if err != nil {
-				sink.Bad(&archive.InputError{Source: source, Err: err})
-				return nil
-			}
-			whole := append(line, rest...)
-			if len(whole) > MaxPageBytes {
-				sink.Bad(&archive.InputError{Source: source, Err: fmt.Errorf("larger than %d bytes: not one response page", MaxPageBytes)})
-				return nil
-			}
-			return importPage(ctx, whole, source, 0, "", acct, sink)
-		default:
-			if err := importPage(ctx, body, source, lineNo, strconv.Itoa(lineNo)+"-"+strconv.Itoa(lineNo), acct, sink); err != nil {
-				return err
-			}
-		}
-		if rerr == io.EOF {
-			return nil
-		}
-		if rerr != nil && !errors.Is(rerr, kit.ErrLineTooLong) {
-			sink.Bad(&archive.InputError{Source: source, Line: lineNo, Err: rerr})
-			return nil
-		}
-	}
+	return kit.ResponsePages(ctx, src, name, sink, MaxPageBytes, func(ctx context.Context, body []byte, source string, line int, lines string) error {
+		return importPage(ctx, body, source, line, lines, acct, sink)
+	})
 }
 
 // importPage keeps one response page and records its items.

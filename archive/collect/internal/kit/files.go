@@ -2,14 +2,19 @@ package kit
 
 import (
 	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 
+	"github.com/osmarc/osmarc/archive"
 	"github.com/osmarc/osmarc/archive/collect"
 )
 
@@ -95,6 +100,66 @@ func FileName(src collect.Source, p string) string {
 		return rel
 	}
 	return strings.TrimSuffix(src.Name, "/") + "/" + rel
+}
+
+// ResponsePages reads file name of src as saved API response pages: JSON
+// Lines, one page a line, when its first line is a whole JSON value, else
+// the whole file as one page. page is called with each page's bytes, the
+// file's name for messages, the page's line (0 for a whole file) and its
+// lines as the raw blob's locator ("3-3", "" for a whole file). A file
+// that cannot be opened or read, a line over limit and a whole file over
+// limit are reported to sink as bad; only an error from page or ctx ends
+// it with an error.
+func ResponsePages(ctx context.Context, src collect.Source, name string, sink collect.Sink, limit int,
+	page func(ctx context.Context, body []byte, source string, line int, lines string) error) error {
+	source := FileName(src, name)
+	f, err := src.FS.Open(name)
+	if err != nil {
+		sink.Bad(&archive.InputError{Source: source, Err: err})
+		return nil
+	}
+	defer f.Close()
+	br := bufio.NewReaderSize(f, 256<<10)
+	lineNo := 0
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		line, rerr := ReadLongLine(br, limit)
+		if len(line) > 0 {
+			lineNo++
+		}
+		body := bytes.TrimSpace(line)
+		switch {
+		case errors.Is(rerr, ErrLineTooLong):
+			sink.Bad(&archive.InputError{Source: source, Line: lineNo, Err: fmt.Errorf("line longer than %d bytes", limit)})
+		case len(body) == 0:
+		case lineNo == 1 && !json.Valid(body):
+			// Not JSON Lines: the whole file is one response.
+			rest, err := io.ReadAll(io.LimitReader(br, int64(limit)+1-int64(len(line))))
+			if err != nil {
+				sink.Bad(&archive.InputError{Source: source, Err: err})
+				return nil
+			}
+			whole := append(line, rest...)
+			if len(whole) > limit {
+				sink.Bad(&archive.InputError{Source: source, Err: fmt.Errorf("larger than %d bytes: not one response page", limit)})
+				return nil
+			}
+			return page(ctx, whole, source, 0, "")
+		default:
+			if err := page(ctx, body, source, lineNo, strconv.Itoa(lineNo)+"-"+strconv.Itoa(lineNo)); err != nil {
+				return err
+			}
+		}
+		if rerr == io.EOF {
+			return nil
+		}
+		if rerr != nil && !errors.Is(rerr, ErrLineTooLong) {
+			sink.Bad(&archive.InputError{Source: source, Line: lineNo, Err: rerr})
+			return nil
+		}
+	}
 }
 
 // ErrLineTooLong is ReadLongLine's report of a line over its limit.
