@@ -44,16 +44,16 @@ func runReindex(ctx context.Context, g *globalOptions) error {
 }
 
 // openIndex opens the data directory's search index for a command that
-// holds the writer's lock, and installs it as the archive's indexer, so
-// the captures the command makes keep the index up to date. The caller
-// closes it after the archive's last capture.
-func openIndex(a *archive.Archive) (*index.Index, error) {
+// holds the writer's lock, wired to records management (wireRecords, with
+// g's clock): it is the archive's indexer, so the captures the command
+// makes keep the index up to date and classify what they index. The
+// caller closes it after the archive's last capture.
+func openIndex(g *globalOptions, a *archive.Archive) (*index.Index, error) {
 	ix, err := index.Open(filepath.Join(a.Dir(), index.DirName))
 	if err != nil {
 		return nil, err
 	}
-	ix.SetVersionReader(a)
-	installRecords(a, ix) // classification fields, and the archive's indexer
+	wireRecords(a, newRecords(g, a), ix)
 	return ix, nil
 }
 
@@ -79,7 +79,7 @@ func (g *globalOptions) installIndexer(a *archive.Archive) error {
 			return nil
 		}
 	}
-	ix, err := openIndex(a)
+	ix, err := openIndex(g, a)
 	if err != nil {
 		return fmt.Errorf("open the search index: %w", err)
 	}
@@ -104,7 +104,7 @@ func (g *globalOptions) closeAll() error {
 // reindexArchive rebuilds the index of an archive opened for writing.
 func reindexArchive(ctx context.Context, g *globalOptions, a *archive.Archive) (uint64, time.Duration, error) {
 	start := time.Now()
-	ix, err := openIndex(a)
+	ix, err := openIndex(g, a)
 	if err != nil {
 		return 0, 0, err
 	}

@@ -205,23 +205,12 @@ func (c *classifyingIndexer) Delete(ctx context.Context, keys []string) error {
 	return c.ix.Delete(ctx, keys)
 }
 
-// installRecords makes an index opened for writing fill records-management
-// fields, and installs it as the archive's indexer so captures classify
-// what they index.
-func installRecords(a *archive.Archive, ix *index.Index) {
-	r := retention.New(a, time.Now)
-	r.Matcher = ix
-	r.ParseQuery = indexClauses
-	a.SetIndexer(&classifyingIndexer{ix: ix, l: annotateWith(ix, r)})
-}
-
 // refreshClassification re-indexes, after a reindex, the items a rule or a
 // person classifies (the reindex could not evaluate rules on an index it
 // was building).
 func refreshClassification(ctx context.Context, g *globalOptions, a *archive.Archive, ix *index.Index) error {
-	r := retention.New(a, g.now)
+	r := newRecords(g, a)
 	r.Matcher = ix
-	r.ParseQuery = indexClauses
 	cl, err := r.Classifier(ctx)
 	if err != nil {
 		return fmt.Errorf("classification after reindex: %w", err)
