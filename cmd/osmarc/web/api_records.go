@@ -71,9 +71,13 @@ func (s *Server) Item(r *http.Request, key string) (*ItemView, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := s.classificationOf(key)
+	// The rules and decisions in force; without an index to evaluate the
+	// rules, the person's decision recorded in the catalog.
+	var c classification
 	if ex, err := s.records.Explain(ctx, key); err == nil {
 		c.Class, c.Schedule, c.Exemptions = ex.Assignment.Class, ex.Assignment.Schedule, ex.Assignment.Exemptions
+	} else {
+		c = s.classificationOf(key)
 	}
 	holds, err := s.records.HoldsOn(ctx, key)
 	if err != nil {
