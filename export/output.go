@@ -32,7 +32,10 @@ func CheckOut(out string, force bool) error {
 	return nil
 }
 
-func tmpName(out, what string) string {
+// TempSibling names a hidden temporary sibling of out,
+// ".<base>.<what>-<random>", where an export is built (what is
+// "incomplete") or an old one is set aside ("replaced").
+func TempSibling(out, what string) string {
 	var rnd [6]byte
 	rand.Read(rnd[:])
 	return filepath.Join(filepath.Dir(out), "."+filepath.Base(out)+"."+what+"-"+hex.EncodeToString(rnd[:]))
@@ -55,7 +58,7 @@ func NewPendingFile(out string, force bool) (*PendingFile, error) {
 	if err := CheckOut(out, force); err != nil {
 		return nil, err
 	}
-	tmp := tmpName(out, "incomplete")
+	tmp := TempSibling(out, "incomplete")
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
 	if err != nil {
 		return nil, fmt.Errorf("export: cannot write %s: %w", out, err)
@@ -109,7 +112,7 @@ func (p *PendingFile) Commit() (File, error) {
 		return File{}, fmt.Errorf("export: move into %s: %w", p.out, err)
 	}
 	p.done = true
-	syncDir(filepath.Dir(p.out))
+	SyncDir(filepath.Dir(p.out))
 	return File{Path: p.out, Size: p.n, SHA256: hex.EncodeToString(p.h.Sum(nil))}, nil
 }
 
@@ -138,7 +141,7 @@ func NewPendingDir(out string, force bool) (*PendingDir, error) {
 	if err := CheckOut(out, force); err != nil {
 		return nil, err
 	}
-	tmp := tmpName(out, "incomplete")
+	tmp := TempSibling(out, "incomplete")
 	if err := os.Mkdir(tmp, 0o750); err != nil {
 		return nil, fmt.Errorf("export: cannot write %s: %w", out, err)
 	}
@@ -153,11 +156,7 @@ func (p *PendingDir) Commit() error {
 	if p.done {
 		return errors.New("export: directory already committed or aborted")
 	}
-	if err := syncFS(p.Tmp); err != nil {
-		p.Abort()
-		return fmt.Errorf("export: sync %s: %w; %w: nothing was left at %s", p.out, err, ErrIncomplete, p.out)
-	}
-	if err := syncDirs(p.Tmp); err != nil {
+	if err := SyncTree(p.Tmp); err != nil {
 		p.Abort()
 		return fmt.Errorf("export: sync %s: %w; %w: nothing was left at %s", p.out, err, ErrIncomplete, p.out)
 	}
@@ -167,7 +166,7 @@ func (p *PendingDir) Commit() error {
 			p.Abort()
 			return fmt.Errorf("export: %s: %w (it appeared during the export; give --force to replace it)", p.out, ErrExists)
 		}
-		old = tmpName(p.out, "replaced")
+		old = TempSibling(p.out, "replaced")
 		if err := os.Rename(p.out, old); err != nil {
 			p.Abort()
 			return fmt.Errorf("export: replace %s: %w", p.out, err)
@@ -181,7 +180,7 @@ func (p *PendingDir) Commit() error {
 		return fmt.Errorf("export: move into %s: %w", p.out, err)
 	}
 	p.done = true
-	syncDir(filepath.Dir(p.out))
+	SyncDir(filepath.Dir(p.out))
 	if old != "" {
 		os.RemoveAll(old)
 	}
@@ -197,31 +196,32 @@ func (p *PendingDir) Abort() error {
 	return os.RemoveAll(p.Tmp)
 }
 
-func syncFS(dir string) error {
-	f, err := os.Open(dir)
+// SyncTree makes a directory tree durable: one syncfs for its file system
+// (much cheaper than an fsync per file), then an fsync of each directory.
+func SyncTree(root string) error {
+	f, err := os.Open(root)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	if err := unix.Syncfs(int(f.Fd())); err != nil {
+	err = unix.Syncfs(int(f.Fd()))
+	f.Close()
+	if err != nil {
 		return err
 	}
-	return nil
-}
-
-func syncDirs(root string) error {
 	return filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		if d.IsDir() {
-			syncDir(p)
+			SyncDir(p)
 		}
 		return nil
 	})
 }
 
-func syncDir(dir string) {
+// SyncDir fsyncs a directory, so a rename into it lasts; it is best
+// effort (errors are ignored).
+func SyncDir(dir string) {
 	if d, err := os.Open(dir); err == nil {
 		d.Sync()
 		d.Close()

@@ -22,7 +22,6 @@ package bagit
 
 import (
 	"bufio"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/hex"
@@ -39,7 +38,7 @@ import (
 	"syscall"
 	"unicode/utf8"
 
-	"golang.org/x/sys/unix"
+	"github.com/osmarc/osmarc/export"
 )
 
 // Version is the BagIt version written.
@@ -119,7 +118,7 @@ func CreateWith(dir string, o Options) (*Writer, error) {
 	} else if _, err := os.Stat(filepath.Dir(dir)); err != nil {
 		return nil, fmt.Errorf("bagit: %w", err)
 	}
-	tmp := tmpSibling(dir, "incomplete")
+	tmp := export.TempSibling(dir, "incomplete")
 	w := &Writer{final: dir, tmp: tmp, force: o.Force}
 	fail := func(err error) (*Writer, error) {
 		w.Abort()
@@ -183,12 +182,6 @@ func (m *manifestFile) close() (TagFile, string, error) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
-
-func tmpSibling(dir, what string) string {
-	var rnd [6]byte
-	rand.Read(rnd[:])
-	return filepath.Join(filepath.Dir(dir), "."+filepath.Base(dir)+"."+what+"-"+hex.EncodeToString(rnd[:]))
-}
 
 // Dir is where the bag will be.
 func (w *Writer) Dir() string { return w.final }
@@ -416,13 +409,13 @@ func (w *Writer) finish() (Result, error) {
 	}
 	res.TagManifestSHA256 = tm.SHA256
 	res.TagFiles = append(tags, tm, tm5)
-	if err := syncTree(w.tmp); err != nil {
+	if err := export.SyncTree(w.tmp); err != nil {
 		return res, fmt.Errorf("bagit: sync: %w", err)
 	}
 	var old string
 	if w.force {
 		if _, err := os.Lstat(w.final); err == nil {
-			old = tmpSibling(w.final, "replaced")
+			old = export.TempSibling(w.final, "replaced")
 			if err := os.Rename(w.final, old); err != nil {
 				return res, fmt.Errorf("bagit: replace %s: %w", w.final, err)
 			}
@@ -438,7 +431,7 @@ func (w *Writer) finish() (Result, error) {
 		}
 		return res, fmt.Errorf("bagit: move the bag into %s: %w", w.final, err)
 	}
-	syncDir(filepath.Dir(w.final))
+	export.SyncDir(filepath.Dir(w.final))
 	if old != "" {
 		os.RemoveAll(old)
 	}
@@ -465,32 +458,4 @@ func (w *Writer) Abort() error {
 		err = rerr
 	}
 	return err
-}
-
-// syncTree makes the bag durable: one syncfs for its file system (much
-// cheaper than an fsync per file), then each directory.
-func syncTree(root string) error {
-	if d, err := os.Open(root); err == nil {
-		err = unix.Syncfs(int(d.Fd()))
-		d.Close()
-		if err != nil {
-			return err
-		}
-	}
-	return filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			syncDir(p)
-		}
-		return nil
-	})
-}
-
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
 }
