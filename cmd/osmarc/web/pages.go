@@ -308,8 +308,7 @@ func (s *Server) pageSignInPost(w http.ResponseWriter, r *http.Request) {
 		s.renderSignIn(w, r, http.StatusBadRequest, signInPage{Next: next, Username: name}, "Enter your user name and your password.")
 		return
 	}
-	u, err := s.SignIn(w, r, name, pw)
-	if err != nil {
+	if _, err := s.SignIn(w, r, name, pw); err != nil {
 		status := http.StatusUnauthorized
 		if rl, ok := err.(*RateLimitError); ok {
 			status = http.StatusTooManyRequests
@@ -318,7 +317,6 @@ func (s *Server) pageSignInPost(w http.ResponseWriter, r *http.Request) {
 		s.renderSignIn(w, r, status, signInPage{Next: next, Username: name}, "Sign-in failed: "+err.Error()+".")
 		return
 	}
-	_ = u
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 

@@ -52,7 +52,6 @@ type searchPage struct {
 	SortName  string
 	Prev      string
 	Next      string
-	Self      string
 	CanSelect bool
 	CanHold   bool
 	Requests  []*request.Request
@@ -82,7 +81,7 @@ func searchValues(in url.Values) url.Values {
 
 func (s *Server) pageSearch(w http.ResponseWriter, r *http.Request) {
 	q := searchValues(r.URL.Query())
-	p := &searchPage{Q: q.Get("q"), Self: "/search?" + q.Encode()}
+	p := &searchPage{Q: q.Get("q")}
 	p.Form = searchForm{Accounts: q["account"], Platforms: q["platform"], Kinds: q["kind"], Langs: q["lang"], Classes: q["class"],
 		Exemptions: q["exemption"], Holds: q["hold"], From: q.Get("from"), To: q.Get("to"),
 		Removed: q.Get("removed") != "", Edited: q.Get("edited") != "", Sort: q.Get("sort")}
@@ -209,7 +208,6 @@ func (s *Server) fillSearchPage(r *http.Request, p *searchPage, q url.Values, re
 // on them (a hold whose query names their keys).
 func (s *Server) pageSelect(w http.ResponseWriter, r *http.Request) {
 	keys := r.PostForm["key"]
-	back := safeNext(r.PostFormValue("back"))
 	action := r.PostFormValue("action")
 	if len(keys) == 0 {
 		s.fail(w, r, http.StatusBadRequest, "bad-input", "no items were selected: tick the items first", "key")
@@ -264,7 +262,6 @@ func (s *Server) pageSelect(w http.ResponseWriter, r *http.Request) {
 		done(w, r, "/holds", fmt.Sprintf("Hold %s placed on %d item(s).", placed.Name, len(keys)))
 	default:
 		s.fail(w, r, http.StatusBadRequest, "bad-input", "choose what to do with the selected items", "action")
-		_ = back
 	}
 }
 
