@@ -256,14 +256,8 @@ func exportItems(ctx context.Context, g *globalOptions, a *archive.Archive, ix *
 		if err != nil {
 			return export.Manifest{}, jh, fmt.Errorf("export: %w", err)
 		}
-		keys := make([]string, len(items))
-		so.Roles = map[string]string{}
-		for i, it := range items {
-			keys[i] = it.Key
-			if it.Role == "thread" {
-				so.Roles[it.Key] = export.RoleThread
-			}
-		}
+		var keys []string
+		keys, so.Roles = productionKeys(items)
 		so.Keys, so.Threads, total = export.KeyList(keys), false, int64(len(keys))
 		if j.redact {
 			rd, err := request.NewRedactor(ctx, a, j.request, keys, request.ProduceOptions{Threads: j.threads, Actor: meta.Exporter, Now: g.now})
@@ -271,11 +265,7 @@ func exportItems(ctx context.Context, g *globalOptions, a *archive.Archive, ix *
 				return export.Manifest{}, jh, fmt.Errorf("export: %w", err)
 			}
 			so.Redactor = requestRedactor{rd}
-			meta.Guard = rd.Guard
-			for _, w := range withheld {
-				meta.Withheld = append(meta.Withheld, export.Withheld{Key: w.Key, Platform: w.Platform, Account: w.Account, Kind: w.Kind,
-					CreatedAt: w.CreatedAt, Exemption: w.Exemption, Citation: w.Citation, Reason: rd.Scrub(w.Reason), DecidedBy: w.DecidedBy, DecidedAt: w.DecidedAt})
-			}
+			meta.Guard, meta.Withheld = rd.Guard, withheldLog(withheld, rd)
 		}
 	case j.all:
 		// Every item: from the catalog, in key order (the index is not
@@ -390,6 +380,31 @@ func exportClassifier(ctx context.Context, g *globalOptions, a *archive.Archive,
 	}, nil
 }
 
+// productionKeys are a request's production items as an export source
+// takes them: their keys, in order, and the role of those there only for
+// their thread.
+func productionKeys(items []request.ProductionItem) (keys []string, roles map[string]string) {
+	keys, roles = make([]string, len(items)), map[string]string{}
+	for i, it := range items {
+		keys[i] = it.Key
+		if it.Role == "thread" {
+			roles[it.Key] = export.RoleThread
+		}
+	}
+	return keys, roles
+}
+
+// withheldLog is a request's withholding log as an export records it,
+// each reason scrubbed by the request's redactor.
+func withheldLog(withheld []request.WithholdingEntry, rd *request.Redactor) []export.Withheld {
+	var out []export.Withheld
+	for _, w := range withheld {
+		out = append(out, export.Withheld{Key: w.Key, Platform: w.Platform, Account: w.Account, Kind: w.Kind,
+			CreatedAt: w.CreatedAt, Exemption: w.Exemption, Citation: w.Citation, Reason: rd.Scrub(w.Reason), DecidedBy: w.DecidedBy, DecidedAt: w.DecidedAt})
+	}
+	return out
+}
+
 // requestRedactor applies a request's redactions to an export's items.
 type requestRedactor struct{ rd *request.Redactor }
 
@@ -495,14 +510,7 @@ func produceRequest(ctx context.Context, g *globalOptions, a *archive.Archive, i
 	if err != nil {
 		return nil, export.Manifest{}, err
 	}
-	keys := make([]string, len(items))
-	roles := map[string]string{}
-	for i, it := range items {
-		keys[i] = it.Key
-		if it.Role == "thread" {
-			roles[it.Key] = export.RoleThread
-		}
-	}
+	keys, roles := productionKeys(items)
 	po := request.ProduceOptions{Threads: threads, NoDetect: noDetect, Actor: g.requestActor(), Now: g.now, Out: out}
 	rd, err := request.NewRedactor(ctx, a, id, keys, po)
 	if err != nil {
@@ -534,15 +542,11 @@ func produceRequest(ctx context.Context, g *globalOptions, a *archive.Archive, i
 	meta := export.Meta{Format: "bagit", Out: out, ArchiveID: a.Config().ArchiveID, Organization: os.Getenv("OSMARC_ORGANIZATION"),
 		Exporter: po.Actor, ExportedAt: g.now().UTC(), OsmarcVersion: archive.Version, JournalHead: export.JournalHead{Seq: head.Seq, Hash: head.Hash},
 		Selection: export.Selection{Request: id, Threads: threads, Versions: export.VersionsLatest, Redact: true},
-		Versions:  export.VersionsLatest, Redacted: true, Guard: rd.Guard, AllowEmpty: true,
+		Versions:  export.VersionsLatest, Redacted: true, Guard: rd.Guard, Withheld: withheldLog(withheld, rd), AllowEmpty: true,
 		Extra: func(ctx context.Context, create func(string) (io.WriteCloser, error)) error {
 			sum, err = request.Produce(ctx, a, id, createFiles(create), po)
 			return err
 		}}
-	for _, w := range withheld {
-		meta.Withheld = append(meta.Withheld, export.Withheld{Key: w.Key, Platform: w.Platform, Account: w.Account, Kind: w.Kind,
-			CreatedAt: w.CreatedAt, Exemption: w.Exemption, Citation: w.Citation, Reason: rd.Scrub(w.Reason), DecidedBy: w.DecidedBy, DecidedAt: w.DecidedAt})
-	}
 	bar := g.exportBar(int64(len(keys)))
 	man, err := export.Run(ctx, src, bagit.Format().New(), meta, func(n int) {
 		if bar != nil {
