@@ -15,7 +15,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/osmarc/osmarc/archive"
 	"github.com/osmarc/osmarc/export"
@@ -49,14 +48,11 @@ func exportBag(t *testing.T, f *exporttest.Fixture, o export.SourceOptions, medi
 	if err != nil {
 		t.Fatal(err)
 	}
-	head, _ := f.A.Catalog().Head()
 	out := filepath.Join(t.TempDir(), "bag")
-	m, err := export.Run(context.Background(), src, Format().New(), export.Meta{
-		Format: "bagit", Out: out, ArchiveID: f.A.Config().ArchiveID, Organization: "3rd Brigade, Records Office",
-		Exporter: exporttest.Actor, ExportedAt: time.Date(2024, 6, 10, 12, 0, 0, 0, time.UTC), OsmarcVersion: "test",
-		JournalHead: export.JournalHead{Seq: head.Seq, Hash: head.Hash}, Media: media,
-		Selection: export.Selection{Hold: exporttest.Hold, Versions: o.Versions, Threads: o.Threads, Media: media},
-	}, nil)
+	meta := exporttest.Meta(t, f, "bagit", out)
+	meta.Organization, meta.Media = "3rd Brigade, Records Office", media
+	meta.Selection = export.Selection{Hold: exporttest.Hold, Versions: o.Versions, Threads: o.Threads, Media: media}
+	m, err := export.Run(context.Background(), src, Format().New(), meta, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/osmarc/osmarc/archive/memstore"
 	"github.com/osmarc/osmarc/archive/retention"
 	"github.com/osmarc/osmarc/archive/stores"
+	"github.com/osmarc/osmarc/export"
 	"github.com/osmarc/osmarc/index"
 )
 
@@ -38,6 +39,33 @@ const (
 
 // Start is when the fixture's clock starts.
 var Start = time.Date(2024, 6, 1, 9, 0, 0, 0, time.UTC)
+
+// ExportedAt is when the format tests export.
+var ExportedAt = time.Date(2024, 6, 10, 12, 0, 0, 0, time.UTC)
+
+// Source is a Source over keys of f, with o's other options.
+func Source(tb testing.TB, f *Fixture, keys []string, o export.SourceOptions) *export.Source {
+	tb.Helper()
+	o.Keys = export.KeyList(keys)
+	src, err := export.NewSource(f.A, o)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return src
+}
+
+// Meta is the Meta the format tests export f with: the format's name and
+// out, f's archive id and journal head, Actor exporting at ExportedAt
+// with osmarc version "test". Callers set what their test varies.
+func Meta(tb testing.TB, f *Fixture, format, out string) export.Meta {
+	tb.Helper()
+	head, err := f.A.Catalog().Head()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return export.Meta{Format: format, Out: out, ArchiveID: f.A.Config().ArchiveID, Exporter: Actor, ExportedAt: ExportedAt,
+		OsmarcVersion: "test", JournalHead: export.JournalHead{Seq: head.Seq, Hash: head.Hash}}
+}
 
 // Fixture is the built archive, open for writing, and its index.
 type Fixture struct {

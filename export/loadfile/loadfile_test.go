@@ -33,16 +33,9 @@ func key(id string) string { return archive.ItemKey("facebook", "3rd-brigade", i
 
 func run(t *testing.T, f *exporttest.Fixture, out string, keys []string, o export.SourceOptions, media, redacted bool) (export.Manifest, error) {
 	t.Helper()
-	o.Keys = export.KeyList(keys)
-	src, err := export.NewSource(f.A, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := export.Meta{
-		Format: loadfile.FormatName, Out: out, ArchiveID: f.A.Config().ArchiveID, Exporter: exporttest.Actor,
-		ExportedAt: time.Date(2024, 6, 10, 12, 0, 0, 0, time.UTC), OsmarcVersion: "test",
-		Versions: o.Versions, Media: media, Redacted: redacted,
-	}
+	src := exporttest.Source(t, f, keys, o)
+	m := exporttest.Meta(t, f, loadfile.FormatName, out)
+	m.Versions, m.Media, m.Redacted = o.Versions, media, redacted
 	return export.Run(context.Background(), src, loadfile.NewFormat(loadfile.Options{}).New(), m, nil)
 }
 

@@ -29,23 +29,13 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files")
 
-var exportedAt = time.Date(2024, 6, 10, 12, 0, 0, 0, time.UTC)
-
 func key(id string) string { return archive.ItemKey("facebook", "3rd-brigade", id) }
 
 func run(t *testing.T, f *exporttest.Fixture, out string, keys []string, o export.SourceOptions, media, redacted bool) (export.Manifest, error) {
 	t.Helper()
-	o.Keys = export.KeyList(keys)
-	src, err := export.NewSource(f.A, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	head, _ := f.A.Catalog().Head()
-	m := export.Meta{
-		Format: pdf.FormatName, Out: out, ArchiveID: f.A.Config().ArchiveID, Exporter: exporttest.Actor,
-		ExportedAt: exportedAt, OsmarcVersion: "test", JournalHead: export.JournalHead{Seq: head.Seq, Hash: head.Hash},
-		Versions: o.Versions, Media: media, Redacted: redacted,
-	}
+	src := exporttest.Source(t, f, keys, o)
+	m := exporttest.Meta(t, f, pdf.FormatName, out)
+	m.Versions, m.Media, m.Redacted = o.Versions, media, redacted
 	return export.Run(context.Background(), src, pdf.NewFormat().New(), m, nil)
 }
 
@@ -306,7 +296,7 @@ func TestPDFHostileText(t *testing.T) {
 	}
 	out := filepath.Join(t.TempDir(), "hostile.pdf")
 	w := pdf.NewFormat().New()
-	m := export.Meta{Format: "pdf", Out: out, Exporter: "tester", ExportedAt: exportedAt, Blobs: memBlobs{}}
+	m := export.Meta{Format: "pdf", Out: out, Exporter: "tester", ExportedAt: exporttest.ExportedAt, Blobs: memBlobs{}}
 	ctx := context.Background()
 	if err := w.Begin(ctx, m); err != nil {
 		t.Fatal(err)

@@ -27,29 +27,16 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files")
 
-var exportedAt = time.Date(2024, 6, 10, 12, 0, 0, 0, time.UTC)
-
 func key(id string) string { return archive.ItemKey("facebook", "3rd-brigade", id) }
 
 // run exports keys of the fixture as WARC to out.
 func run(t *testing.T, f *exporttest.Fixture, out string, keys []string, o export.SourceOptions, media, redacted bool) (export.Manifest, error) {
 	t.Helper()
-	o.Keys = export.KeyList(keys)
-	src, err := export.NewSource(f.A, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	head, err := f.A.Catalog().Head()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sel := export.Selection{Filters: map[string][]string{"account": {exporttest.Account}}, Versions: o.Versions, Media: media, Redact: redacted}
-	m := export.Meta{
-		Format: FormatName, Out: out, ArchiveID: f.A.Config().ArchiveID, Organization: "3rd Brigade",
-		Exporter: exporttest.Actor, ExportedAt: exportedAt, OsmarcVersion: "test",
-		JournalHead: export.JournalHead{Seq: head.Seq, Hash: head.Hash}, Selection: sel,
-		Versions: o.Versions, Media: media, Redacted: redacted,
-	}
+	src := exporttest.Source(t, f, keys, o)
+	m := exporttest.Meta(t, f, FormatName, out)
+	m.Organization = "3rd Brigade"
+	m.Selection = export.Selection{Filters: map[string][]string{"account": {exporttest.Account}}, Versions: o.Versions, Media: media, Redact: redacted}
+	m.Versions, m.Media, m.Redacted = o.Versions, media, redacted
 	w := NewFormat(Options{Infos: ManifestInfos(f.A)}).New()
 	return export.Run(context.Background(), src, w, m, nil)
 }
