@@ -97,7 +97,7 @@ func (a *Archive) AddAccount(ctx context.Context, acct Account) (Account, error)
 	acct.Status = AccountActive
 	acct.RegisteredAt = a.now()
 	if acct.RegisteredBy == "" {
-		acct.RegisteredBy = a.actor(ctx)
+		acct.RegisteredBy = a.Actor(ctx)
 	}
 	_, err := a.appendEvent(ctx, EventAccountAdded, map[string]any{"account": acct})
 	return acct, err

@@ -18,14 +18,11 @@ func ActorFrom(ctx context.Context) string {
 	return s
 }
 
-// actor is who acts in ctx: the context's actor, else the archive's.
-func (a *Archive) actor(ctx context.Context) string {
+// Actor is who acts in ctx, as journal events record it: the context's
+// actor (WithActor), else the archive's Options.Actor.
+func (a *Archive) Actor(ctx context.Context) string {
 	if s := ActorFrom(ctx); s != "" {
 		return s
 	}
 	return a.opts.Actor
 }
-
-// Actor is who acts in ctx, as journal events record it: the context's
-// actor (WithActor), else the archive's Options.Actor.
-func (a *Archive) Actor(ctx context.Context) string { return a.actor(ctx) }

@@ -324,7 +324,7 @@ func (a *Archive) writeEvent(ctx context.Context, typ string, data any) (journal
 		if err != nil {
 			return journal.Event{}, nil, err
 		}
-		ev, err := journal.Next(journal.Head{Seq: h.Seq, Hash: h.Hash}, a.now(), a.actor(ctx), typ, data)
+		ev, err := journal.Next(journal.Head{Seq: h.Seq, Hash: h.Hash}, a.now(), a.Actor(ctx), typ, data)
 		if err != nil {
 			return ev, nil, err
 		}
