@@ -70,14 +70,8 @@ var capturing = map[string]bool{"ingest": true, "collect": true, "import": true,
 // reindex builds it whole (search says so), rather than an index that
 // would silently miss the items captured before it.
 func (g *globalOptions) installIndexer(a *archive.Archive) error {
-	if _, err := os.Stat(filepath.Join(a.Dir(), index.DirName)); err != nil {
-		n, err := a.Catalog().Counters()
-		if err != nil {
-			return err
-		}
-		if n.Items > 0 {
-			return nil
-		}
+	if ok, err := indexable(a); err != nil || !ok {
+		return err
 	}
 	ix, err := openIndex(g, a)
 	if err != nil {
@@ -88,6 +82,21 @@ func (g *globalOptions) installIndexer(a *archive.Archive) error {
 		return ix.Close()
 	})
 	return nil
+}
+
+// indexable says whether a writer keeps the data directory's search index
+// up to date: when the directory has one, or when the archive holds no
+// item yet (the index it creates then holds every item from the start).
+// An archive with items and no index has none until osmarc reindex.
+func indexable(a *archive.Archive) (bool, error) {
+	if _, err := os.Stat(filepath.Join(a.Dir(), index.DirName)); err == nil {
+		return true, nil
+	}
+	n, err := a.Catalog().Counters()
+	if err != nil {
+		return false, err
+	}
+	return n.Items == 0, nil
 }
 
 // closeAll closes what commands opened for the whole run (the search

@@ -103,17 +103,15 @@ func newWebServer(g *globalOptions, a *archive.Archive, o serveOptions, lock syn
 	}
 	closeIndex, opened := func() {}, false
 	if ix == nil {
-		dir := filepath.Join(a.Dir(), index.DirName)
-		_, serr := os.Stat(dir)
-		n, err := a.Catalog().Counters()
+		ok, err := indexable(a)
 		if err != nil {
 			return nil, nil, err
 		}
-		if serr == nil || n.Items == 0 {
-			if ix, err = index.Open(dir); err != nil {
+		if ok {
+			if ix, err = index.Open(filepath.Join(a.Dir(), index.DirName)); err != nil {
 				return nil, nil, fmt.Errorf("open the search index: %w", err)
 			}
-			closeIndex, opened = func() { ix.Close() }, true
+			opened = true
 		} else {
 			fmt.Fprintf(g.stderr, "osmarc: %s has no search index: search answers 503 until osmarc reindex builds one\n", a.Dir())
 		}
