@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -184,10 +183,7 @@ func runExport(ctx context.Context, g *globalOptions, o exportOptions, sel *Sele
 		return err
 	}
 	if o.json {
-		enc := json.NewEncoder(g.stdout)
-		enc.SetEscapeHTML(false)
-		enc.SetIndent("", "  ")
-		return enc.Encode(man)
+		return printJSON(g, man)
 	}
 	fmt.Fprintf(g.stdout, "Exported %d item(s), %d version(s) as %s to %s (%s).\nSHA-256 of %s: %s\nJournal head at export: %d %s.\n",
 		man.Items, man.Versions, format.Name, out, bagit.HumanSize(man.Bytes), man.DigestOf, man.SHA256, head.Seq, head.Hash)
@@ -479,10 +475,7 @@ func runExportVerify(ctx context.Context, g *globalOptions, dir string, asJSON b
 		return fmt.Errorf("export verify: %w", err)
 	}
 	if asJSON {
-		enc := json.NewEncoder(g.stdout)
-		enc.SetEscapeHTML(false)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(r); err != nil {
+		if err := printJSON(g, r); err != nil {
 			return err
 		}
 	} else {
