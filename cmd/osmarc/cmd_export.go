@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
@@ -171,7 +170,7 @@ func runExport(ctx context.Context, g *globalOptions, o exportOptions, sel *Sele
 		search: req, filters: sel.Filters(), all: sel.Empty(""), request: o.request, threads: o.threads, versions: o.versions,
 		media: o.media, redact: o.redact, excel: o.excel,
 		progress: func(total int64) func(int) {
-			if bar = g.exportBar(total); bar == nil {
+			if bar = g.progress(total, "exporting", "items"); bar == nil {
 				return nil
 			}
 			return func(n int) { bar.Set(n) }
@@ -423,22 +422,6 @@ func (r requestRedactor) Redact(ctx context.Context, ci *catalog.Item, v *archiv
 	return out, nil
 }
 
-// exportBar is a progress bar of items on a terminal, or nil.
-func (g *globalOptions) exportBar(total int64) *progressbar.ProgressBar {
-	if !g.interactive() {
-		return nil
-	}
-	return progressbar.NewOptions64(total,
-		progressbar.OptionSetWriter(g.stderr),
-		progressbar.OptionSetDescription("exporting"),
-		progressbar.OptionShowCount(),
-		progressbar.OptionShowIts(),
-		progressbar.OptionSetItsString("items"),
-		progressbar.OptionThrottle(100*time.Millisecond),
-		progressbar.OptionClearOnFinish(),
-	)
-}
-
 func newExportVerifyCommand(g *globalOptions) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
@@ -540,7 +523,7 @@ func produceRequest(ctx context.Context, g *globalOptions, a *archive.Archive, i
 			sum, err = request.Produce(ctx, a, id, createFiles(create), po)
 			return err
 		}}
-	bar := g.exportBar(int64(len(keys)))
+	bar := g.progress(int64(len(keys)), "exporting", "items")
 	man, err := export.Run(ctx, src, bagit.Format().New(), meta, func(n int) {
 		if bar != nil {
 			bar.Set(n)

@@ -61,7 +61,7 @@ func runIngest(ctx context.Context, g *globalOptions, o ingestOptions, files []s
 		return err
 	}
 	defer a.Close()
-	bar := g.progress(total, "ingest")
+	bar := g.progress(total, "ingest", "lines")
 	if bar != nil {
 		for i, s := range sources {
 			sources[i].R = io.TeeReader(s.R, bar)

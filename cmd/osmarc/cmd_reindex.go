@@ -125,7 +125,7 @@ func reindexArchive(ctx context.Context, g *globalOptions, a *archive.Archive) (
 	if err != nil {
 		return 0, 0, err
 	}
-	bar := g.progress(s.Items, "reindex")
+	bar := g.progress(s.Items, "reindex", "lines")
 	err = ix.Reindex(ctx, a, func(n int) {
 		if bar != nil {
 			bar.Set(n)

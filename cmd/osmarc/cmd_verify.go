@@ -68,7 +68,7 @@ func runVerify(ctx context.Context, g *globalOptions, o verifyOptions) error {
 			return
 		}
 		if bar == nil && total > 0 {
-			bar = g.progress(int64(total), stage)
+			bar = g.progress(int64(total), stage, "lines")
 		}
 		if bar != nil {
 			bar.Set(done)

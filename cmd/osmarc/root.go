@@ -198,8 +198,9 @@ func (g *globalOptions) interactive() bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// progress returns a bar on a terminal, or nil.
-func (g *globalOptions) progress(total int64, what string) *progressbar.ProgressBar {
+// progress returns a bar on a terminal, or nil: what is being done, and
+// the unit counted (lines, items).
+func (g *globalOptions) progress(total int64, what, unit string) *progressbar.ProgressBar {
 	if !g.interactive() {
 		return nil
 	}
@@ -208,7 +209,7 @@ func (g *globalOptions) progress(total int64, what string) *progressbar.Progress
 		progressbar.OptionSetDescription(what),
 		progressbar.OptionShowCount(),
 		progressbar.OptionShowIts(),
-		progressbar.OptionSetItsString("lines"),
+		progressbar.OptionSetItsString(unit),
 		progressbar.OptionThrottle(100*time.Millisecond),
 		progressbar.OptionClearOnFinish(),
 	)
