@@ -29,31 +29,56 @@ type ItemView struct {
 	// the content of an exempt item was withheld entirely.
 	Redacted bool `json:"redacted"`
 	Withheld bool `json:"withheld,omitempty"`
+	// class is the classification the view was made under.
+	class itemClass
 }
 
-// classification is a person's (or rules') decision about an item, as the
-// classification state in the catalog records it; none means a record.
-type classification struct {
-	Class      string   `json:"class"`
-	Schedule   string   `json:"schedule"`
-	Exemptions []string `json:"exemptions"`
-	Status     string   `json:"status"`
+// itemClass is an item's classification as records management has it
+// (Schedule "" meaning its account's). Unknown says rules exist that could
+// not be run on it (there is no search index) and no person classified
+// it: its exemptions are not known, and a redacted view withholds it.
+type itemClass struct {
+	retention.Assignment
+	Unknown bool
 }
 
-func (s *Server) classificationOf(key string) classification {
-	c := classification{Class: "record"}
-	b, err := s.a.Catalog().State("classifications", key)
-	if err != nil {
-		return c
-	}
-	var d classification
-	if json.Unmarshal(b, &d) == nil && d.Status != "undone" {
-		if d.Class != "" {
-			c.Class = d.Class
+// withheld says a redacted view withholds the item's content and media.
+func (c itemClass) withheld() bool { return len(c.Exemptions) > 0 || c.Unknown }
+
+// classes is the classification of each of keys as it stands, as Explain
+// decides it: a person's decision, else the first rule that matches, else
+// a record under its account's schedule. It is read from records
+// management's Classifier, the one disposition, holds and the index's
+// exemption codes are filled from. When the rules cannot be run over the
+// whole archive (the index is missing or does not hold every item yet)
+// they are run over keys alone; when they cannot be run at all, each item
+// no person classified is Unknown.
+func (s *Server) classes(ctx context.Context, keys ...string) (map[string]itemClass, error) {
+	unknown := false
+	cl, err := s.records.Classifier(ctx)
+	if errors.Is(err, retention.ErrNoIndex) {
+		if cl, err = s.records.PartialClassifier(ctx); err != nil {
+			return nil, err
 		}
-		c.Schedule, c.Exemptions = d.Schedule, d.Exemptions
+		if _, err = cl.Reevaluate(ctx, s.records.Matcher, keys); errors.Is(err, retention.ErrNoIndex) {
+			unknown, err = true, nil
+		}
 	}
-	return c
+	if err != nil {
+		return nil, fmt.Errorf("classification: %w", err)
+	}
+	out := make(map[string]itemClass, len(keys))
+	for _, k := range keys {
+		a := cl.Of(k)
+		out[k] = itemClass{Assignment: a, Unknown: unknown && a.Source != retention.SourcePerson}
+	}
+	return out, nil
+}
+
+// classOf is classes of one item.
+func (s *Server) classOf(ctx context.Context, key string) (itemClass, error) {
+	cs, err := s.classes(ctx, key)
+	return cs[key], err
 }
 
 // queryQuote quotes a value for the query syntax.
@@ -71,19 +96,15 @@ func (s *Server) Item(r *http.Request, key string) (*ItemView, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The rules and decisions in force; without an index to evaluate the
-	// rules, the person's decision recorded in the catalog.
-	var c classification
-	if ex, err := s.records.Explain(ctx, key); err == nil {
-		c.Class, c.Schedule, c.Exemptions = ex.Assignment.Class, ex.Assignment.Schedule, ex.Assignment.Exemptions
-	} else {
-		c = s.classificationOf(key)
+	c, err := s.classOf(ctx, key)
+	if err != nil {
+		return nil, err
 	}
 	holds, err := s.records.HoldsOn(ctx, key)
 	if err != nil {
 		return nil, fmt.Errorf("holds on %s: %w", key, err)
 	}
-	v := &ItemView{ItemDetail: d, Class: c.Class, Exemptions: c.Exemptions, Holds: holds}
+	v := &ItemView{ItemDetail: d, Class: c.Class, Exemptions: c.Exemptions, Holds: holds, class: c}
 	pii := false
 	for _, ver := range d.Versions {
 		if ver.Item != nil && hasPII(ver.Item) {
@@ -92,7 +113,7 @@ func (s *Server) Item(r *http.Request, key string) (*ItemView, error) {
 	}
 	if Redact(ctx) {
 		v.Redacted = true
-		v.Withheld = len(c.Exemptions) > 0
+		v.Withheld = c.withheld()
 		for i := range v.Versions {
 			if it := v.Versions[i].Item; it != nil {
 				cp := *it

@@ -128,7 +128,7 @@ func (s *Server) pageItem(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	p.Author = authorName(p.Latest)
-	s.itemSchedule(p)
+	s.itemSchedule(p, v.class)
 	// Versions, oldest first, each with its difference from the one before.
 	prevText, prevN := "", 0
 	for i, ver := range d.Versions {
@@ -211,11 +211,15 @@ func authorName(it *archive.Item) string {
 	return it.Author.ID
 }
 
-// itemSchedule fills the schedule (a person's classification's, else the
-// account's) and the disposition date under it.
-func (s *Server) itemSchedule(p *itemPage) {
+// itemSchedule fills the schedule (its classification c's, a person's or
+// a rule's, else the account's) and the disposition date under it.
+func (s *Server) itemSchedule(p *itemPage, c itemClass) {
 	it := &p.Item
-	if c := s.classificationOf(it.Key); c.Schedule != "" {
+	switch {
+	case c.Schedule == "":
+	case c.Source == retention.SourceRule:
+		p.Schedule, p.ScheduleFrom = c.Schedule, "classification rule "+c.Rule
+	default:
 		p.Schedule, p.ScheduleFrom = c.Schedule, "its classification"
 	}
 	var deactivated *time.Time
@@ -313,6 +317,12 @@ func (s *Server) threadNodes(r *http.Request, ci catalog.Item) ([]*threadNode, s
 		}
 	}
 	redact := Redact(ctx)
+	var classes map[string]itemClass
+	if redact {
+		if classes, err = s.classes(ctx, keys...); err != nil {
+			return nil, "", nil, err
+		}
+	}
 	nodes := map[string]*threadNode{} // by platform id
 	var all []*threadNode
 	for _, k := range keys {
@@ -328,7 +338,7 @@ func (s *Server) threadNodes(r *http.Request, ci catalog.Item) ([]*threadNode, s
 		} else {
 			n.parent = it.Parent
 			if redact {
-				withheld := len(s.classificationOf(k).Exemptions) > 0
+				withheld := classes[k].withheld()
 				redactItem(it, withheld)
 				n.Redacted = withheld
 			}
@@ -495,9 +505,16 @@ func (s *Server) pageMedia(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusNotFound, "not-found", fmt.Sprintf("item %s has no media %s", key, dg), "digest")
 		return
 	}
-	if Redact(ctx) && len(s.classificationOf(key).Exemptions) > 0 {
-		s.fail(w, r, http.StatusForbidden, "forbidden", "this item is exempt: its media are withheld for your role", "")
-		return
+	if Redact(ctx) {
+		c, err := s.classOf(ctx, key)
+		if err != nil {
+			s.Fail(w, r, err, "")
+			return
+		}
+		if c.withheld() {
+			s.fail(w, r, http.StatusForbidden, "forbidden", "this item is exempt: its media are withheld for your role", "")
+			return
+		}
 	}
 	b, err := archive.ReadBlob(ctx, s.a.Store(), dg)
 	if err != nil {

@@ -65,30 +65,22 @@ func redactHit(h *index.Hit, exempt bool) {
 	h.ParentAuthor, _ = redactText(h.ParentAuthor, nil)
 }
 
-// exemptHits names the hits that carry an exemption code, by asking the
-// index for those of the page's keys with any code the presets know.
+// exemptHits names the hits a redacted view withholds: those exempt (or
+// of unknown exemption) as classes has them.
 func (s *Server) exemptHits(ctx context.Context, hits []index.Hit) (map[string]bool, error) {
-	out := map[string]bool{}
-	if len(hits) == 0 || s.ix == nil {
-		return out, nil
-	}
-	var codes []string
-	for _, e := range s.presets.Exemptions {
-		codes = append(codes, e.Code)
-	}
-	if len(codes) == 0 {
-		return out, nil
-	}
-	qs := make([]string, len(hits))
+	keys := make([]string, len(hits))
 	for i, h := range hits {
-		qs[i] = "key:" + queryQuote(h.Key)
+		keys[i] = h.Key
 	}
-	res, err := s.ix.Search(ctx, index.Request{Query: strings.Join(qs, " "), Exemptions: codes, Limit: len(hits)})
+	cs, err := s.classes(ctx, keys...)
 	if err != nil {
 		return nil, err
 	}
-	for _, h := range res.Hits {
-		out[h.Key] = true
+	out := map[string]bool{}
+	for k, c := range cs {
+		if c.withheld() {
+			out[k] = true
+		}
 	}
 	return out, nil
 }
