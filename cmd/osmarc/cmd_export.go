@@ -492,9 +492,14 @@ func produceRequest(ctx context.Context, g *globalOptions, a *archive.Archive, i
 	if err != nil {
 		return nil, export.Manifest{}, err
 	}
+	// With an index, query holds are evaluated on it (as osmarc export
+	// does); without one a hold's query cannot be checked and its scope
+	// alone names it, which errs on the side of saying held.
 	var classOf export.ClassifyFunc
+	var matcher retention.Matcher
 	if ix, err := index.OpenReadOnly(filepath.Join(a.Dir(), index.DirName)); err == nil {
 		defer ix.Close()
+		matcher = ix
 		classOf, err = exportClassifier(ctx, g, a, ix)
 		if err != nil {
 			return nil, export.Manifest{}, err
@@ -502,7 +507,7 @@ func produceRequest(ctx context.Context, g *globalOptions, a *archive.Archive, i
 	} else if classOf, err = exportClassifier(ctx, g, a, nil); err != nil {
 		return nil, export.Manifest{}, err
 	}
-	records, err := export.ArchiveRecordsWith(a, g.now, nil, classOf)
+	records, err := export.ArchiveRecordsWith(a, g.now, matcher, classOf)
 	if err != nil {
 		return nil, export.Manifest{}, err
 	}

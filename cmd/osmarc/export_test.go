@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -251,5 +252,35 @@ func TestExportRedactedRequest(t *testing.T) {
 	json.Unmarshal([]byte(must(t, "show", "--json", "--data", dir, "facebook/3rd-brigade/c1")), &show)
 	if v := show["versions"].([]any)[0].(map[string]any)["item"].(map[string]any); v["author"].(map[string]any)["name"] != "Jane Public" {
 		t.Errorf("original changed: %v", v)
+	}
+}
+
+// A production names a query hold only on the items its query matches:
+// request produce evaluates holds' queries on the index as osmarc export
+// does (before, the hold's scope alone named it on every item of the
+// account).
+func TestProduceQueryHold(t *testing.T) {
+	dir := exportArchive(t)
+	must(t, "hold", "place", "armoury-matter", "--data", dir, "--matter", "Armoury access", "--reason", "Claim expected",
+		"--account", exporttest.Account, "--query", "armoury")
+	must(t, "request", "open", "--data", dir, "--requester", "Pat Reporter", "--received", "2024-06-03", "--law", "us-foia", "--description", "Parade")
+	const req = "REQ-2024-0001"
+	must(t, "request", "add", "--data", dir, req, "facebook/3rd-brigade/c1", "facebook/3rd-brigade/p1")
+	bag := filepath.Join(t.TempDir(), "production")
+	must(t, "request", "produce", "--data", dir, req, "--out", bag)
+	rows := readCSV(t, filepath.Join(bag, "data", "index.csv"))
+	col := slices.Index(rows[0], "holds")
+	if col < 0 {
+		t.Fatalf("index.csv has no holds column: %v", rows[0])
+	}
+	seen := map[string]string{}
+	for _, r := range rows[1:] {
+		seen[r[0]] = r[col]
+	}
+	if h := seen["facebook/3rd-brigade/c1"]; !strings.Contains(h, "armoury-matter") {
+		t.Errorf("c1 (mentions the armoury) holds %q, want armoury-matter", h)
+	}
+	if h, ok := seen["facebook/3rd-brigade/p1"]; !ok || strings.Contains(h, "armoury-matter") {
+		t.Errorf("p1 (does not mention the armoury) holds %q (listed %v), want no armoury-matter", h, ok)
 	}
 }
