@@ -856,30 +856,43 @@ func (r *Records) Explain(ctx context.Context, key string) (Explanation, error) 
 			ex.Assignment = d.assignment()
 		}
 	}
-	ex.Schedule = ex.Assignment.Schedule
+	ex.Schedule, ex.Disposition, err = r.DispositionOf(it, ex.Assignment.Schedule)
+	if err != nil {
+		return ex, err
+	}
+	return ex, nil
+}
+
+// DispositionOf is the schedule that applies to an item whose
+// classification names schedule (its account's schedule when that is
+// empty), and when the item may be disposed of under it, from the same
+// cutoff events plans use: the account's deactivation and the closing of
+// the last request holding the item. With no schedule it returns "" and
+// nil.
+func (r *Records) DispositionOf(it catalog.Item, schedule string) (string, *Disposition, error) {
 	var deactivated *time.Time
 	if acct, err := r.a.Account(archive.AccountKey(it.Platform, it.Account)); err == nil {
-		if ex.Schedule == "" {
-			ex.Schedule = acct.Schedule
+		if schedule == "" {
+			schedule = acct.Schedule
 		}
 		deactivated = acct.DeactivatedAt
 	}
-	if ex.Schedule != "" {
-		s, err := r.Schedule(ex.Schedule)
-		if err != nil {
-			return ex, err
-		}
-		cuts, err := request.LoadCutoffs(r.a)
-		if err != nil {
-			return ex, err
-		}
-		d, err := s.Compute(it.CreatedAt, itemEvents(key, deactivated, cuts), r.Loc)
-		if err != nil {
-			return ex, err
-		}
-		ex.Disposition = &d
+	if schedule == "" {
+		return "", nil, nil
 	}
-	return ex, nil
+	s, err := r.Schedule(schedule)
+	if err != nil {
+		return schedule, nil, err
+	}
+	cuts, err := request.LoadCutoffs(r.a)
+	if err != nil {
+		return schedule, nil, err
+	}
+	d, err := s.Compute(it.CreatedAt, itemEvents(it.Key, deactivated, cuts), r.Loc)
+	if err != nil {
+		return schedule, nil, err
+	}
+	return schedule, &d, nil
 }
 
 // quoteValue quotes a value for a field:"value" clause.

@@ -214,45 +214,39 @@ func authorName(it *archive.Item) string {
 // itemSchedule fills the schedule (its classification c's, a person's or
 // a rule's, else the account's) and the disposition date under it.
 func (s *Server) itemSchedule(p *itemPage, c itemClass) {
-	it := &p.Item
 	switch {
 	case c.Schedule == "":
+		p.ScheduleFrom = "the account " + p.AccountKey
 	case c.Source == retention.SourceRule:
-		p.Schedule, p.ScheduleFrom = c.Schedule, "classification rule "+c.Rule
+		p.ScheduleFrom = "classification rule " + c.Rule
 	default:
-		p.Schedule, p.ScheduleFrom = c.Schedule, "its classification"
+		p.ScheduleFrom = "its classification"
 	}
-	var deactivated *time.Time
-	if acct, err := s.a.Account(p.AccountKey); err == nil {
-		if p.Schedule == "" && acct.Schedule != "" {
-			p.Schedule, p.ScheduleFrom = acct.Schedule, "the account "+acct.Key
-		}
-		deactivated = acct.DeactivatedAt
-	}
-	p.Disposition = "none: no schedule applies yet"
-	if p.Schedule == "" {
-		return
-	}
-	sc, err := s.records.Schedule(p.Schedule)
-	if err != nil {
-		p.Disposition = "unknown: schedule " + p.Schedule + " is not defined"
-		return
-	}
-	disp, err := sc.Compute(it.CreatedAt, func(name string) (time.Time, bool) {
-		if name == "account-deactivated" && deactivated != nil {
-			return *deactivated, true
-		}
-		return time.Time{}, false
-	}, s.records.Loc)
+	// The date comes from records management, with the cutoff events
+	// plans use (the account's deactivation, the closing of the last
+	// request holding the item), so the page and a plan agree.
+	sched, disp, err := s.records.DispositionOf(p.Item, c.Schedule)
+	p.Schedule = sched
 	switch {
+	case sched == "":
+		p.ScheduleFrom = ""
+		p.Disposition = "none: no schedule applies yet"
+	case errors.Is(err, retention.ErrNotFound):
+		p.Disposition = "unknown: schedule " + sched + " is not defined"
 	case err != nil:
 		p.Disposition = "cannot be computed: " + err.Error()
 	case disp.Permanent:
-		p.Disposition = "permanent (" + sc.Action + ", never destroyed)"
+		p.Disposition = "permanent (never destroyed)"
+		if sc, err := s.records.Schedule(sched); err == nil {
+			p.Disposition = "permanent (" + sc.Action + ", never destroyed)"
+		}
 	case disp.Pending != "":
 		p.Disposition = "waits for " + disp.Pending
 	case !disp.Date.IsZero():
-		p.Disposition = disp.Date.Format(time.DateOnly) + " (" + sc.Action + ")"
+		p.Disposition = disp.Date.Format(time.DateOnly)
+		if sc, err := s.records.Schedule(sched); err == nil {
+			p.Disposition += " (" + sc.Action + ")"
+		}
 	}
 }
 
