@@ -67,6 +67,10 @@ type options struct {
 	webItems    int
 	webClients  int
 	webDuration time.Duration
+	// webData, when set, is the data directory -web serves (an indexed
+	// archive of webItems items, made there when it does not exist)
+	// instead of one made in the working directory.
+	webData string
 }
 
 type row struct {
@@ -97,6 +101,7 @@ func main() {
 	flag.IntVar(&o.webItems, "web-items", 1_000_000, "items of the web benchmark (0 skips it in the full run; the search benchmark's archive is reused when the sizes match)")
 	flag.IntVar(&o.webClients, "web-clients", 16, "concurrent clients of the web benchmark")
 	flag.DurationVar(&o.webDuration, "web-duration", 20*time.Second, "how long the web benchmark's clients run")
+	flag.StringVar(&o.webData, "web-data", "", "data directory -web serves: an existing indexed archive to reuse (its bench user and a token are added to it), or where to make one (default: the working directory)")
 	flag.Parse()
 	if err := run(context.Background(), o); err != nil {
 		fmt.Fprintln(os.Stderr, "osmarc-bench:", err)
@@ -129,7 +134,11 @@ func run(ctx context.Context, o options) error {
 		return report(o, res, rows)
 	}
 	if o.web {
-		res, rows, err := benchWeb(ctx, work, o.osmarc, filepath.Join(work, "web-data"), o.webItems, o.webClients, o.webDuration, o.seed)
+		data := o.webData
+		if data == "" {
+			data = filepath.Join(work, "web-data")
+		}
+		res, rows, err := benchWeb(ctx, work, o.osmarc, data, o.webItems, o.webClients, o.webDuration, o.seed)
 		if err != nil {
 			return fmt.Errorf("web: %w", err)
 		}
