@@ -7,9 +7,12 @@ import (
 	"testing"
 )
 
-// best, which scores only the hits in the top tiers while that can change
-// the page, gives the page scoring every hit gives, on a set large enough
-// for it to widen tier by tier.
+// best, which scores only the hits holding the heaviest (stem, tier)
+// pairs while that can change the page, gives the page scoring every hit
+// gives, on a set large enough for it to widen step by step: the same
+// hits in the same order with the same scores. A quarter of the items are
+// French, whose stems are rarer (a higher idf) than the English ones; a
+// phrase's words add up in one hit.
 func TestBestIsEveryHitScored(t *testing.T) {
 	r := rand.New(rand.NewPCG(4, 2))
 	words := strings.Fields("parade brigade band road closure sunday march music concert ceremony regiment armoury flag route weather")
@@ -20,7 +23,11 @@ func TestBestIsEveryHitScored(t *testing.T) {
 		for j := range ws {
 			ws[j] = words[r.IntN(len(words))]
 		}
-		docs = append(docs, doc(fmt.Sprintf("d%d", i), strings.Join(ws, " "), fmt.Sprintf("2024-01-%02dT%02d:00:00Z", 1+i%28, i%24)))
+		var opts []func(*Doc)
+		if i%4 == 3 {
+			opts = append(opts, lang("fr"))
+		}
+		docs = append(docs, doc(fmt.Sprintf("d%d", i), strings.Join(ws, " "), fmt.Sprintf("2024-01-%02dT%02d:00:00Z", 1+i%28, i%24), opts...))
 	}
 	ix := newIndex(t, docs...)
 	rd, done, err := ix.snapshot()
@@ -28,7 +35,7 @@ func TestBestIsEveryHitScored(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer done()
-	for _, q := range []string{"+parade +brigade", "parade brigade music", "+road +closure^2 weather", "flag regiment"} {
+	for _, q := range []string{"+parade +brigade", "parade brigade music", "+road +closure^2 weather", "flag regiment", `"road closure" march`, `"parade brigade" band`} {
 		e, err := newEngine(rd)
 		if err != nil {
 			t.Fatal(err)
@@ -57,8 +64,8 @@ func TestBestIsEveryHitScored(t *testing.T) {
 				t.Fatalf("%q k=%d: %d hits, want %d", q, k, len(got), len(want))
 			}
 			for i := range got {
-				if got[i].score != want[i].score {
-					t.Errorf("%q k=%d: hit %d scores %v, want %v", q, k, i, got[i].score, want[i].score)
+				if got[i] != want[i] {
+					t.Errorf("%q k=%d: hit %d is %+v, want %+v", q, k, i, got[i], want[i])
 					break
 				}
 			}

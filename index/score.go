@@ -95,11 +95,13 @@ func (s *scorer) top(skip, k int) ([]scored, error) {
 	return all[skip:], nil
 }
 
-// best returns the k best hits of a query of several words. Scoring every
-// hit costs a pass over each; instead it scores only the hits where some
-// word is in one of the best tiers, down to tier q, widening q until the
-// k-th best of those beats what any other hit could reach: each word's
-// weight in tier q+1 at most.
+// best returns the k best hits of a query of several words (or of a
+// phrase). Scoring every hit costs a pass over each; instead it takes the
+// (stem, tier) pairs of the query heaviest first, scores only the hits
+// holding a pair taken, and stops when the k-th best of those beats what
+// any other hit could reach (bound). Taking pairs by weight rather than
+// by tier matters when the stems' idf differ: a common English stem's
+// tier 4 weighs less than a rarer French stem's tier 8.
 func (s *scorer) best(k int) ([]scored, error) {
 	r := s.p.match
 	total := r.card()
@@ -107,55 +109,96 @@ func (s *scorer) best(k int) ([]scored, error) {
 		return s.accumulate(r, k)
 	}
 	e := s.p.e
-	// The candidates grow with q: each step adds the hits of the tiers it
-	// widens to, not the union of every tier again.
-	cand := e.empty()
-	prev := -1
-	for q := 0; q < maxTier; q += 2 {
-		for i := range e.segs {
-			if r[i] == nil || r[i].IsEmpty() {
-				continue
-			}
-			var parts []*roaring.Bitmap
-			for _, l := range s.leaves {
-				for _, st := range l.stems {
-					for tq, tb := range st.tiers {
-						if tq > prev && tq <= q && tb[i] != nil {
-							parts = append(parts, tb[i])
-						}
-					}
+	type pair struct {
+		leaf, stem, tier int
+		w                float64 // boost × idf × tierWeight: what the pair adds to a hit's score
+		next             float64 // w of the stem's next tier, 0 after its last
+	}
+	var pairs []pair
+	next := make([][]float64, len(s.leaves)) // the heaviest pair not taken, per stem
+	for li, l := range s.leaves {
+		next[li] = make([]float64, len(l.stems))
+		for si, st := range l.stems {
+			qs := st.tierList()
+			for i, q := range qs {
+				p := pair{leaf: li, stem: si, tier: q, w: l.boost * st.idf * tierWeight(q)}
+				if i+1 < len(qs) {
+					p.next = l.boost * st.idf * tierWeight(qs[i+1])
 				}
-			}
-			if u := union(parts...); u != nil {
-				add := roaring.And(r[i], u)
-				if cand[i] == nil {
-					cand[i] = add
-				} else {
-					cand[i] = roaring.Or(cand[i], add)
+				if i == 0 {
+					next[li][si] = p.w
 				}
+				pairs = append(pairs, p)
 			}
 		}
-		prev = q
+	}
+	sort.SliceStable(pairs, func(i, j int) bool { return pairs[i].w > pairs[j].w })
+	cand := e.empty()
+	var lastScored uint64
+	for _, p := range pairs {
+		tb := s.leaves[p.leaf].stems[p.stem].tiers[p.tier]
+		for i := range e.segs {
+			if r[i] == nil || tb[i] == nil {
+				continue
+			}
+			add := roaring.And(r[i], tb[i])
+			if cand[i] == nil {
+				cand[i] = add // new: cand's bitmaps are its own
+			} else {
+				cand[i].Or(add)
+			}
+		}
+		next[p.leaf][p.stem] = p.next
 		n := cand.card()
-		if n < uint64(k) {
-			continue
+		if n < uint64(k) || n < 2*lastScored {
+			continue // score again only when the candidates have doubled
 		}
 		if n > total/2 {
 			break // no cheaper than scoring them all
 		}
+		lastScored = n
 		res, err := s.accumulate(cand, k)
 		if err != nil {
 			return nil, err
 		}
-		var bound float64
-		for _, l := range s.leaves {
-			bound += l.boost * l.maxIDF * tierWeight(q+1)
-		}
-		if len(res) == k && res[k-1].score > bound {
+		// Scores are float32 sums: the margin covers their rounding.
+		if len(res) == k && res[k-1].score > s.bound(next)*(1+1e-5) {
 			return res, nil
 		}
 	}
 	return s.accumulate(r, k)
+}
+
+// bound is more than the score of any hit holding none of the (stem,
+// tier) pairs taken, given the heaviest pair not taken of each stem
+// (next[leaf][stem], 0 when all are). Such a hit gets from a leaf either
+// the floor weight (none of its stems) or, for each stem it holds, at
+// most that stem's next weight; an item's text is in one language field,
+// so only the stems of one field add up.
+func (s *scorer) bound(next [][]float64) float64 {
+	var b float64
+	for li, l := range s.leaves {
+		lb := l.boost * floorWeight * l.maxIDF
+		byField := map[string]float64{}
+		for si, st := range l.stems {
+			byField[st.field] += next[li][si]
+		}
+		for _, w := range byField {
+			lb = max(lb, w)
+		}
+		b += lb
+	}
+	return b
+}
+
+// tierList is the stem's tiers in order, best first.
+func (st *stem) tierList() []int {
+	qs := make([]int, 0, len(st.tiers))
+	for q := range st.tiers {
+		qs = append(qs, q)
+	}
+	sort.Ints(qs)
+	return qs
 }
 
 // oneWord reports whether a leaf's stems are one word's, at most one per
@@ -178,8 +221,10 @@ func oneWord(l scoreLeaf) bool {
 func (s *scorer) byTier(skip, k int) ([]scored, error) {
 	l := s.leaves[0]
 	r := s.p.match
+	// A band's hits are worked out when the page reaches it: a page of a
+	// common word is often full after its first tiers.
 	type band struct {
-		b     bits
+		b     func() bits
 		score float64
 	}
 	var bands []band
@@ -189,24 +234,32 @@ func (s *scorer) byTier(skip, k int) ([]scored, error) {
 		// different idf: best first.
 		var bs []band
 		for _, st := range l.stems {
-			if b, ok := st.tiers[q]; ok {
-				bs = append(bs, band{and(r, b), l.boost * st.idf * tierWeight(q)})
+			if tb, ok := st.tiers[q]; ok {
+				bs = append(bs, band{func() bits { return and(r, tb) }, l.boost * st.idf * tierWeight(q)})
 			}
 		}
 		sort.SliceStable(bs, func(i, j int) bool { return bs[i].score > bs[j].score })
 		bands = append(bands, bs...)
 	}
-	covered := s.p.e.empty()
-	for _, st := range l.stems {
-		covered = or(covered, st.all)
+	// The hits holding none of the stems, taken from r stem by stem (r
+	// is often much smaller than a common stem's documents).
+	var rest bits
+	restOf := func() bits {
+		if rest == nil {
+			rest = r
+			for _, st := range l.stems {
+				rest = andNot(rest, st.all)
+			}
+		}
+		return rest
 	}
-	rest := andNot(r, covered)
-	bands = append(bands, band{and(rest, l.match), l.boost * floorWeight * l.maxIDF})
-	bands = append(bands, band{andNot(rest, l.match), 0})
+	bands = append(bands, band{func() bits { return and(restOf(), l.match) }, l.boost * floorWeight * l.maxIDF})
+	bands = append(bands, band{func() bits { return andNot(restOf(), l.match) }, 0})
 	var out []scored
 	need := uint64(skip)
 	for _, bd := range bands {
-		n := bd.b.card()
+		bb := bd.b()
+		n := bb.card()
 		if n == 0 {
 			continue
 		}
@@ -214,7 +267,7 @@ func (s *scorer) byTier(skip, k int) ([]scored, error) {
 			need -= n
 			continue
 		}
-		for i, b := range bd.b {
+		for i, b := range bb {
 			if b == nil {
 				continue
 			}
@@ -270,20 +323,27 @@ func (s *scorer) accumulate(r bits, k int) ([]scored, error) {
 			}
 		}
 		for _, l := range s.leaves {
-			var covered []*roaring.Bitmap
 			for _, st := range l.stems {
-				for q, tb := range st.tiers {
+				// Tiers in order: float32 sums come out the same on
+				// every run.
+				for _, q := range st.tierList() {
+					tb := st.tiers[q]
 					if tb[si] == nil {
 						continue
 					}
 					add(roaring.And(rb, tb[si]), l.boost*st.idf*tierWeight(q))
 				}
-				covered = append(covered, st.all[si])
 			}
 			if l.match[si] != nil {
+				// The hits the leaf matched without any of its stems:
+				// taken from rb, which may be small, stem by stem (a
+				// union of the stems' documents first would cost as
+				// much as the stems are common).
 				floor := roaring.And(rb, l.match[si])
-				if c := union(covered...); c != nil {
-					floor = roaring.AndNot(floor, c)
+				for _, st := range l.stems {
+					if c := st.all[si]; c != nil && !floor.IsEmpty() {
+						floor.AndNot(c)
+					}
 				}
 				add(floor, l.boost*floorWeight*l.maxIDF)
 			}
