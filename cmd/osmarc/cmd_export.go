@@ -264,16 +264,17 @@ func exportItems(ctx context.Context, g *globalOptions, a *archive.Archive, ix *
 		}
 	case j.all:
 		// Every item: from the catalog, in key order (the index is not
-		// needed to list everything).
+		// needed to list everything). Only keys are listed: the source
+		// reads each item when it gets to it.
 		if n, err := a.Catalog().Counters(); err == nil {
 			total = n.Items
 		}
 		so.Keys = func(ctx context.Context, yield func(string) error) error {
-			for ci, err := range a.List(archive.ListFilter{}) {
+			for key, err := range a.Catalog().Keys("") {
 				if err != nil {
 					return err
 				}
-				if err := yield(ci.Key); err != nil {
+				if err := yield(key); err != nil {
 					return err
 				}
 			}

@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -137,18 +138,25 @@ func (w *bagWriter) put(name string, b []byte) error {
 	if err := w.poolCtx.Err(); err != nil {
 		return w.pool.Wait()
 	}
-	w.pool.Go(func() error {
-		f, err := w.create(name)
-		if err != nil {
-			return err
-		}
-		if _, err := f.Write(b); err != nil {
-			f.Close()
-			return err
-		}
-		return f.Close()
-	})
+	w.pool.Go(func() error { return w.writeFile(name, b) })
 	return nil
+}
+
+// writeFile writes a whole small payload file: in one write, unless a
+// guard is to see it.
+func (w *bagWriter) writeFile(name string, b []byte) error {
+	if w.meta.Guard == nil {
+		return w.bag.WriteFile(name, b)
+	}
+	f, err := w.create(name)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func safeKey(key string) string { return strings.ReplaceAll(key, ":", "%3A") }
@@ -670,6 +678,9 @@ func (w *bagWriter) writeWithheld() error {
 	return f.Close()
 }
 
+// pageBufs are the buffers thread pages are rendered into.
+var pageBufs = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
+
 // writeThreads renders each thread's page from the spooled records.
 func (w *bagWriter) writeThreads(ctx context.Context) error {
 	if err := w.spoolW.Flush(); err != nil {
@@ -704,19 +715,10 @@ func (w *bagWriter) writeThreads(ctx context.Context) error {
 				}
 				th.Items = append(th.Items, hv)
 			}
-			var b bytes.Buffer
-			if err := html.WriteThread(&b, th); err != nil {
-				return fmt.Errorf("export: thread page %s: %w", k, err)
-			}
-			f, err := w.create(ThreadPage(k))
-			if err != nil {
-				return err
-			}
-			if _, err := f.Write(b.Bytes()); err != nil {
-				f.Close()
-				return err
-			}
-			return f.Close()
+			bp := pageBufs.Get().(*[]byte)
+			defer pageBufs.Put(bp)
+			*bp = html.AppendThread((*bp)[:0], th)
+			return w.writeFile(ThreadPage(k), *bp)
 		})
 	}
 	return nil

@@ -6,7 +6,8 @@
 // beside it, so it opens from disk in any browser with no server and no
 // network, and searches within the package.
 //
-// Every archived string is escaped: thread pages go through html/template;
+// Every archived string is escaped: thread pages as html/template escapes
+// them (see thread.go); the viewer page goes through html/template;
 // the viewer's data is JSON with <, > and & escaped, inserted into the page
 // with textContent only, never as markup. Pages load nothing from outside
 // the package: their Content-Security-Policy allows no connection and no
@@ -134,7 +135,7 @@ type Thread struct {
 	Up string
 }
 
-// node is an item with its replies, for the template.
+// node is an item with its replies, as the page nests them.
 type node struct {
 	Item
 	Replies []*node
@@ -147,21 +148,23 @@ var funcs = template.FuncMap{
 	"inc":  func(i int) int { return i + 1 },
 }
 
-//go:embed thread.html.tmpl
-var threadTmpl string
-
 // ThreadCSS is the thread pages' stylesheet, style.css in the package's
 // data directory (one copy, not one per page).
 //
 //go:embed thread.css
 var ThreadCSS string
 
-var threadPage = template.Must(template.New("thread").Funcs(funcs).Parse(threadTmpl))
-
 // WriteThread writes a thread's page: the items nested by reply, oldest
 // first at each level; an item whose parent is not in the package is
-// shown at the top level, marked.
+// shown at the top level, marked. th.Items is sorted in place.
 func WriteThread(w io.Writer, th Thread) error {
+	_, err := w.Write(AppendThread(nil, th))
+	return err
+}
+
+// AppendThread appends the page WriteThread writes to dst and returns
+// the extended slice.
+func AppendThread(dst []byte, th Thread) []byte {
 	sort.SliceStable(th.Items, func(i, j int) bool {
 		if th.Items[i].Created != th.Items[j].Created {
 			return th.Items[i].Created < th.Items[j].Created
@@ -169,37 +172,35 @@ func WriteThread(w io.Writer, th Thread) error {
 		return th.Items[i].Key < th.Items[j].Key
 	})
 	th.Up = th.Base + "index.html"
-	items := make([]Item, len(th.Items))
+	nodes := make([]node, len(th.Items))
+	byKey := make(map[string]*node, len(th.Items))
 	for i, it := range th.Items {
-		ms := make([]Media, len(it.Media))
-		for j, m := range it.Media {
-			if m.Path != "" {
-				m.Path = th.Base + m.Path
+		// Media paths are relative to the data directory; the page is
+		// not (the item's own Media is left as it is).
+		if len(it.Media) > 0 {
+			ms := make([]Media, len(it.Media))
+			for j, m := range it.Media {
+				if m.Path != "" {
+					m.Path = th.Base + m.Path
+				}
+				ms[j] = m
 			}
-			ms[j] = m
+			it.Media = ms
 		}
-		it.Media = ms
-		items[i] = it
-	}
-	th.Items = items
-	nodes := map[string]*node{}
-	for i := range th.Items {
-		nodes[th.Items[i].Key] = &node{Item: th.Items[i]}
+		nodes[i].Item = it
+		byKey[it.Key] = &nodes[i]
 	}
 	var roots []*node
-	for i := range th.Items {
-		n := nodes[th.Items[i].Key]
-		if p, ok := nodes[n.Parent]; ok && n.Parent != n.Key {
+	for i := range nodes {
+		n := &nodes[i]
+		if p, ok := byKey[n.Parent]; ok && n.Parent != n.Key {
 			p.Replies = append(p.Replies, n)
 			continue
 		}
 		n.Orphan = n.Parent != ""
 		roots = append(roots, n)
 	}
-	return threadPage.Execute(w, struct {
-		Thread
-		Roots []*node
-	}{th, roots})
+	return appendThread(dst, &th, roots)
 }
 
 //go:embed viewer.html.tmpl
