@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -341,9 +340,11 @@ func (ix *Index) Search(ctx context.Context, req Request) (*Result, error) {
 	}
 	res := &Result{Total: pl.match.card(), Hits: []Hit{}}
 	if req.Facets {
-		if res.Facets, err = e.facets(pl.match); err != nil {
+		segs, err := ix.facetCache().of(e)
+		if err != nil {
 			return nil, err
 		}
+		res.Facets = e.facets(pl.match, segs)
 	}
 	var refs []scored
 	sortBy := req.Sort
@@ -571,47 +572,6 @@ func cutAt(s string, sp, n int) string {
 		s = s[:sp]
 	}
 	return s + "…"
-}
-
-// facets counts the hits by each value of the facet fields.
-func (e *engine) facets(r bits) (map[string][]FacetCount, error) {
-	out := map[string][]FacetCount{}
-	for _, name := range FacetNames {
-		field, prefix := name, ""
-		if name == "year" {
-			field, prefix = fTime, "Y"
-		}
-		values, err := e.prefixTerms(field, prefix)
-		if err != nil {
-			return nil, err
-		}
-		counts := []FacetCount{}
-		for _, v := range values {
-			var n uint64
-			for i, s := range e.segs {
-				if r[i] == nil || r[i].IsEmpty() {
-					continue
-				}
-				b, err := s.term(field, v)
-				if err != nil {
-					return nil, err
-				}
-				if b != nil {
-					n += r[i].AndCardinality(b)
-				}
-			}
-			if n > 0 {
-				counts = append(counts, FacetCount{Value: strings.TrimPrefix(v, prefix), Count: n})
-			}
-		}
-		if name == "year" {
-			sort.Slice(counts, func(i, j int) bool { return counts[i].Value > counts[j].Value })
-		} else {
-			sort.SliceStable(counts, func(i, j int) bool { return counts[i].Count > counts[j].Count })
-		}
-		out[name] = counts
-	}
-	return out, nil
 }
 
 // ParseDate reads a date a user gives on the command line: a year, a
