@@ -456,29 +456,71 @@ func (e *engine) hits(refs []scored, hl *hlTerms) ([]Hit, error) {
 	return out, nil
 }
 
-var hitFields = map[string]bool{
-	"_id": true, fPlatform: true, fAccount: true, fID: true, fKind: true, fCreated: true, fName: true, fHandle: true,
-	fLang: true, fParent: true, fClass: true, fEdited: true, fRemoved: true, fText: true, fHistory: true,
-}
-
+// hit reads a hit's stored fields straight into it: a page of hits is
+// most of a small search's work, and a map of every field's values for
+// each hit was most of the garbage it made.
 func (e *engine) hit(d docRef, hl *hlTerms) (Hit, error) {
-	f, err := e.stored(d.seg, d.doc, hitFields)
+	var h Hit
+	var created, name, handle, text string
+	var history []string
+	var edited, removed string
+	var seen uint16 // the fields read: a field's first value counts
+	err := e.segs[d.seg].ss.VisitDocument(uint64(d.doc), func(field string, typ byte, value []byte, pos []uint64) bool {
+		var to *string
+		var bit uint16
+		switch field {
+		case fHistory:
+			history = append(history, string(value))
+			return true
+		case "_id":
+			to, bit = &h.Key, 1<<0
+		case fPlatform:
+			to, bit = &h.Platform, 1<<1
+		case fAccount:
+			to, bit = &h.Account, 1<<2
+		case fID:
+			to, bit = &h.ID, 1<<3
+		case fKind:
+			to, bit = &h.Kind, 1<<4
+		case fLang:
+			to, bit = &h.Lang, 1<<5
+		case fParent:
+			to, bit = &h.Parent, 1<<6
+		case fClass:
+			to, bit = &h.Class, 1<<7
+		case fCreated:
+			to, bit = &created, 1<<8
+		case fName:
+			to, bit = &name, 1<<9
+		case fHandle:
+			to, bit = &handle, 1<<10
+		case fText:
+			to, bit = &text, 1<<11
+		case fEdited:
+			to, bit = &edited, 1<<12
+		case fRemoved:
+			to, bit = &removed, 1<<13
+		default:
+			return true
+		}
+		if seen&bit == 0 {
+			seen |= bit
+			*to = string(value)
+		}
+		return true
+	})
 	if err != nil {
-		return Hit{}, err
+		return Hit{}, fmt.Errorf("index: read document: %w", err)
 	}
-	h := Hit{
-		Key: first(f["_id"]), Platform: first(f[fPlatform]), Account: first(f[fAccount]), ID: first(f[fID]),
-		Kind: first(f[fKind]), Lang: first(f[fLang]), Parent: first(f[fParent]), Class: first(f[fClass]),
-		Edited: first(f[fEdited]) == "true", Removed: first(f[fRemoved]) == "true",
+	h.Edited, h.Removed = edited == "true", removed == "true"
+	if created != "" {
+		h.CreatedAt, _ = time.Parse(time.RFC3339Nano, created)
 	}
-	if c := first(f[fCreated]); c != "" {
-		h.CreatedAt, _ = time.Parse(time.RFC3339Nano, c)
-	}
-	h.Author = authorLabel(first(f[fName]), first(f[fHandle]))
+	h.Author = authorLabel(name, handle)
 	if h.Parent != "" {
 		h.ParentKey = archive.ItemKey(h.Platform, h.Account, h.Parent)
 	}
-	h.Snippet, h.Marks, h.SnippetFrom = snippet(first(f[fText]), f[fHistory], h.Lang, hl)
+	h.Snippet, h.Marks, h.SnippetFrom = snippet(text, history, h.Lang, hl)
 	return h, nil
 }
 
