@@ -321,12 +321,16 @@ func (e *engine) textClause(c clause, hl *hlTerms, qerr func(string, ...any) err
 		return out, nil, nil
 	}
 	hl.plain[t] = true
+	// The word's documents in each field, united once at the end: a
+	// common word's fields each hold hundreds of thousands of documents,
+	// and uniting them two at a time copied the union at every step.
+	var parts []bits
 	for _, f := range plainFields {
 		b, err := e.term(f, t)
 		if err != nil {
 			return nil, nil, err
 		}
-		out = or(out, b)
+		parts = append(parts, b)
 	}
 	var score []langTerm
 	if langs {
@@ -339,10 +343,17 @@ func (e *engine) textClause(c clause, hl *hlTerms, qerr func(string, ...any) err
 			if err != nil {
 				return nil, nil, err
 			}
-			out = or(out, st.all)
+			parts = append(parts, st.all)
 			score = append(score, langTerm{langField(name), lt[0]})
 			hl.lang[name][lt[0]] = true
 		}
+	}
+	for i := range out {
+		segParts := make([]*roaring.Bitmap, len(parts))
+		for j, p := range parts {
+			segParts[j] = p[i]
+		}
+		out[i] = union(segParts...)
 	}
 	return out, score, nil
 }
