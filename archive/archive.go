@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/osmarc/osmarc/archive/catalog"
@@ -61,6 +62,8 @@ type Archive struct {
 	closed bool
 	// indexer, when set, is told of the items each capture saw.
 	indexer Indexer
+	// pendingMu guards the index-pending file (indexpending.go).
+	pendingMu sync.Mutex
 }
 
 func (o *Options) defaults() {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +14,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/osmarc/osmarc/archive/catalog"
 	"github.com/osmarc/osmarc/archive/journal"
 )
 
@@ -395,6 +397,12 @@ func (w *CaptureWriter) Commit(ctx context.Context) (IngestResult, error) {
 	if err := w.a.store.Sync(ctx); err != nil {
 		return fail(err)
 	}
+	indexed := w.a.indexer != nil
+	if indexed {
+		if err := w.a.markIndexPending(w.id); err != nil {
+			return fail(err)
+		}
+	}
 	ev, b, err := w.a.writeEvent(ctx, journal.TypeCapture, captureEventData{
 		Capture: w.id, Manifest: key, SHA256: digest.String(), Size: size, Collector: w.opts.Collector,
 		Accounts: w.res.Accounts, Items: w.res.Items, NewVersions: w.res.NewVersions, Errors: w.res.Errors, Complete: footer.Complete,
@@ -418,28 +426,72 @@ func (w *CaptureWriter) Commit(ctx context.Context) (IngestResult, error) {
 		w.res.Removed = cp.Removed
 	}
 	if err := w.index(ctx); err != nil {
-		return w.res, fmt.Errorf("capture %s is recorded, but updating the search index failed (run osmarc reindex): %w", w.id, err)
+		return w.res, fmt.Errorf("capture %s is recorded, but updating the search index failed (the next command that opens the archive for writing indexes its items again): %w", w.id, err)
+	}
+	if indexed {
+		if err := w.a.clearIndexPending(w.id); err != nil {
+			return w.res, fmt.Errorf("capture %s is recorded and indexed: %w", w.id, err)
+		}
 	}
 	return w.res, nil
 }
 
-// index hands the items the capture saw to the indexer, with their content.
+// index hands the items the capture saw to the indexer, with their
+// content: a reader reads the capture's content spool and the catalog's
+// records a batch at a time while the indexer takes the batch before, and
+// an indexer that can (IndexSyncer) is asked once, at the end, to make
+// them all durable.
 func (w *CaptureWriter) index(ctx context.Context) error {
-	if w.a.indexer == nil {
+	ix := w.a.indexer
+	if ix == nil {
 		return nil
 	}
 	if _, err := w.content.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
+	update := ix.Update
+	syncer, async := ix.(IndexSyncer)
+	if async {
+		update = syncer.UpdateNoSync
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	batches := make(chan []IndexUpdate, 1)
+	g.Go(func() error {
+		defer close(batches)
+		return w.indexBatches(gctx, batches)
+	})
+	g.Go(func() error {
+		for batch := range batches {
+			if err := update(gctx, batch); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	err := g.Wait()
+	if async {
+		// Even after a failure: what was handed over is made durable.
+		err = errors.Join(err, syncer.Sync(ctx))
+	}
+	return err
+}
+
+// indexBatches reads the capture's content spool and sends the items, with
+// the catalog's records of them, in batches of at most IndexBatch.
+func (w *CaptureWriter) indexBatches(ctx context.Context, out chan<- []IndexUpdate) error {
 	br := bufio.NewReaderSize(w.content, 1<<20)
 	var batch []IndexUpdate
 	send := func() error {
 		if len(batch) == 0 {
 			return nil
 		}
-		err := w.a.indexer.Update(ctx, batch)
-		batch = batch[:0]
-		return err
+		select {
+		case out <- batch:
+			batch = nil
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	seen := map[string]int{}
 	for {
@@ -475,6 +527,28 @@ func (w *CaptureWriter) index(ctx context.Context) error {
 		}
 		if err != nil {
 			return err
+		}
+	}
+	// The items a complete listing found removed at source were not in
+	// the capture, but their documents now say they were removed.
+	if w.scope != nil && w.res.Removed > 0 {
+		if err := send(); err != nil {
+			return err
+		}
+		clear(seen)
+		for ci, err := range w.a.cat.Items(catalog.Filter{Prefix: w.scope.Account + "/"}) {
+			if err != nil {
+				return err
+			}
+			if ci.RemovedBy != w.id {
+				continue
+			}
+			batch = append(batch, IndexUpdate{Item: ci})
+			if len(batch) >= IndexBatch {
+				if err := send(); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	return send()

@@ -2,6 +2,7 @@ package archive_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -236,5 +237,95 @@ func TestMediaIsCaptureDataNotContent(t *testing.T) {
 	s, _ := a.Show(ctx, "mastodon/brigade/1")
 	if len(s.Versions) != 1 || s.Versions[0].Item.Media[0].Digest != "" || len(s.Sightings[0].Media) != 1 || s.Sightings[0].Media[0] != d.String() {
 		t.Fatalf("versions %d, sighting media %v", len(s.Versions), s.Sightings[0].Media)
+	}
+}
+
+// recordingIndexer keeps the last update of each item it is given.
+type recordingIndexer struct {
+	last map[string]archive.IndexUpdate
+}
+
+func (r *recordingIndexer) Update(_ context.Context, batch []archive.IndexUpdate) error {
+	for _, u := range batch {
+		r.last[u.Item.Key] = u
+	}
+	return nil
+}
+
+// The index learns of an item a complete listing found removed at source,
+// though the capture did not see it: search --removed must find it at once.
+func TestCaptureTellsTheIndexOfRemovedItems(t *testing.T) {
+	a, _, clock := archivetest.New(t)
+	ix := &recordingIndexer{last: map[string]archive.IndexUpdate{}}
+	a.SetIndexer(ix)
+	capture(t, a, "mastodon", true, post("1", "one"), post("2", "two"), post("3", "three"))
+	if u := ix.last["mastodon/brigade/2"]; u.Item.RemovedAt != nil || u.Latest == nil {
+		t.Fatalf("first capture: index told %+v", u)
+	}
+	clock.Advance(time.Hour)
+	clear(ix.last)
+	res := capture(t, a, "mastodon", true, post("1", "one"), post("3", "three"))
+	if res.Removed != 1 {
+		t.Fatalf("removed %d, want 1", res.Removed)
+	}
+	u, ok := ix.last["mastodon/brigade/2"]
+	if !ok || u.Item.RemovedAt == nil || u.Item.RemovedBy != res.Capture {
+		t.Fatalf("the index was not told item 2 was removed: %+v (told of %d items)", u, len(ix.last))
+	}
+	if len(ix.last) != 3 {
+		t.Fatalf("index told of %d items, want the 2 seen and the 1 removed", len(ix.last))
+	}
+}
+
+type failingIndexer struct{}
+
+func (failingIndexer) Update(context.Context, []archive.IndexUpdate) error {
+	return errors.New("disk full")
+}
+
+// A capture recorded but not indexed (the index failed, or the process
+// died before it was durable) stays noted, and the next writer's
+// RepairIndex indexes its items: a search never misses them for good.
+func TestCaptureNotIndexedIsRepaired(t *testing.T) {
+	a, _, clock := archivetest.New(t)
+	a.SetIndexer(&recordingIndexer{last: map[string]archive.IndexUpdate{}})
+	capture(t, a, "mastodon", true, post("1", "one"), post("2", "two"))
+	if p, err := a.IndexPending(); err != nil || len(p) != 0 {
+		t.Fatalf("after an indexed capture: pending %v, %v", p, err)
+	}
+	clock.Advance(time.Hour)
+	a.SetIndexer(failingIndexer{})
+	w, err := a.BeginCapture(ctx, archive.CaptureOptions{Collector: "mastodon"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.AddItem(ctx, post("3", "three"), archive.ItemOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	w.Complete(archive.Scope{Account: archive.AccountKey("mastodon", "brigade")})
+	res, err := w.Commit(ctx)
+	if err == nil || res.Capture == "" {
+		t.Fatalf("commit with a failing index: %+v, %v; want the capture recorded and an error", res, err)
+	}
+	p, err := a.IndexPending()
+	if err != nil || len(p) != 1 || p[0] != res.Capture {
+		t.Fatalf("pending = %v, %v; want [%s]", p, err, res.Capture)
+	}
+	ix := &recordingIndexer{last: map[string]archive.IndexUpdate{}}
+	a.SetIndexer(ix)
+	n, err := a.RepairIndex(ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("repair: %d, %v", n, err)
+	}
+	// The item it saw and the two it found removed at source.
+	if len(ix.last) != 3 || ix.last["mastodon/brigade/3"].Item.Key == "" || ix.last["mastodon/brigade/1"].Item.RemovedAt == nil {
+		t.Fatalf("repair told the index of %v", ix.last)
+	}
+	if p, err := a.IndexPending(); err != nil || len(p) != 0 {
+		t.Fatalf("after repair: pending %v, %v", p, err)
+	}
+	// Nothing left to do.
+	if n, err := a.RepairIndex(ctx); err != nil || n != 0 {
+		t.Fatalf("second repair: %d, %v", n, err)
 	}
 }

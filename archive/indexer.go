@@ -14,6 +14,16 @@ type Indexer interface {
 	Update(ctx context.Context, batch []IndexUpdate) error
 }
 
+// IndexSyncer is an Indexer that can take a batch without waiting for it
+// to be durable (UpdateNoSync: the items are searchable when it returns)
+// and then wait once for every batch it took (Sync). A capture hands its
+// batches over this way, so the index writes one while the next is read.
+type IndexSyncer interface {
+	Indexer
+	UpdateNoSync(ctx context.Context, batch []IndexUpdate) error
+	Sync(ctx context.Context) error
+}
+
 // IndexBatch bounds the items of one Indexer.Update call.
 const IndexBatch = 1000
 

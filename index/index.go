@@ -61,15 +61,16 @@ type Index struct {
 	versions VersionReader
 	annotate Annotator
 
-	// inflight, for an index being rebuilt, bounds the batches bleve has
-	// taken but not yet written to disk (it is opened with unsafe_batch:
-	// nothing reads it until it is complete, so no batch need wait for
-	// its own write, and the next one is built meanwhile); persisted
-	// counts them down and persistErr keeps the first failure.
+	// inflight bounds the batches bleve has taken but not yet written to
+	// disk (the index is opened with unsafe_batch, so no batch waits for
+	// its own write and the next one is built meanwhile); persisted
+	// counts them down and persistErr keeps the first failure, which
+	// flush reports (and clears) to the writer waiting for durability.
 	inflight   chan struct{}
 	persisted  sync.WaitGroup
 	persistMu  sync.Mutex
 	persistErr error
+	failed     chan error // bleve's failures to write a batch (asyncErrors)
 }
 
 // rebuildInflight is how many batches a rebuild lets bleve hold unwritten.
@@ -81,12 +82,54 @@ var _ archive.Indexer = (*Index)(nil)
 // does not exist. The caller holds the data directory's writer lock (the
 // archive's), so no other process writes the index.
 func Open(dir string) (*Index, error) {
-	idx, err := openBleve(dir, false)
+	ix := &Index{dir: dir, inflight: make(chan struct{}, liveInflight), failed: make(chan error, 1)}
+	asyncErrors.Store(dir, ix)
+	idx, err := openBleveWith(dir, false, liveSettings)
 	if err != nil {
+		asyncErrors.Delete(dir)
 		return nil, err
 	}
-	return &Index{dir: dir, idx: idx}, nil
+	ix.idx = idx
+	return ix, nil
 }
+
+// asyncErrors maps the directory of each index open for writing to its
+// Index, for bleve's asynchronous error handler (asyncError), which names
+// the directory.
+var asyncErrors sync.Map
+
+const asyncErrorHandler = "osmarc"
+
+func init() {
+	scorch.RegistryAsyncErrorCallbacks[asyncErrorHandler] = asyncError
+}
+
+// asyncError hands a failure of bleve's background writer to the index
+// waiting in flush, if any.
+func asyncError(err error, dir string) {
+	v, ok := asyncErrors.Load(dir)
+	if !ok {
+		return
+	}
+	select {
+	case v.(*Index).failed <- err:
+	default: // one already waits to be reported
+	}
+}
+
+// liveSettings open the index a capture writes to. bleve takes each batch
+// without waiting until it is on disk (unsafe_batch), and the index
+// counts the batches it handed over (inflight): a write returns once
+// every batch it gave is durable (IndexDocs, Delete), or a capture waits
+// once for all of its batches (Sync), so the next batch is analysed while
+// bleve writes the one before. A batch is searchable from the moment
+// bleve takes it; a crash before it is durable loses it from the index,
+// which is derived, and osmarc reindex (or rebuild) puts it back.
+var liveSettings = map[string]interface{}{"unsafe_batch": true, "asyncErrorCallbackName": asyncErrorHandler}
+
+// liveInflight is how many batches the live index lets bleve hold
+// unwritten.
+const liveInflight = 4
 
 // OpenReadOnly opens an existing index for searching only. It returns
 // ErrNoIndex when dir holds none.
@@ -198,12 +241,16 @@ func (ix *Index) Close() error {
 	if ix.idx == nil {
 		return nil
 	}
+	// Batches bleve took but has not written are lost when it closes:
+	// wait for them first.
+	ferr := ix.flush()
 	err := ix.idx.Close()
 	ix.idx = nil
+	asyncErrors.CompareAndDelete(ix.dir, ix)
 	if err != nil {
 		return fmt.Errorf("index: close: %w", err)
 	}
-	return nil
+	return ferr
 }
 
 // Dir is the index's directory.
@@ -237,6 +284,18 @@ func (ix *Index) Count() (uint64, error) {
 // reader; an edited item's earlier versions are always read through it.
 // It returns once the batch is durable in the index.
 func (ix *Index) Update(ctx context.Context, batch []archive.IndexUpdate) error {
+	if err := ix.UpdateNoSync(ctx, batch); err != nil {
+		return err
+	}
+	return ix.Sync(ctx)
+}
+
+// UpdateNoSync is Update without waiting for the batch to be durable: the
+// items are searchable when it returns, and Sync waits until every batch
+// given before it is on disk (archive.IndexSyncer). A capture hands its
+// batches over this way and syncs once, so bleve writes one batch while
+// the next is read and analysed.
+func (ix *Index) UpdateNoSync(ctx context.Context, batch []archive.IndexUpdate) error {
 	docs := make([]Doc, len(batch))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
@@ -250,7 +309,16 @@ func (ix *Index) Update(ctx context.Context, batch []archive.IndexUpdate) error 
 	if err := g.Wait(); err != nil {
 		return err
 	}
-	return ix.IndexDocs(ctx, docs)
+	return ix.indexDocs(ctx, docs)
+}
+
+// Sync waits until every batch handed to the index is durable, and
+// reports the first that failed to be written since the last Sync.
+func (ix *Index) Sync(ctx context.Context) error {
+	if ix.readOnly {
+		return nil
+	}
+	return ix.flush()
 }
 
 // buildDoc reads what an item's document needs and annotates it.
@@ -321,6 +389,15 @@ func removal(it any) (bool, time.Time) {
 // IndexDocs adds or replaces documents, BatchSize at a time; each batch is
 // durable when its call to bleve returns.
 func (ix *Index) IndexDocs(ctx context.Context, docs []Doc) error {
+	if err := ix.indexDocs(ctx, docs); err != nil {
+		return err
+	}
+	return ix.flush()
+}
+
+// indexDocs hands docs to bleve, BatchSize at a time, building the next
+// batch's documents while bleve takes the one before.
+func (ix *Index) indexDocs(ctx context.Context, docs []Doc) error {
 	if ix.readOnly {
 		return ErrReadOnly
 	}
@@ -368,6 +445,13 @@ func (ix *Index) write(bds []*document.Document) error {
 			return fmt.Errorf("index: add %s: %w", bd.ID(), err)
 		}
 	}
+	return ix.submit(b)
+}
+
+// submit gives bleve one batch. On an index that counts its batches
+// (inflight), it returns once bleve has taken it, and flush waits for it
+// to be durable.
+func (ix *Index) submit(b *bleve.Batch) error {
 	if ix.inflight != nil {
 		ix.inflight <- struct{}{}
 		ix.persisted.Add(1)
@@ -398,16 +482,30 @@ func (ix *Index) write(bds []*document.Document) error {
 	return nil
 }
 
-// flush waits until every batch a rebuild gave bleve is on disk.
+// flush waits until every batch given to bleve is on disk.
 func (ix *Index) flush() error {
 	if ix.inflight == nil {
 		return nil
 	}
-	ix.persisted.Wait()
+	// bleve retries a batch it failed to write until it succeeds, and
+	// calls the batch's callback only then; the failure itself comes
+	// through the index's asynchronous error handler (failed), which
+	// ends the wait, so a full disk is an error, not a hang.
+	done := make(chan struct{})
+	go func() {
+		ix.persisted.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case err := <-ix.failed:
+		return fmt.Errorf("index: write batch: %w", err)
+	}
 	ix.persistMu.Lock()
 	defer ix.persistMu.Unlock()
-	if ix.persistErr != nil {
-		return fmt.Errorf("index: write batch: %w", ix.persistErr)
+	if err := ix.persistErr; err != nil {
+		ix.persistErr = nil
+		return fmt.Errorf("index: write batch: %w", err)
 	}
 	return nil
 }
@@ -430,12 +528,12 @@ func (ix *Index) Delete(ctx context.Context, keys []string) error {
 		for _, k := range keys[:n] {
 			b.Delete(k)
 		}
-		if err := ix.idx.Batch(b); err != nil {
+		if err := ix.submit(b); err != nil {
 			return fmt.Errorf("index: delete batch: %w", err)
 		}
 		keys = keys[n:]
 	}
-	return nil
+	return ix.flush()
 }
 
 // Reindex builds a new index from the archive's catalog and store, beside
@@ -455,11 +553,14 @@ func (ix *Index) Reindex(ctx context.Context, a *archive.Archive, progress func(
 	if err := os.RemoveAll(tmpDir); err != nil {
 		return fmt.Errorf("index: reindex: %w", err)
 	}
-	fresh, err := openBleveWith(tmpDir, false, map[string]interface{}{"unsafe_batch": true})
+	tmp := &Index{dir: tmpDir, versions: a, annotate: ix.annotate, inflight: make(chan struct{}, rebuildInflight), failed: make(chan error, 1)}
+	asyncErrors.Store(tmpDir, tmp)
+	defer asyncErrors.Delete(tmpDir)
+	fresh, err := openBleveWith(tmpDir, false, liveSettings)
 	if err != nil {
 		return err
 	}
-	tmp := &Index{dir: tmpDir, idx: fresh, versions: a, annotate: ix.annotate, inflight: make(chan struct{}, rebuildInflight)}
+	tmp.idx = fresh
 	err = tmp.fill(ctx, a, progress)
 	if ferr := tmp.flush(); err == nil {
 		err = ferr
@@ -498,7 +599,7 @@ func (ix *Index) Reindex(ctx context.Context, a *archive.Archive, progress func(
 	}
 	syncDir(filepath.Dir(ix.dir))
 	os.RemoveAll(old)
-	idx, err := openBleve(ix.dir, false)
+	idx, err := openBleveWith(ix.dir, false, liveSettings)
 	if err != nil {
 		return err
 	}

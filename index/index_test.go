@@ -782,3 +782,40 @@ func TestWithinScopes(t *testing.T) {
 		t.Errorf("bad scope query: %v", err)
 	}
 }
+
+// A capture hands the index its batches without waiting for each to be on
+// disk: they are searchable at once, durable after Sync, and closing the
+// index writes what it still holds, so nothing handed over is lost.
+func TestBatchesNotYetSyncedAreSearchableAndKept(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), DirName)
+	ix, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := corpus(2*BatchSize + 17)
+	if err := ix.indexDocs(ctx, docs[:BatchSize+5]); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := ix.Count(); err != nil || n != BatchSize+5 {
+		t.Fatalf("before sync: %d documents searchable (%v), want %d", n, err, BatchSize+5)
+	}
+	if err := ix.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The rest without a sync: Close must write them.
+	if err := ix.indexDocs(ctx, docs[BatchSize+5:]); err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ro, err := OpenReadOnly(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	if n, err := ro.Count(); err != nil || n != uint64(len(docs)) {
+		t.Fatalf("after close and reopen: %d documents (%v), want %d", n, err, len(docs))
+	}
+}

@@ -140,6 +140,10 @@ func reindexArchive(ctx context.Context, g *globalOptions, a *archive.Archive) (
 	if err := refreshClassification(ctx, g, a, ix); err != nil {
 		return 0, 0, err
 	}
+	// The new index holds every item: no capture waits to be indexed.
+	if err := a.ClearIndexPending(); err != nil {
+		return 0, 0, err
+	}
 	n, err := ix.Count()
 	return n, time.Since(start), err
 }

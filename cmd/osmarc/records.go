@@ -175,7 +175,20 @@ type classifyingIndexer struct {
 }
 
 func (c *classifyingIndexer) Update(ctx context.Context, batch []archive.IndexUpdate) error {
-	if err := c.ix.Update(ctx, batch); err != nil {
+	if err := c.UpdateNoSync(ctx, batch); err != nil {
+		return err
+	}
+	return c.ix.Sync(ctx)
+}
+
+// Sync waits until every batch given to the index is durable.
+func (c *classifyingIndexer) Sync(ctx context.Context) error { return c.ix.Sync(ctx) }
+
+// UpdateNoSync indexes the batch and classifies it (archive.IndexSyncer):
+// the rules are evaluated on the index, which holds the batch as soon as
+// bleve takes it, durable or not.
+func (c *classifyingIndexer) UpdateNoSync(ctx context.Context, batch []archive.IndexUpdate) error {
+	if err := c.ix.UpdateNoSync(ctx, batch); err != nil {
 		return err
 	}
 	cl, err := c.l.get(ctx)
@@ -198,7 +211,7 @@ func (c *classifyingIndexer) Update(ctx context.Context, batch []archive.IndexUp
 			again = append(again, u)
 		}
 	}
-	return c.ix.Update(ctx, again)
+	return c.ix.UpdateNoSync(ctx, again)
 }
 
 func (c *classifyingIndexer) Delete(ctx context.Context, keys []string) error {

@@ -186,6 +186,18 @@ func (g *globalOptions) open(ctx context.Context, command string, readOnly bool)
 		a.Close()
 		return nil, err
 	}
+	// A capture whose items the index may not hold (the process died, or
+	// the index failed, after the capture was recorded) is indexed again
+	// before anything else, so no search misses it.
+	n, err := a.RepairIndex(ctx)
+	if err != nil {
+		g.closeAll()
+		a.Close()
+		return nil, fmt.Errorf("the search index lacks the items of earlier captures, and indexing them failed: %w (osmarc reindex rebuilds it)", err)
+	}
+	if n > 0 && !g.quiet {
+		fmt.Fprintf(g.stderr, "Indexed again the items of %d capture(s) the search index did not hold.\n", n)
+	}
 	return a, nil
 }
 
