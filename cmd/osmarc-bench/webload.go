@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -164,6 +165,7 @@ func benchWeb(ctx context.Context, work, bin, data string, n, clients int, dur t
 	var firstErr error
 	var wg sync.WaitGroup
 	deadline := time.Now().Add(dur)
+	cpu0, cpuErr := procCPU(srv.Process.Pid)
 	began := time.Now()
 	for i := range clients {
 		wg.Add(1)
@@ -195,6 +197,7 @@ func benchWeb(ctx context.Context, work, bin, data string, n, clients int, dur t
 	}
 	wg.Wait()
 	took := time.Since(began)
+	cpu1, cpuErr1 := procCPU(srv.Process.Pid)
 	if len(all) == 0 {
 		return nil, nil, fmt.Errorf("web: no request succeeded: %v", firstErr)
 	}
@@ -203,6 +206,13 @@ func benchWeb(ctx context.Context, work, bin, data string, n, clients int, dur t
 	rps := round(float64(len(all)) / took.Seconds())
 	res["web_requests"], res["web_errors"], res["web_requests_per_s"], res["web_p50_ms"], res["web_p99_ms"] = len(all), errs, rps, p50, p99
 	note := ""
+	if cpuErr == nil && cpuErr1 == nil {
+		// The server's CPU time under load: steadier than wall time on a
+		// shared machine.
+		cpu := (cpu1 - cpu0).Seconds()
+		res["web_server_cpu_s"], res["web_server_cpu_ms_per_request"] = round(cpu), round(1000*cpu/float64(len(all)))
+		note += fmt.Sprintf("; server CPU %.1f s, %.1f ms per request", cpu, 1000*cpu/float64(len(all)))
+	}
 	if errs > 0 {
 		note = fmt.Sprintf("; %d errors (first: %v)", errs, firstErr)
 	}
@@ -213,6 +223,35 @@ func benchWeb(ctx context.Context, work, bin, data string, n, clients int, dur t
 		verdictOf(p99 <= 100 && errs == 0),
 	}}
 	return res, rows, nil
+}
+
+// procCPU is a process's CPU time so far (user and system), from Linux's
+// /proc/PID/stat.
+func procCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The fields after the command name (which may hold spaces and
+	// parentheses): state is the first, utime the 12th and stime the
+	// 13th, in clock ticks.
+	i := strings.LastIndex(string(b), ") ")
+	if i < 0 {
+		return 0, fmt.Errorf("%d: unexpected /proc stat", pid)
+	}
+	f := strings.Fields(string(b[i+2:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("%d: unexpected /proc stat", pid)
+	}
+	var ticks int64
+	for _, s := range f[11:13] {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return 0, err
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / 100, nil // USER_HZ is 100 on Linux
 }
 
 func cloneValues(v url.Values) url.Values {
