@@ -254,14 +254,21 @@ func (r *Records) Decision(key string) (Decision, error) {
 	return d, json.Unmarshal(b, &d)
 }
 
-// checkExemptions normalises exemption codes to the shipped codes
-// (archive/request's exemptions.json).
-func checkExemptions(codes []string) ([]string, error) {
+// checkExemptions normalises exemption codes to the known codes: those
+// shipped (archive/request's exemptions.json) and the organisation's own
+// (Records.Presets).
+func (r *Records) checkExemptions(codes []string) ([]string, error) {
 	var out []string
-	p := request.DefaultPresets()
+	var p *request.Presets
 	for _, c := range codes {
 		if strings.TrimSpace(c) == "" {
 			continue
+		}
+		if p == nil {
+			var err error
+			if p, err = r.presets(); err != nil {
+				return nil, err
+			}
 		}
 		e, err := p.Exemption(c)
 		if err != nil {
@@ -272,6 +279,14 @@ func checkExemptions(codes []string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// presets are the exemption codes rules and decisions may name.
+func (r *Records) presets() (*request.Presets, error) {
+	if r.Presets == nil {
+		return request.DefaultPresets(), nil
+	}
+	return r.Presets()
 }
 
 // checkRule validates a rule and normalises its class and exemptions.
@@ -304,7 +319,7 @@ func (r *Records) checkRule(ru *Rule) error {
 			return fmt.Errorf("%s: %w", where, err)
 		}
 	}
-	if ru.Exemptions, err = checkExemptions(ru.Exemptions); err != nil {
+	if ru.Exemptions, err = r.checkExemptions(ru.Exemptions); err != nil {
 		return fmt.Errorf("%s: %w", where, err)
 	}
 	return nil
@@ -921,7 +936,7 @@ func (r *Records) Classify(ctx context.Context, key, class, schedule string, exe
 			return d, fmt.Errorf("classify %s: %w", key, err)
 		}
 	}
-	if d.Exemptions, err = checkExemptions(exemptions); err != nil {
+	if d.Exemptions, err = r.checkExemptions(exemptions); err != nil {
 		return d, fmt.Errorf("classify %s: %w", key, err)
 	}
 	if _, err := r.a.RecordEvent(ctx, EventClassificationSet, map[string]any{"classification": d}); err != nil {

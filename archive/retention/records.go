@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/osmarc/osmarc/archive"
+	"github.com/osmarc/osmarc/archive/request"
 	"github.com/osmarc/osmarc/archive/catalog"
 )
 
@@ -52,6 +53,10 @@ type Records struct {
 	OnReclassify func(ctx context.Context, keys []string) error
 	// Transfer writes the package of the items a plan transfers.
 	Transfer Transferer
+	// Presets, when set, reads the request presets whose exemption codes
+	// rules and decisions may name (the shipped ones and the
+	// organisation's); nil means the shipped ones only.
+	Presets func() (*request.Presets, error)
 	// mu guards cls and gen: one Records serves concurrent requests (the
 	// web application) and a capture's indexer at once.
 	mu sync.Mutex

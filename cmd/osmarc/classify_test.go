@@ -52,8 +52,26 @@ func TestClassificationCommands(t *testing.T) {
 	if events() != n {
 		t.Fatalf("bad rules wrote %v event(s)", events()-n)
 	}
+	// The organisation's own exemption codes (its request presets file)
+	// serve rules and decisions as they serve requests.
+	custom := `{"exemptions": [{"code": "on-fippa-21", "title": "Personal privacy (example)", "jurisdiction": "Ontario", "category": "personal-information"}]}`
+	if err := os.WriteFile(filepath.Join(dir, PresetsFile), []byte(custom), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := must(t, "classify", "--data", dir, "facebook/3rd-brigade/101_2001", "--class", "record", "--exemption", "on-fippa-21", "--reason", "names a private person")
+	if !strings.Contains(out, "on-fippa-21") {
+		t.Fatalf("classify with the organisation's exemption code:\n%s", out)
+	}
+	must(t, "classify", "--data", dir, "facebook/3rd-brigade/101_2001", "--undo", "--reason", "checked the custom code")
+	if err := os.Remove(filepath.Join(dir, PresetsFile)); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errs := osmarc(t, "", "classify", "--data", dir, "facebook/3rd-brigade/101_2001", "--class", "record", "--exemption", "on-fippa-21", "--reason", "x"); code == 0 || !strings.Contains(errs, "on-fippa-21") {
+		t.Fatalf("an unknown code once the presets file is gone: exit %d %q", code, errs)
+	}
+	n = events()
 
-	out := must(t, "rule", "add", "--data", dir, "--match", "+platform:facebook +kind:post +origin:account", "--class", "record", "--schedule", "official-posts",
+	out = must(t, "rule", "add", "--data", dir, "--match", "+platform:facebook +kind:post +origin:account", "--class", "record", "--schedule", "official-posts",
 		"--reason", "official posts are permanent")
 	if !strings.Contains(out, "Added rule r1 at position 1") || !strings.Contains(out, "2 changed classification") {
 		t.Fatalf("rule add:\n%s", out)

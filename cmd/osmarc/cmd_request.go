@@ -57,6 +57,13 @@ and --presets (files of the same form; an id already known is replaced).`,
 
 // loadPresets reads the shipped presets and the organisation's.
 func (o *requestOptions) loadPresets(g *globalOptions) (*request.Presets, error) {
+	return request.LoadPresets(append(orgPresetFiles(g), o.presets...)...)
+}
+
+// orgPresetFiles are the organisation's presets files: the data
+// directory's and those OSMARC_REQUEST_PRESETS names. Their exemption
+// codes serve requests, rules and decisions alike.
+func orgPresetFiles(g *globalOptions) []string {
 	var files []string
 	if p := filepath.Join(g.dataDir, PresetsFile); fileExists(p) {
 		files = append(files, p)
@@ -64,8 +71,7 @@ func (o *requestOptions) loadPresets(g *globalOptions) (*request.Presets, error)
 	if env := os.Getenv("OSMARC_REQUEST_PRESETS"); env != "" {
 		files = append(files, filepath.SplitList(env)...)
 	}
-	files = append(files, o.presets...)
-	return request.LoadPresets(files...)
+	return files
 }
 
 func fileExists(p string) bool {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/osmarc/osmarc/archive"
 	"github.com/osmarc/osmarc/archive/catalog"
+	"github.com/osmarc/osmarc/archive/request"
 	"github.com/osmarc/osmarc/archive/retention"
 	"github.com/osmarc/osmarc/export"
 	bagitexport "github.com/osmarc/osmarc/export/bagit"
@@ -65,6 +66,7 @@ func newRecords(g *globalOptions, a *archive.Archive) *retention.Records {
 	r.Actor = g.who()
 	r.ParseQuery = indexClauses
 	r.Transfer = bagTransfer(a, g, "")
+	r.Presets = func() (*request.Presets, error) { return request.LoadPresets(orgPresetFiles(g)...) }
 	return r
 }
 
