@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/osmarc/osmarc/archive"
-	"github.com/osmarc/osmarc/archive/request"
 	"github.com/osmarc/osmarc/archive/catalog"
+	"github.com/osmarc/osmarc/archive/request"
 )
 
 // Journal event types of records management.
