@@ -78,6 +78,12 @@ type Request struct {
 	Offset int
 	// Facets asks for counts by platform, account, kind, year and class.
 	Facets bool
+
+	// Counted, when set, is called by Search with the total as soon as it
+	// is known, before the facets and the page of hits are read: a caller
+	// that records each search (the web server's journal) can start
+	// writing it then, while the rest of the search runs.
+	Counted func(total uint64)
 }
 
 // Scope is a part of the archive: the items of any of Accounts (account
@@ -339,6 +345,9 @@ func (ix *Index) Search(ctx context.Context, req Request) (*Result, error) {
 		return nil, err
 	}
 	res := &Result{Total: pl.match.card(), Hits: []Hit{}}
+	if req.Counted != nil {
+		req.Counted(res.Total)
+	}
 	if req.Facets {
 		segs, err := ix.facetCache().of(e)
 		if err != nil {

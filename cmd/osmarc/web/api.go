@@ -223,14 +223,24 @@ type SearchResult struct {
 // Search runs a search for the request's user: records it in the journal
 // (search.run: who, what, how many hits; see searchLog) before returning
 // the hits, and redacts them when the user may not see personal
-// information.
+// information. The journal entry is queued as soon as the index knows how
+// many hits there are, so its write and sync overlap with reading the
+// page, facets and snippets; Search still returns nothing until the entry
+// is durable. (A search that fails after counting is recorded all the
+// same, with the hits it counted.)
 func (s *Server) Search(r *http.Request, req index.Request) (*SearchResult, error) {
 	if s.ix == nil {
 		return nil, errNoIndex
 	}
+	user, filters := UserFrom(r.Context()).Name, searchFilters(r.URL.Query())
+	var logged <-chan error
+	req.Counted = func(total uint64) { logged = s.queueSearch(user, req.Query, filters, total) }
 	res, err := s.ix.Search(r.Context(), req)
 	if err != nil {
 		return nil, err
+	}
+	if logged == nil {
+		logged = s.queueSearch(user, req.Query, filters, res.Total)
 	}
 	out := &SearchResult{Query: req.Query, Sort: req.Sort, Offset: req.Offset, Limit: req.Limit, Total: res.Total, Hits: res.Hits, Facets: res.Facets}
 	if out.Hits == nil {
@@ -246,7 +256,7 @@ func (s *Server) Search(r *http.Request, req index.Request) (*SearchResult, erro
 			redactHit(&out.Hits[i], exempt[out.Hits[i].Key])
 		}
 	}
-	if err := s.logSearch(r.Context(), UserFrom(r.Context()).Name, req.Query, searchFilters(r.URL.Query()), res.Total); err != nil {
+	if err := waitLogged(r.Context(), logged); err != nil {
 		return nil, fmt.Errorf("record the search: %w", err)
 	}
 	return out, nil

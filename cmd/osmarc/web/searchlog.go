@@ -34,8 +34,9 @@ type pendingSearch struct {
 	done  chan error
 }
 
-// logSearch records one search and returns once it is in the journal.
-func (s *Server) logSearch(ctx context.Context, actor, query string, filters map[string]string, hits uint64) error {
+// queueSearch queues one search's journal entry; the channel it returns
+// says when the entry is in the journal, or why it is not.
+func (s *Server) queueSearch(actor, query string, filters map[string]string, hits uint64) <-chan error {
 	p := &pendingSearch{actor: actor, done: make(chan error, 1), entry: map[string]any{
 		"at": s.now().UTC().Format(time.RFC3339Nano), "query": query, "filters": filters, "hits": hits,
 	}}
@@ -47,8 +48,13 @@ func (s *Server) logSearch(ctx context.Context, actor, query string, filters map
 		go s.flushSearches()
 	}
 	l.mu.Unlock()
+	return p.done
+}
+
+// waitLogged waits until a queued entry is in the journal.
+func waitLogged(ctx context.Context, done <-chan error) error {
 	select {
-	case err := <-p.done:
+	case err := <-done:
 		return err
 	case <-ctx.Done():
 		// The entry is still written; the caller shows nothing.
