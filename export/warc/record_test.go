@@ -158,3 +158,57 @@ func TestTargetURI(t *testing.T) {
 		}
 	}
 }
+
+// Records compressed on other goroutines are written in the order they
+// were given, each its own gzip member, with small and large (streamed)
+// blocks interleaved; Offset and Flush see every record given.
+func TestRecordsKeepTheirOrder(t *testing.T) {
+	var buf bytes.Buffer
+	w := NewRecordWriter(&buf, "order")
+	var ids []string
+	var blocks [][]byte
+	for i := range 300 {
+		size := 10 + i*37
+		if i%50 == 7 {
+			size = inlineBlock + 1 + i // streamed
+		}
+		b := bytes.Repeat([]byte{byte('a' + i%26)}, size)
+		copy(b, strconv.Itoa(i))
+		var id string
+		var err error
+		if i%2 == 0 {
+			id, err = w.WriteBytes(Record{Type: TypeResource, TargetURI: "urn:x:" + strconv.Itoa(i)}, b)
+		} else {
+			id, err = w.Write(Record{Type: TypeResource, TargetURI: "urn:x:" + strconv.Itoa(i)}, bytes.NewReader(b), int64(len(b)), sha256.Sum256(b))
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids, blocks = append(ids, id), append(blocks, b)
+		if i == 150 && w.Offset() != int64(buf.Len())+int64(w.out.Buffered()) {
+			t.Fatal("Offset did not wait for the records given")
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	r := bytes.NewReader(buf.Bytes())
+	for i := range ids {
+		zr, err := gzip.NewReader(r)
+		if err != nil {
+			t.Fatalf("record %d: %v", i, err)
+		}
+		zr.Multistream(false)
+		rec, err := io.ReadAll(zr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		head, block, ok := bytes.Cut(rec, []byte("\r\n\r\n"))
+		if !ok || !bytes.Contains(head, []byte("WARC-Record-ID: "+ids[i]+"\r\n")) || !bytes.Equal(block, append(blocks[i], "\r\n\r\n"...)) {
+			t.Fatalf("record %d is not the %dth given: %.200q", i, i, rec)
+		}
+	}
+	if r.Len() != 0 {
+		t.Fatalf("%d bytes after the last record", r.Len())
+	}
+}

@@ -1,8 +1,12 @@
 package warc
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"fmt"
+	"math"
+	"slices"
 	"sync"
 
 	"github.com/osmarc/osmarc/archive"
@@ -45,12 +49,75 @@ func ManifestInfos(a *archive.Archive) Infos {
 	return &manifestInfos{a: a, cache: map[string]*captureInfo{}}
 }
 
+// captureInfo is what one capture's manifest says: its raw and media
+// blobs, and where it found each item in its raw responses. The places
+// are held compactly, as a sorted list of (hash of key and response,
+// line), 16 bytes an item whatever the lengths of keys, so an export
+// reading a capture of a million items holds 16 MB for them, not
+// hundreds.
 type captureInfo struct {
-	blobs map[string]BlobInfo
-	items map[itemRaw]RawPlace
+	blobs  map[string]BlobInfo
+	places []placeEntry
+	// other are the places that are not a line alone (JSON pointers).
+	other []RawPlace
 }
 
-type itemRaw struct{ key, raw string }
+// placeEntry is one item's place: h is placeHash(key, raw); v the 1-based
+// line when positive, else -(index+1) in other.
+type placeEntry struct {
+	h [12]byte
+	v int32
+}
+
+// placeHash identifies an item in a raw response: the first 96 bits of
+// SHA-256(key NUL raw). Among the items of one capture a collision is not
+// a practical possibility (about 10^-17 for a million items).
+func placeHash(key, raw string) [12]byte {
+	h := sha256.New()
+	h.Write([]byte(key))
+	h.Write([]byte{0})
+	h.Write([]byte(raw))
+	var out [12]byte
+	copy(out[:], h.Sum(nil))
+	return out
+}
+
+func (ci *captureInfo) add(key, raw string, p RawPlace) {
+	e := placeEntry{h: placeHash(key, raw)}
+	if p.Path == "" && p.Line > 0 && p.Line <= math.MaxInt32 {
+		e.v = int32(p.Line)
+	} else {
+		ci.other = append(ci.other, p)
+		e.v = -int32(len(ci.other))
+	}
+	ci.places = append(ci.places, e)
+}
+
+// sort sorts the places for lookups; an item seen twice in the same
+// response keeps its last place, as the manifest's last word.
+func (ci *captureInfo) sort() {
+	slices.SortStableFunc(ci.places, func(a, b placeEntry) int { return bytes.Compare(a.h[:], b.h[:]) })
+	out := ci.places[:0]
+	for i, e := range ci.places {
+		if i+1 < len(ci.places) && ci.places[i+1].h == e.h {
+			continue
+		}
+		out = append(out, e)
+	}
+	ci.places = out
+}
+
+func (ci *captureInfo) place(key, raw string) (RawPlace, bool) {
+	h := placeHash(key, raw)
+	i, ok := slices.BinarySearchFunc(ci.places, h, func(e placeEntry, h [12]byte) int { return bytes.Compare(e.h[:], h[:]) })
+	if !ok {
+		return RawPlace{}, false
+	}
+	if v := ci.places[i].v; v > 0 {
+		return RawPlace{Line: int(v)}, true
+	}
+	return ci.other[-ci.places[i].v-1], true
+}
 
 type manifestInfos struct {
 	a     *archive.Archive
@@ -75,7 +142,7 @@ func (m *manifestInfos) Place(ctx context.Context, capture, key, raw string) (Ra
 	if err != nil {
 		return RawPlace{}, false, err
 	}
-	p, ok := ci.items[itemRaw{key, raw}]
+	p, ok := ci.place(key, raw)
 	return p, ok, nil
 }
 
@@ -108,7 +175,7 @@ func (m *manifestInfos) read(ctx context.Context, capture string) (*captureInfo,
 		return nil, fmt.Errorf("warc: manifest of capture %s: %w", capture, err)
 	}
 	defer rc.Close()
-	ci := &captureInfo{blobs: map[string]BlobInfo{}, items: map[itemRaw]RawPlace{}}
+	ci := &captureInfo{blobs: map[string]BlobInfo{}}
 	for line, err := range archive.ReadManifest(rc, cp.Key) {
 		if err != nil {
 			return nil, fmt.Errorf("warc: manifest of capture %s: %w", capture, err)
@@ -117,8 +184,9 @@ func (m *manifestInfos) read(ctx context.Context, capture string) (*captureInfo,
 			ci.blobs[b.Digest.String()] = BlobInfo{Source: b.Source, MediaType: b.MediaType, Size: b.Size}
 		}
 		if it := line.Item; it != nil && it.Raw != nil && (it.RawLine > 0 || it.RawPath != "") {
-			ci.items[itemRaw{it.Key, it.Raw.String()}] = RawPlace{Line: it.RawLine, Path: it.RawPath}
+			ci.add(it.Key, it.Raw.String(), RawPlace{Line: it.RawLine, Path: it.RawPath})
 		}
 	}
+	ci.sort()
 	return ci, nil
 }

@@ -223,13 +223,9 @@ func (w *Writer) Write(ctx context.Context, it *export.Item) error {
 	target := itemURI(it)
 	for i := range it.Versions {
 		v := &it.Versions[i]
-		body, err := v.Content.CanonicalJSON()
+		body, sum, err := versionBlock(v)
 		if err != nil {
 			return w.fail(fmt.Errorf("item %s: %w", it.Key, err))
-		}
-		sum := sha256.Sum256(body)
-		if !v.Redacted && hex.EncodeToString(sum[:]) != v.Digest {
-			return w.fail(fmt.Errorf("item %s: version %s: its content hashes to %x: %w", it.Key, v.Digest, sum, archive.ErrDigestMismatch))
 		}
 		id, err := w.rw.Write(Record{
 			Type: TypeResource, Date: v.CapturedAt, TargetURI: target, ContentType: "application/json",
@@ -269,6 +265,29 @@ func (w *Writer) Write(ctx context.Context, it *export.Item) error {
 	w.n.Records++
 	w.n.Items++
 	return nil
+}
+
+// versionBlock is the block of a version's record and its SHA-256: the
+// version's bytes as archived when the source read them (checked against
+// the version's digest then, and again as the record is written), else
+// its canonical JSON, which must hash to the digest unless redacted.
+func versionBlock(v *export.Version) ([]byte, [32]byte, error) {
+	var sum [32]byte
+	if v.Archived != nil && !v.Redacted {
+		if d, err := hex.DecodeString(v.Digest); err == nil && len(d) == len(sum) {
+			copy(sum[:], d)
+			return v.Archived, sum, nil
+		}
+	}
+	body, err := v.Content.CanonicalJSON()
+	if err != nil {
+		return nil, sum, err
+	}
+	sum = sha256.Sum256(body)
+	if !v.Redacted && hex.EncodeToString(sum[:]) != v.Digest {
+		return nil, sum, fmt.Errorf("version %s: its content hashes to %x: %w", v.Digest, sum, archive.ErrDigestMismatch)
+	}
+	return body, sum, nil
 }
 
 // bare strips the angle brackets of a record id.
@@ -590,6 +609,7 @@ func (w *Writer) Abort() error {
 		return nil
 	}
 	w.done = true
+	w.rw.Close()
 	w.parts.remove()
 	return w.pf.Abort()
 }
