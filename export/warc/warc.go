@@ -97,6 +97,7 @@ type Writer struct {
 	seed  string
 	n     counts
 	done  bool
+	buf   bytes.Buffer // an item's metadata, as it is encoded
 }
 
 type counts struct {
@@ -241,15 +242,25 @@ func (w *Writer) Write(ctx context.Context, it *export.Item) error {
 
 	// The metadata: the item as exported, with no archived digest of a
 	// redacted version.
+	// A version's content is its archived JSON byte for byte, as the
+	// encoder would write it again: spliced in, not encoded again.
 	cp := *it
 	cp.Versions = append([]export.Version(nil), it.Versions...)
+	splice := make([]bool, len(cp.Versions))
 	for i := range cp.Versions {
-		if cp.Versions[i].Redacted {
-			cp.Versions[i].Digest, cp.Versions[i].Size = "", 0
+		v := &cp.Versions[i]
+		if v.Redacted {
+			v.Digest, v.Size = "", 0
+		} else if v.Archived != nil && v.Content != nil {
+			v.Content, splice[i] = nil, true
 		}
 	}
-	var buf bytes.Buffer
-	if err := export.MarshalItemJSON(&buf, itemMetadata{Format: MetadataFormat, Item: &cp, Records: recs}); err != nil {
+	w.buf.Reset()
+	if err := export.MarshalItemJSON(&w.buf, itemMetadata{Format: MetadataFormat, Item: &cp, Records: recs}); err != nil {
+		return w.fail(fmt.Errorf("item %s: %w", it.Key, err))
+	}
+	block, err := spliceContents(w.buf.Bytes(), it.Versions, splice)
+	if err != nil {
 		return w.fail(fmt.Errorf("item %s: %w", it.Key, err))
 	}
 	fields := append(w.warcinfo(), Field{"WARC-Refers-To", "<" + recs.Versions[len(recs.Versions)-1] + ">"})
@@ -259,7 +270,7 @@ func (w *Writer) Write(ctx context.Context, it *export.Item) error {
 	for _, id := range recs.Media {
 		fields = append(fields, Field{"WARC-Concurrent-To", "<" + id + ">"})
 	}
-	if _, err := w.rw.WriteBytes(Record{Type: TypeMetadata, Date: w.m.ExportedAt, TargetURI: target, ContentType: "application/json", Fields: fields}, buf.Bytes()); err != nil {
+	if _, err := w.rw.WriteBytes(Record{Type: TypeMetadata, Date: w.m.ExportedAt, TargetURI: target, ContentType: "application/json", Fields: fields}, block); err != nil {
 		return w.fail(fmt.Errorf("item %s: %w", it.Key, err))
 	}
 	w.n.Records++
@@ -288,6 +299,40 @@ func versionBlock(v *export.Version) ([]byte, [32]byte, error) {
 		return nil, sum, fmt.Errorf("version %s: its content hashes to %x: %w", v.Digest, sum, archive.ErrDigestMismatch)
 	}
 	return body, sum, nil
+}
+
+// spliceContents puts the archived JSON of the versions marked in splice
+// where their encoding has "content":null, in order. Quotes inside JSON
+// strings are escaped, so the member occurs only where the encoder put
+// it: once for each version marked, and once for each whose content was
+// nil already (left as it is).
+func spliceContents(b []byte, versions []export.Version, splice []bool) ([]byte, error) {
+	const null = `"content":null`
+	n := 0
+	for i := range versions {
+		if splice[i] {
+			n += len(versions[i].Archived)
+		}
+	}
+	out := make([]byte, 0, len(b)+n)
+	rest := b
+	for i := range versions {
+		if !splice[i] && versions[i].Content != nil {
+			continue
+		}
+		j := bytes.Index(rest, []byte(null))
+		if j < 0 {
+			return nil, errors.New("metadata: a version's content member not found")
+		}
+		out = append(out, rest[:j]...)
+		if splice[i] {
+			out = append(append(out, `"content":`...), versions[i].Archived...)
+		} else {
+			out = append(out, null...)
+		}
+		rest = rest[j+len(null):]
+	}
+	return append(out, rest...), nil
 }
 
 // bare strips the angle brackets of a record id.
@@ -352,10 +397,12 @@ type rawPart struct {
 
 // partSpool keeps the parts to write in 256 temporary files by the first
 // byte of their response's digest, so Finish holds one file's parts at a
-// time.
+// time. Each file is written through a small buffer (a write per part
+// was a system call per item).
 type partSpool struct {
 	dir   string
 	files [256]*os.File
+	bufs  [256]*bufio.Writer
 }
 
 func (p *partSpool) add(dir, base string, part rawPart) error {
@@ -370,27 +417,32 @@ func (p *partSpool) add(dir, base string, part rawPart) error {
 	if err != nil {
 		return err
 	}
-	f := p.files[b[0]]
-	if f == nil {
-		if f, err = os.Create(filepath.Join(p.dir, part.Digest[:2])); err != nil {
+	bw := p.bufs[b[0]]
+	if bw == nil {
+		f, err := os.Create(filepath.Join(p.dir, part.Digest[:2]))
+		if err != nil {
 			return err
 		}
-		p.files[b[0]] = f
+		p.files[b[0]], p.bufs[b[0]] = f, bufio.NewWriterSize(f, 4096)
+		bw = p.bufs[b[0]]
 	}
 	line, err := json.Marshal(part)
 	if err != nil {
 		return err
 	}
-	_, err = f.Write(append(line, '\n'))
-	return err
+	bw.Write(line)
+	return bw.WriteByte('\n')
 }
 
 // each calls fn with the parts of each spool file in turn, grouped by
 // response, in the order they were added.
 func (p *partSpool) each(fn func(digest string, parts []rawPart) error) error {
-	for _, f := range p.files {
+	for i, f := range p.files {
 		if f == nil {
 			continue
+		}
+		if err := p.bufs[i].Flush(); err != nil {
+			return fmt.Errorf("spool of raw parts: %w", err)
 		}
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
 			return err
