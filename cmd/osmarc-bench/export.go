@@ -67,6 +67,7 @@ func benchExport(bin, work, bigData, smallData string, n, small int, env []strin
 		res[k+"_mb_per_s"] = round(mbs)
 		res[k+"_items_per_s"] = round(float64(n) / big.wall.Seconds())
 		res[k+"_seconds"] = round(big.wall.Seconds())
+		res[k+"_cpu_seconds"] = round(big.cpu.Seconds())
 		res[k+"_out_mb"] = round(float64(outBytes) / 1e6)
 		res[k+"_peak_rss_mb"] = round(big.rssMB)
 		res[k+"_peak_anon_mb"] = round(big.anonMB)
@@ -82,7 +83,7 @@ func benchExport(bin, work, bigData, smallData string, n, small int, env []strin
 		}
 		rows = append(rows,
 			row{fmt.Sprintf("export %dk → %s (%.0f MB written)", n/1000, format, float64(outBytes)/1e6),
-				fmt.Sprintf("%.1f MB/s, %.0f items/s", mbs, float64(n)/big.wall.Seconds()), target, verdict},
+				fmt.Sprintf("%.1f MB/s, %.0f items/s (%.1f s, CPU %.1f s)", mbs, float64(n)/big.wall.Seconds(), big.wall.Seconds(), big.cpu.Seconds()), target, verdict},
 			row{fmt.Sprintf("export %s peak RSS, %dk items", format, n/1000), fmt.Sprintf("%.0f MB", big.rssMB),
 				fmt.Sprintf("%.0f MB at %dk; target ≤ 300 MB", sm.rssMB, small/1000), verdictOf(big.rssMB <= 300)},
 			row{fmt.Sprintf("export %s peak heap (RssAnon), %dk items", format, n/1000), fmt.Sprintf("%.0f MB", big.anonMB),

@@ -391,6 +391,9 @@ type runResult struct {
 	rssMB  float64 // peak resident set of the process alone (its rusage), file-backed pages included
 	anonMB float64 // peak anonymous memory: the heap and stacks, sampled
 	fileMB float64 // peak file-backed resident memory (the catalog's mmap), sampled
+
+	// cpu is the process's user and system CPU time (its rusage).
+	cpu time.Duration
 }
 
 // ingestRun inits an archive and times `osmarc ingest` as its own process.

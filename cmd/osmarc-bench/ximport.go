@@ -118,9 +118,9 @@ func timeProcess(env []string, bin string, args ...string) (runResult, error) {
 	}
 	done := make(chan struct{})
 	peaks := sampleMem(pid, done)
-	var maxrssKB, wallNS int64
+	var maxrssKB, wallNS, cpuNS int64
 	if rep.Scan() {
-		fmt.Sscanf(rep.Text(), "%d %d", &maxrssKB, &wallNS)
+		fmt.Sscanf(rep.Text(), "%d %d %d", &maxrssKB, &wallNS, &cpuNS)
 	}
 	close(done)
 	p := <-peaks
@@ -130,12 +130,12 @@ func timeProcess(env []string, bin string, args ...string) (runResult, error) {
 	if pid == 0 || wallNS == 0 {
 		return runResult{}, fmt.Errorf("%s: the measuring process reported nothing: %s", args[0], errb.String())
 	}
-	return runResult{wall: time.Duration(wallNS), rssMB: float64(maxrssKB) / 1024, anonMB: p.anon, fileMB: p.file}, nil
+	return runResult{wall: time.Duration(wallNS), cpu: time.Duration(cpuNS), rssMB: float64(maxrssKB) / 1024, anonMB: p.anon, fileMB: p.file}, nil
 }
 
 // measureChild runs args (a command and its arguments) and reports on
-// file descriptor 3 its pid, then its peak RSS in KiB and its wall time in
-// nanoseconds. This process is small and new, so the child's rusage is its
+// file descriptor 3 its pid, then its peak RSS in KiB, its wall time and
+// its CPU time (user and system) in nanoseconds. This process is small and new, so the child's rusage is its
 // own. It returns the child's exit status.
 func measureChild(args []string) int {
 	rep := os.NewFile(3, "report")
@@ -154,7 +154,7 @@ func measureChild(args []string) int {
 	err := cmd.Wait()
 	wall := time.Since(start)
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	fmt.Fprintf(rep, "%d %d\n", ru.Maxrss, wall.Nanoseconds())
+	fmt.Fprintf(rep, "%d %d %d\n", ru.Maxrss, wall.Nanoseconds(), ru.Utime.Nano()+ru.Stime.Nano())
 	rep.Close()
 	if err != nil {
 		if code := cmd.ProcessState.ExitCode(); code > 0 {
