@@ -14,6 +14,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -678,7 +679,12 @@ func (w *bagWriter) writeWithheld() error {
 	return f.Close()
 }
 
-// pageBufs are the buffers thread pages are rendered into.
+// spoolWindow is the most a thread's records are read at once from the
+// spool (their span, records of other threads between them included); a
+// variable for tests.
+var spoolWindow int64 = 256 << 10
+
+// pageBufs are the buffers thread pages are read and rendered into.
 var pageBufs = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
 
 // writeThreads renders each thread's page from the spooled records.
@@ -704,10 +710,29 @@ func (w *bagWriter) writeThreads(ctx context.Context) error {
 		k, spans := k, w.threads[k]
 		w.pool.Go(func() error {
 			th := html.Thread{Key: k, Title: title, Base: strings.Repeat("../", strings.Count(ThreadPage(k), "/"))}
-			for _, sp := range spans {
-				b := make([]byte, sp.n)
-				if _, err := w.spool.ReadAt(b, sp.off); err != nil {
+			bp := pageBufs.Get().(*[]byte)
+			defer pageBufs.Put(bp)
+			// A thread's records are in spool order: read them in one
+			// pread when they lie close together (replies usually
+			// follow their post), else one by one.
+			var window []byte
+			first, last := spans[0], spans[len(spans)-1]
+			if end := last.off + int64(last.n); end-first.off <= spoolWindow {
+				window = slices.Grow((*bp)[:0], int(end-first.off))[:end-first.off]
+				*bp = window[:0]
+				if _, err := w.spool.ReadAt(window, first.off); err != nil {
 					return fmt.Errorf("export: spool: %w", err)
+				}
+			}
+			for _, sp := range spans {
+				var b []byte
+				if window != nil {
+					b = window[sp.off-first.off : sp.off-first.off+int64(sp.n)]
+				} else {
+					b = make([]byte, sp.n)
+					if _, err := w.spool.ReadAt(b, sp.off); err != nil {
+						return fmt.Errorf("export: spool: %w", err)
+					}
 				}
 				hv, err := decodeSpool(b)
 				if err != nil {
@@ -715,8 +740,6 @@ func (w *bagWriter) writeThreads(ctx context.Context) error {
 				}
 				th.Items = append(th.Items, hv)
 			}
-			bp := pageBufs.Get().(*[]byte)
-			defer pageBufs.Put(bp)
 			*bp = html.AppendThread((*bp)[:0], th)
 			return w.writeFile(ThreadPage(k), *bp)
 		})

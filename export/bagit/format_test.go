@@ -277,3 +277,42 @@ func (d damaged) Open(ctx context.Context, digest string) (io.ReadCloser, error)
 	b[len(b)-1] ^= 1
 	return io.NopCloser(bytes.NewReader(b)), nil
 }
+
+// Thread pages are the same whether a thread's records are read from the
+// spool in one read or one by one.
+func TestThreadPagesReadEitherWay(t *testing.T) {
+	f := exporttest.Build(t)
+	o := export.SourceOptions{Keys: export.KeyList(exporttest.Keys), Versions: export.VersionsAll, Threads: true}
+	pages := func() map[string]string {
+		dir, _ := exportBag(t, f, o, true)
+		out := map[string]string{}
+		root := filepath.Join(dir, "data", "threads")
+		filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				b, _ := os.ReadFile(p)
+				out[p[len(root):]] = string(b)
+			}
+			return err
+		})
+		return out
+	}
+	together := pages()
+	defer func(w int64) { spoolWindow = w }(spoolWindow)
+	spoolWindow = 0
+	apart := pages()
+	if len(together) == 0 || len(together) != len(apart) {
+		t.Fatalf("%d pages read together, %d apart", len(together), len(apart))
+	}
+	multi := 0
+	for name, page := range together {
+		if apart[name] != page {
+			t.Errorf("%s differs", name)
+		}
+		if strings.Count(page, "<article") > 1 {
+			multi++
+		}
+	}
+	if multi == 0 {
+		t.Error("no thread of several items: the test shows nothing")
+	}
+}
