@@ -347,7 +347,9 @@ func (a *Archive) writeEvent(ctx context.Context, typ string, data any) (journal
 		if err != nil {
 			return ev, nil, fmt.Errorf("write journal event %d: %w", ev.Seq, err)
 		}
-		if err := a.store.Sync(ctx); err != nil {
+		// The event alone: what it names was made durable before it
+		// was written (every caller syncs its blobs first).
+		if err := syncObject(ctx, a.store, journal.Key(ev.Seq)); err != nil {
 			return ev, nil, err
 		}
 		return ev, b, nil

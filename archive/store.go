@@ -50,6 +50,8 @@ import (
 //     or control characters give ErrInvalidKey.
 //
 // Implementations are safe for concurrent use.
+//
+// A store may also implement ObjectSyncer.
 type BlobStore interface {
 	Put(ctx context.Context, key string, r io.Reader, size int64, sum Digest) error
 	Open(ctx context.Context, key string) (io.ReadCloser, error)
@@ -207,4 +209,23 @@ func ReadBlob(ctx context.Context, s BlobStore, d Digest) ([]byte, error) {
 		return nil, fmt.Errorf("blob %s: %w: content hashes to %s", d, ErrDigestMismatch, Sum(b))
 	}
 	return b, nil
+}
+
+// ObjectSyncer is a store that can make one object durable by itself,
+// cheaper than Sync when nothing else written needs to be: a journal
+// event, whose blobs the caller synced before writing it. On a disk store
+// Sync waits for every dirty page of the whole filesystem (the other
+// programs' writes too), where one object costs an fsync of the file and
+// of the directories that name it.
+type ObjectSyncer interface {
+	SyncObject(ctx context.Context, key string) error
+}
+
+// syncObject makes the object at key durable: by itself when the store
+// can, else with everything (Sync).
+func syncObject(ctx context.Context, s BlobStore, key string) error {
+	if os, ok := s.(ObjectSyncer); ok {
+		return os.SyncObject(ctx, key)
+	}
+	return s.Sync(ctx)
 }

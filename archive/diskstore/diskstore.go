@@ -330,6 +330,39 @@ func (s *Store) Sync(ctx context.Context) error {
 	return nil
 }
 
+// SyncObject makes one object durable (archive.ObjectSyncer): an fsync of
+// its file, of its directory and of each directory above it up to the
+// store's root (a Put may have created them). It costs a few fsyncs, where
+// Sync waits for the whole filesystem's dirty data, other programs'
+// included.
+func (s *Store) SyncObject(ctx context.Context, key string) error {
+	p, err := s.path(key)
+	if err != nil {
+		return fmt.Errorf("diskstore: sync %s: %w", key, err)
+	}
+	for {
+		if err := fsyncPath(p); err != nil {
+			return fmt.Errorf("diskstore: sync %s: %w", key, translate(err))
+		}
+		if p == s.root || len(p) <= len(s.root) {
+			return nil
+		}
+		p = filepath.Dir(p)
+	}
+}
+
+func fsyncPath(p string) error {
+	f, err := os.Open(p)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
 // Location implements archive.BlobStore.
 func (s *Store) Location() string {
 	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(s.root)}).String()

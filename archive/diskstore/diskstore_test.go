@@ -87,3 +87,29 @@ func TestReadOnlyDirectory(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// A journal event is made durable by itself: its file and the directories
+// that name it are synced; a key that was never written, or an invalid
+// one, is an error, never a silent success.
+func TestSyncObject(t *testing.T) {
+	ctx := context.Background()
+	s, err := diskstore.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var _ archive.ObjectSyncer = s
+	key := "journal/00000000000000000001.json"
+	if err := archive.PutBytes(ctx, s, key, []byte(`{"seq":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SyncObject(ctx, key); err != nil {
+		t.Fatalf("sync of a written event: %v", err)
+	}
+	if err := s.SyncObject(ctx, "journal/00000000000000000002.json"); err == nil {
+		t.Fatal("sync of an event never written succeeded")
+	}
+	if err := s.SyncObject(ctx, "../outside"); err == nil {
+		t.Fatal("sync of an invalid key succeeded")
+	}
+}
