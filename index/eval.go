@@ -56,6 +56,10 @@ type engine struct {
 	termLists map[string][]string
 	stems     map[string]*stem
 	parents   map[string]parentRef
+	// holdScope resolves hold names (Request.HoldScope); inHold is true
+	// while a hold's scope is evaluated.
+	holdScope func(name string) (Scope, error)
+	inHold    bool
 }
 
 func newEngine(r bindex.IndexReader) (*engine, error) {

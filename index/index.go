@@ -60,6 +60,8 @@ type Index struct {
 	wmu      sync.Mutex // serialises writers
 	versions VersionReader
 	annotate Annotator
+	// holdScope resolves hold names for searches (SetHoldScope).
+	holdScope func(name string) (Scope, error)
 
 	// inflight bounds the batches bleve has taken but not yet written to
 	// disk (the index is opened with unsafe_batch, so no batch waits for
@@ -252,6 +254,11 @@ func (ix *Index) Close() error {
 	}
 	return ferr
 }
+
+// SetHoldScope installs the resolver of hold names that searches use when
+// their Request names none (Request.HoldScope): records management's
+// holds, so hold:NAME and Holds keep what each hold's scope names.
+func (ix *Index) SetHoldScope(fn func(name string) (Scope, error)) { ix.holdScope = fn }
 
 // Dir is the index's directory.
 func (ix *Index) Dir() string { return ix.dir }

@@ -819,3 +819,50 @@ func TestBatchesNotYetSyncedAreSearchableAndKept(t *testing.T) {
 		t.Fatalf("after close and reopen: %d documents (%v), want %d", n, err, len(docs))
 	}
 }
+
+// With a resolver of holds, a hold in the filters or the query (hold:NAME)
+// keeps what the hold's scope names now (accounts, dates, query), not what
+// documents were told when they were indexed; it combines like any clause;
+// and a hold's query cannot name a hold.
+func TestHoldsByTheirScope(t *testing.T) {
+	ix := newIndex(t, records()...)
+	scopes := map[string]Scope{
+		"parade-jan": {Name: "hold parade-jan", Query: "parade", Accounts: []string{"facebook/3rd-brigade"}, To: ts("2024-02-01T00:00:00Z")},
+		"x":          {Name: "hold x", Accounts: []string{"x/Brigade3"}},
+		"loop":       {Name: "hold loop", Query: "hold:x"},
+	}
+	resolve := func(name string) (Scope, error) {
+		sc, ok := scopes[strings.ToLower(name)]
+		if !ok {
+			return Scope{}, fmt.Errorf("hold %q: not found", name)
+		}
+		return sc, nil
+	}
+	for _, tc := range []struct {
+		name string
+		req  Request
+		want string
+	}{
+		{"filter", Request{Holds: []string{"parade-jan"}}, "c1 c2 p1"},
+		{"filter any of", Request{Holds: []string{"parade-jan", "x"}}, "c1 c2 p1 p4"},
+		{"clause", Request{Query: "hold:parade-jan"}, "c1 c2 p1"},
+		{"clause and word", Request{Query: "+hold:parade-jan +accessible"}, "c1"},
+		{"clause excluded", Request{Query: "parade -hold:parade-jan -hold:x"}, "p2 p3 p5"},
+		{"clause or clause", Request{Query: "hold:parade-jan hold:X"}, "c1 c2 p1 p4"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.req.HoldScope = resolve
+			if got := ids(search(t, ix, tc.req)); got != tc.want {
+				t.Errorf("found %q, want %q", got, tc.want)
+			}
+		})
+	}
+	for _, q := range []string{"hold:loop", "hold:nosuch"} {
+		if _, err := ix.Search(context.Background(), Request{Query: q, HoldScope: resolve}); err == nil {
+			t.Errorf("%s was accepted", q)
+		}
+	}
+	if _, err := ix.Search(context.Background(), Request{Holds: []string{"nosuch"}, HoldScope: resolve}); err == nil {
+		t.Error("an unknown hold in the filters was accepted")
+	}
+}

@@ -132,6 +132,15 @@ func (e *engine) clause(c clause, hl *hlTerms) (bits, []langTerm, error) {
 		}
 		b, err := e.term(fTime, "Y"+c.text)
 		return b, nil, err
+	case fHold:
+		if e.holdScope != nil {
+			b, err := e.hold(c.text)
+			if err != nil {
+				return nil, nil, qerr("%v", err)
+			}
+			return b, nil, nil
+		}
+		return e.keywordClause(c, qerr)
 	case "key":
 		out := e.empty()
 		for i, s := range e.segs {

@@ -79,6 +79,13 @@ type Request struct {
 	// Facets asks for counts by platform, account, kind, year and class.
 	Facets bool
 
+	// HoldScope, when set, names the scope of a legal hold: Holds and a
+	// hold:NAME clause of the query then keep the items in the hold's
+	// scope (accounts, dates, query), as the hold keeps them now and as
+	// items are captured later. Without it they match the documents' hold
+	// field.
+	HoldScope func(name string) (Scope, error)
+
 	// Counted, when set, is called by Search with the total as soon as it
 	// is known, before the facets and the page of hits are read: a caller
 	// that records each search (the web server's journal) can start
@@ -171,6 +178,9 @@ func (e *engine) query(req *Request) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	if req.HoldScope != nil {
+		e.holdScope = req.HoldScope
+	}
 	var filters []bits
 	kw := func(field string, vs []string) error {
 		if len(vs) == 0 {
@@ -196,10 +206,31 @@ func (e *engine) query(req *Request) (*plan, error) {
 		vs    []string
 	}{
 		{fAccount, req.Accounts}, {fPlatform, req.Platforms}, {fKind, req.Kinds}, {fLang, req.Langs},
-		{fClass, req.Classes}, {fExemption, req.Exemptions}, {fHold, req.Holds},
+		{fClass, req.Classes}, {fExemption, req.Exemptions},
 	} {
 		if err := kw(f.field, nonBlank(f.vs)); err != nil {
 			return nil, err
+		}
+	}
+	if holds := nonBlank(req.Holds); len(holds) > 0 {
+		if e.holdScope == nil {
+			if err := kw(fHold, holds); err != nil {
+				return nil, err
+			}
+		} else {
+			var alt bits
+			for _, h := range holds {
+				b, err := e.hold(h)
+				if err != nil {
+					return nil, err
+				}
+				if alt == nil {
+					alt = b
+				} else {
+					alt = or(alt, b)
+				}
+			}
+			filters = append(filters, alt)
 		}
 	}
 	if req.Removed {
@@ -232,6 +263,21 @@ func (e *engine) query(req *Request) (*plan, error) {
 		qe.Query = req.Query
 	}
 	return pl, err
+}
+
+// hold is the items in the scope of the hold named name (Request.HoldScope).
+// A hold's own query cannot name a hold: its scope would have no end.
+func (e *engine) hold(name string) (bits, error) {
+	if e.inHold {
+		return nil, fmt.Errorf("hold:%s: a hold's query cannot name a hold", name)
+	}
+	sc, err := e.holdScope(name)
+	if err != nil {
+		return nil, err
+	}
+	e.inHold = true
+	defer func() { e.inHold = false }()
+	return e.within([]Scope{sc})
 }
 
 // within is the items in any of the scopes.
@@ -321,6 +367,7 @@ func (ix *Index) plan(req *Request) (*engine, *plan, func(), error) {
 		done()
 		return nil, nil, nil, err
 	}
+	e.holdScope = ix.holdScope
 	pl, err := e.query(req)
 	if err != nil {
 		done()

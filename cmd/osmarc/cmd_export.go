@@ -156,6 +156,7 @@ func runExport(ctx context.Context, g *globalOptions, o exportOptions, sel *Sele
 	switch ix, err = index.OpenReadOnly(filepath.Join(a.Dir(), index.DirName)); {
 	case err == nil:
 		defer ix.Close()
+		withHolds(g, a, ix)
 	case errors.Is(err, index.ErrNoIndex):
 		ix = nil
 	default:
@@ -500,6 +501,7 @@ func produceRequest(ctx context.Context, g *globalOptions, a *archive.Archive, i
 	var matcher retention.Matcher
 	if ix, err := index.OpenReadOnly(filepath.Join(a.Dir(), index.DirName)); err == nil {
 		defer ix.Close()
+		withHolds(g, a, ix)
 		matcher = ix
 		classOf, err = exportClassifier(ctx, g, a, ix)
 		if err != nil {

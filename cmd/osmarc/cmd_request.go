@@ -415,6 +415,7 @@ the scope can be shown and its hits added later (request add REQ --search N).`,
 					return err
 				}
 				defer ix.Close()
+				withHolds(g, a, ix)
 				var keys []string
 				_, err = ix.SearchAll(cmd.Context(), req, func(h index.Hit) error {
 					keys = append(keys, h.Key)

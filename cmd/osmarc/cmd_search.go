@@ -16,6 +16,7 @@ import (
 	"github.com/osmarc/osmarc/archive"
 	"github.com/osmarc/osmarc/archive/request"
 	"github.com/osmarc/osmarc/archive/retention"
+	"github.com/osmarc/osmarc/cmd/osmarc/web"
 	"github.com/osmarc/osmarc/index"
 )
 
@@ -94,6 +95,7 @@ func runSearch(ctx context.Context, g *globalOptions, o searchOptions, query str
 		return err
 	}
 	defer ix.Close()
+	withHolds(g, a, ix)
 	// The index is derived: say so when it is behind the catalog.
 	if s, err := a.Stats(); err == nil {
 		if n, err := ix.Count(); err == nil && int64(n) != s.Items {
@@ -166,17 +168,20 @@ func holdScopes(g *globalOptions, a *archive.Archive, req *index.Request, comman
 		if h.Status != retention.HoldActive && h.ReleasedAt != nil {
 			fmt.Fprintf(g.stderr, "osmarc: hold %s was released on %s; searching what its scope covers\n", h.Name, h.ReleasedAt.UTC().Format(time.DateOnly))
 		}
-		sc := index.Scope{Name: "hold " + h.Name, Query: h.Query, Accounts: h.Accounts}
-		if h.From != nil {
-			sc.From = *h.From
-		}
-		if h.To != nil {
-			sc.To = *h.To
+		sc, err := web.HoldScope(r)(h.Name)
+		if err != nil {
+			return fmt.Errorf("%s: --hold: %w", command, err)
 		}
 		req.Within = append(req.Within, sc)
 	}
 	req.Holds = nil
 	return nil
+}
+
+// withHolds makes ix resolve the archive's holds (web.HoldScope).
+func withHolds(g *globalOptions, a *archive.Archive, ix *index.Index) *index.Index {
+	ix.SetHoldScope(web.HoldScope(retention.New(a, g.now)))
+	return ix
 }
 
 // searchLockWait is how long search waits for another command that holds

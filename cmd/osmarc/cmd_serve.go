@@ -117,6 +117,9 @@ func newWebServer(g *globalOptions, a *archive.Archive, o serveOptions, lock syn
 		}
 	}
 	r := newRecords(g, a)
+	if ix != nil {
+		ix.SetHoldScope(web.HoldScope(r))
+	}
 	cfg := o.webConfig(g, a, lock)
 	cfg.Records = r
 	if ix != nil {

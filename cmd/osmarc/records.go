@@ -18,6 +18,7 @@ import (
 	"github.com/osmarc/osmarc/archive/catalog"
 	"github.com/osmarc/osmarc/archive/request"
 	"github.com/osmarc/osmarc/archive/retention"
+	"github.com/osmarc/osmarc/cmd/osmarc/web"
 	"github.com/osmarc/osmarc/export"
 	bagitexport "github.com/osmarc/osmarc/export/bagit"
 	"github.com/osmarc/osmarc/index"
@@ -46,6 +47,7 @@ func recordsFor(g *globalOptions, a *archive.Archive, readOnly bool) (r *retenti
 	if err != nil {
 		return nil, nil, err
 	}
+	ix.SetHoldScope(web.HoldScope(r))
 	r.Matcher = ix
 	closeIndex = func() { ix.Close() }
 	if !readOnly {
@@ -79,6 +81,7 @@ func newRecords(g *globalOptions, a *archive.Archive) *retention.Records {
 // ix is closed).
 func wireRecords(a *archive.Archive, r *retention.Records, ix *index.Index) (unwire func()) {
 	r.Matcher = ix
+	ix.SetHoldScope(web.HoldScope(r))
 	ix.SetVersionReader(a)
 	a.SetIndexer(&classifyingIndexer{ix: ix, l: annotateWith(ix, r)})
 	r.OnReclassify = func(ctx context.Context, keys []string) error { return reannotate(ctx, a, ix, keys) }

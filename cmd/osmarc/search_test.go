@@ -421,7 +421,6 @@ func TestSelectionFlags(t *testing.T) {
 		{[]string{"--limit", "0"}, "export: --limit must be from 1 to"},
 		{[]string{"--offset", "-1"}, "export: --offset must not be negative"},
 		{[]string{"--query", `"open`}, "export: query: unclosed quote"},
-		{[]string{"--query", `parade hold:smith`}, "export: query: hold:smith: search a legal hold with --hold NAME"},
 	} {
 		s, _ := build(SelectionConfig{Paging: true, QueryFlag: true}, tc.args...)
 		if _, err := s.Request(""); err == nil || !strings.HasPrefix(err.Error(), tc.err) {
@@ -446,6 +445,20 @@ func TestSearchByHold(t *testing.T) {
 	}
 	if r := searchJSON(t, dir, "--hold", "parade-fb", "--hold", "x-all"); r.Total != 5 {
 		t.Errorf("either of two holds: %d hits, want 5", r.Total)
+	}
+	// hold:NAME in a query is the hold's scope too, and combines with
+	// the rest of the query.
+	if got := hitKeys(searchJSON(t, dir, "hold:parade-fb", "--sort", "newest")); !slices.Equal(got, all) {
+		t.Errorf("hold:parade-fb: %v, want %v", got, all)
+	}
+	if r := searchJSON(t, dir, "hold:parade-fb hold:x-all"); r.Total != 5 {
+		t.Errorf("hold:parade-fb hold:x-all: %d hits, want 5", r.Total)
+	}
+	if got := hitKeys(searchJSON(t, dir, "+hold:parade-fb -wheelchairs", "--sort", "newest")); !slices.Equal(got, []string{all[0], all[2]}) {
+		t.Errorf("+hold:parade-fb -wheelchairs: %v", got)
+	}
+	if code, _, errs := osmarc(t, "", "search", "--data", dir, "parade hold:nonesuch"); code == 0 || !strings.Contains(errs, `hold "nonesuch"`) || strings.Count(errs, "\n") != 1 {
+		t.Errorf("unknown hold in a query: exit %d, %q", code, errs)
 	}
 	code, out, errs := osmarc(t, "", "search", "--data", dir, "--hold", "nonesuch")
 	if code != 1 || out != "" || !strings.Contains(errs, `search: --hold: hold "nonesuch"`) || strings.Count(errs, "\n") != 1 {

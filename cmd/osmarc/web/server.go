@@ -162,6 +162,10 @@ func New(cfg Config) (*Server, error) {
 	if _, err := readRand(s.csrfKey[:]); err != nil {
 		return nil, fmt.Errorf("web: random key: %w", err)
 	}
+	if s.ix != nil {
+		// The hold filter and hold:NAME keep what each hold's scope covers.
+		s.ix.SetHoldScope(HoldScope(s.records))
+	}
 	s.routes = append(s.apiRoutes(), s.pageRoutes()...)
 	mux := http.NewServeMux()
 	for _, rt := range s.routes {
