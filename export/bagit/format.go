@@ -14,6 +14,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path"
 	"slices"
 	"sort"
 	"strconv"
@@ -699,8 +700,11 @@ func (w *bagWriter) writeThreads(ctx context.Context) error {
 	sort.Strings(keys)
 	title := w.title()
 	// Each page is read from the spool, rendered and written by a
-	// goroutine of the pool (ReadAt is safe from several at once).
-	for _, k := range keys {
+	// goroutine of the pool (ReadAt is safe from several at once), the
+	// accounts' directories taken in turn, so that the pool's writers
+	// create files in different directories rather than queue on one
+	// directory's lock.
+	for _, k := range interleaveDirs(keys) {
 		if err := w.poolCtx.Err(); err != nil {
 			return w.pool.Wait()
 		}
@@ -745,6 +749,28 @@ func (w *bagWriter) writeThreads(ctx context.Context) error {
 		})
 	}
 	return nil
+}
+
+// interleaveDirs orders sorted thread keys one from each page directory
+// in turn (the order pages are written in; what they hold does not
+// depend on it).
+func interleaveDirs(keys []string) []string {
+	var dirs [][]string
+	for i, k := range keys {
+		if i == 0 || path.Dir(ThreadPage(k)) != path.Dir(ThreadPage(keys[i-1])) {
+			dirs = append(dirs, nil)
+		}
+		dirs[len(dirs)-1] = append(dirs[len(dirs)-1], k)
+	}
+	out := make([]string, 0, len(keys))
+	for len(out) < len(keys) {
+		for i, d := range dirs {
+			if len(d) > 0 {
+				out, dirs[i] = append(out, d[0]), d[1:]
+			}
+		}
+	}
+	return out
 }
 
 // Custody is chain-of-custody.json without its items.

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -314,5 +315,19 @@ func TestThreadPagesReadEitherWay(t *testing.T) {
 	}
 	if multi == 0 {
 		t.Error("no thread of several items: the test shows nothing")
+	}
+}
+
+// Thread pages are written one directory after another in turn, each
+// once.
+func TestInterleaveDirs(t *testing.T) {
+	keys := []string{"facebook/a/1", "facebook/a/2", "facebook/a/3", "x/b/1", "youtube/c/1", "youtube/c/2"}
+	got := interleaveDirs(keys)
+	want := []string{"facebook/a/1", "x/b/1", "youtube/c/1", "facebook/a/2", "youtube/c/2", "facebook/a/3"}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	if len(interleaveDirs(nil)) != 0 {
+		t.Error("keys from none")
 	}
 }
