@@ -30,8 +30,14 @@
 // Every record carries WARC-Block-Digest (sha256, hex, the digest form
 // osmarc uses everywhere), resource records also WARC-Payload-Digest (for
 // them the block is the payload), and an exact Content-Length. Stored
-// blobs are streamed and checked against their digests as they pass: a
-// damaged blob fails the export, which then leaves nothing at its path.
+// blobs are checked against their digests as they are read (a small one
+// before its record is written, a large one as it streams): a damaged
+// blob fails the export, which then leaves nothing at its path.
+//
+// Memory does not grow with the selection: records are compressed a few
+// at a time (see RecordWriter), raw parts wait in files, and what a
+// capture's manifest says is kept for a few captures at a time, its item
+// places in 16 bytes an item of the capture (see ManifestInfos).
 //
 // In a redacted export the raw responses are left out (the framework
 // never passes them: they cannot be redacted), version records carry the
