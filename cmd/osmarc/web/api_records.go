@@ -211,13 +211,23 @@ var errStopWalk = errors.New("stop")
 // Thread finds an item's thread through the index: the root (the item's
 // thread id, else the top of its parent chain), then every item of the
 // same account naming the root as thread or parent, level by level.
+//
+// A user who sees it unredacted sees exempt items and personal
+// information in it: those items are journaled (item.viewed-exempt, with
+// the thread's root and their keys), as a view of each item is.
 func (s *Server) Thread(r *http.Request, key string) (*ThreadView, error) {
-	return s.ThreadUpTo(r, key, MaxThread)
+	return s.threadUpTo(r, key, MaxThread, true)
 }
 
 // ThreadUpTo is Thread with another bound than MaxThread (the item page
-// reads up to its own bound and shows a page of it at a time).
+// reads up to its own bound and shows a page of it at a time). The item
+// page journals the view of key itself (Item): ThreadUpTo journals the
+// others.
 func (s *Server) ThreadUpTo(r *http.Request, key string, max int) (*ThreadView, error) {
+	return s.threadUpTo(r, key, max, false)
+}
+
+func (s *Server) threadUpTo(r *http.Request, key string, max int, journalKey bool) (*ThreadView, error) {
 	ctx := r.Context()
 	if s.ix == nil {
 		return nil, errNoIndex
@@ -305,8 +315,37 @@ func (s *Server) ThreadUpTo(r *http.Request, key string, max int) (*ThreadView, 
 		for i := range tv.Items {
 			redactHit(&tv.Items[i], exempt[tv.Items[i].Key])
 		}
+		return tv, nil
+	}
+	exempt, err := s.exemptHits(ctx, tv.Items)
+	if err != nil {
+		return nil, err
+	}
+	var shown []string
+	for _, h := range tv.Items {
+		if (exempt[h.Key] || hitHasPII(h)) && (journalKey || h.Key != key) {
+			shown = append(shown, h.Key)
+		}
+	}
+	if len(shown) > 0 {
+		if err := s.Audit(r, EventExemptViewed, map[string]any{"thread": tv.Root, "keys": shown}); err != nil {
+			return nil, err
+		}
 	}
 	return tv, nil
+}
+
+// hitHasPII reports whether a hit shows personal information that a
+// redacted view would hide.
+func hitHasPII(h index.Hit) bool {
+	for _, t := range []string{h.Snippet, h.Author, h.ParentText, h.ParentAuthor} {
+		if t != "" {
+			if red, _ := redactText(t, nil); red != t {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (s *Server) apiThread(w http.ResponseWriter, r *http.Request) {
