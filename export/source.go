@@ -162,7 +162,11 @@ func (s *Source) Each(ctx context.Context, fn func(*Item) error) (int, error) {
 			seen[ci.Key] = true
 			// The latest version, just read to match the thread, is not
 			// read again.
-			it, err := s.item(ctx, &ci, RoleThread, &archived{raw, v})
+			sightings, err := s.a.Catalog().Sightings(ci.Key)
+			if err != nil {
+				return n, fmt.Errorf("export: item %s: sightings: %w", ci.Key, err)
+			}
+			it, err := s.item(ctx, &ci, sightings, RoleThread, &archived{raw, v})
 			if err != nil {
 				return n, err
 			}
@@ -177,7 +181,7 @@ func (s *Source) Each(ctx context.Context, fn func(*Item) error) (int, error) {
 
 // load reads one selected item.
 func (s *Source) load(ctx context.Context, key string) (*catalog.Item, *Item, error) {
-	ci, err := s.a.Catalog().Item(key)
+	ci, sightings, err := s.a.Catalog().ItemSightings(key)
 	if errors.Is(err, catalog.ErrNotFound) {
 		return nil, nil, fmt.Errorf("export: item %s: %w (disposed of since it was selected?)", key, archive.ErrNotFound)
 	}
@@ -188,7 +192,7 @@ func (s *Source) load(ctx context.Context, key string) (*catalog.Item, *Item, er
 	if r, ok := s.o.Roles[key]; ok {
 		role = r
 	}
-	it, err := s.item(ctx, &ci, role, nil)
+	it, err := s.item(ctx, &ci, sightings, role, nil)
 	return &ci, it, err
 }
 
@@ -334,9 +338,9 @@ type archived struct {
 	content *archive.Item
 }
 
-// item builds the export's Item of one catalog item. latest, when not
-// nil, is its latest version already read.
-func (s *Source) item(ctx context.Context, ci *catalog.Item, role string, latest *archived) (*Item, error) {
+// item builds the export's Item of one catalog item and the captures that
+// saw it. latest, when not nil, is its latest version already read.
+func (s *Source) item(ctx context.Context, ci *catalog.Item, sightings []catalog.Sighting, role string, latest *archived) (*Item, error) {
 	if len(ci.Versions) == 0 {
 		return nil, fmt.Errorf("export: item %s has no version", ci.Key)
 	}
@@ -395,10 +399,6 @@ func (s *Source) item(ctx context.Context, ci *catalog.Item, role string, latest
 	}
 	it.ThreadKey = archive.ItemKey(ci.Platform, ci.Account, threadRoot(lv))
 
-	sightings, err := s.a.Catalog().Sightings(ci.Key)
-	if err != nil {
-		return nil, fmt.Errorf("export: item %s: sightings: %w", ci.Key, err)
-	}
 	sort.SliceStable(sightings, func(i, j int) bool { return sightings[i].SeenAt.Before(sightings[j].SeenAt) })
 	rawSeen, mediaSeen := map[string]bool{}, map[string]bool{}
 	latestDigest := ci.Latest().Digest

@@ -1,7 +1,9 @@
 package catalog
 
 import (
+	"errors"
 	"fmt"
+	"reflect"
 	"testing"
 )
 
@@ -47,5 +49,37 @@ func TestKeysAcrossChunks(t *testing.T) {
 	}
 	if k != 5 {
 		t.Fatalf("stopped after %d", k)
+	}
+}
+
+// ItemSightings reads what Item and Sightings read.
+func TestItemSightingsIsItemAndSightings(t *testing.T) {
+	c := open(t)
+	c.ApplyEvent(Event{Seq: 1, Type: "x"})
+	if err := c.ApplyCapture(Event{Seq: 2, Type: "capture.recorded"}, &Capture{ID: "c1"}, entries(20, "v1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ApplyCapture(Event{Seq: 3, Type: "capture.recorded"}, &Capture{ID: "c2"}, entries(10, "v2")); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"x/acct/00003", "x/acct/00015"} {
+		it, sg, err := c.ItemSightings(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantIt, err := c.Item(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantSg, err := c.Sightings(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(it, wantIt) || !reflect.DeepEqual(sg, wantSg) || len(sg) == 0 {
+			t.Errorf("%s: got %+v %+v\nwant %+v %+v", key, it, sg, wantIt, wantSg)
+		}
+	}
+	if _, _, err := c.ItemSightings("x/acct/99999"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("missing item: %v", err)
 	}
 }
