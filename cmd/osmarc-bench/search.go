@@ -254,7 +254,7 @@ func ftsIndex(path, dbPath string) (*sql.DB, time.Duration, error) {
 // engine: a slow peer stops after it (and at least minReps runs).
 const (
 	maxQueryTime = 2 * time.Minute
-	minReps      = 20
+	minRuns      = 3
 )
 
 // latencies runs fn reps times after a few warm-up runs and returns p50
@@ -279,10 +279,10 @@ func latencies(reps int, fn func() error) (p50, p99 float64, runs int, err error
 			return 0, 0, 0, err
 		}
 		ds = append(ds, float64(time.Since(start).Microseconds())/1000)
-		// Past maxQueryTime, minReps runs are enough; a query so slow
-		// that it has not made them (the peer, by orders of magnitude)
-		// stops at three: the row prints how many runs it had.
-		if time.Since(began) > maxQueryTime && (len(ds) >= minReps || len(ds) >= 3) {
+		// Past maxQueryTime three runs are enough: only a query slower
+		// than the others by orders of magnitude (the peer's) gets there
+		// before reps; the row prints how many runs it had.
+		if time.Since(began) > maxQueryTime && len(ds) >= minRuns {
 			break
 		}
 	}
