@@ -251,7 +251,7 @@ func ftsIndex(path, dbPath string) (*sql.DB, time.Duration, error) {
 }
 
 // maxQueryTime bounds the time spent on one class of query in one
-// engine: a slow peer stops after it (and at least minReps runs).
+// engine: a slow peer stops after it (and at least minRuns runs).
 const (
 	maxQueryTime = 2 * time.Minute
 	minRuns      = 3
