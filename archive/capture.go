@@ -14,7 +14,6 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/osmarc/osmarc/archive/catalog"
 	"github.com/osmarc/osmarc/archive/journal"
 )
 
@@ -536,12 +535,9 @@ func (w *CaptureWriter) indexBatches(ctx context.Context, out chan<- []IndexUpda
 			return err
 		}
 		clear(seen)
-		for ci, err := range w.a.cat.Items(catalog.Filter{Prefix: w.scope.Account + "/"}) {
+		for ci, err := range w.a.removedBy(w.id, w.scope.Account) {
 			if err != nil {
 				return err
-			}
-			if ci.RemovedBy != w.id {
-				continue
 			}
 			batch = append(batch, IndexUpdate{Item: ci})
 			if len(batch) >= IndexBatch {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"os"
 	"path/filepath"
 	"slices"
@@ -183,11 +184,11 @@ func (a *Archive) reindexCapture(ctx context.Context, cp catalog.Capture) error 
 		}
 	}
 	if cp.Scope != nil && cp.Removed > 0 {
-		for ci, err := range a.cat.Items(catalog.Filter{Prefix: cp.Scope.Account + "/"}) {
+		for ci, err := range a.removedBy(cp.ID, cp.Scope.Account) {
 			if err != nil {
 				return err
 			}
-			if ci.RemovedBy == cp.ID && !seen[ci.Key] {
+			if !seen[ci.Key] {
 				batch = append(batch, IndexUpdate{Item: ci})
 				if len(batch) >= IndexBatch {
 					if err := send(); err != nil {
@@ -208,4 +209,20 @@ func syncDirOf(p string) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// removedBy yields the items of an account that capture id found removed
+// at source (a complete listing that did not see them).
+func (a *Archive) removedBy(id, account string) iter.Seq2[catalog.Item, error] {
+	return func(yield func(catalog.Item, error) bool) {
+		for ci, err := range a.cat.Items(catalog.Filter{Prefix: account + "/"}) {
+			if err != nil {
+				yield(ci, err)
+				return
+			}
+			if ci.RemovedBy == id && !yield(ci, nil) {
+				return
+			}
+		}
+	}
 }

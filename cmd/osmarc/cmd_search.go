@@ -168,11 +168,7 @@ func holdScopes(g *globalOptions, a *archive.Archive, req *index.Request, comman
 		if h.Status != retention.HoldActive && h.ReleasedAt != nil {
 			fmt.Fprintf(g.stderr, "osmarc: hold %s was released on %s; searching what its scope covers\n", h.Name, h.ReleasedAt.UTC().Format(time.DateOnly))
 		}
-		sc, err := web.HoldScope(r)(h.Name)
-		if err != nil {
-			return fmt.Errorf("%s: --hold: %w", command, err)
-		}
-		req.Within = append(req.Within, sc)
+		req.Within = append(req.Within, web.ScopeOf(h))
 	}
 	req.Holds = nil
 	return nil

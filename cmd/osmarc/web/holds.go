@@ -17,13 +17,18 @@ func HoldScope(r *retention.Records) func(string) (index.Scope, error) {
 		if err != nil {
 			return index.Scope{}, err
 		}
-		sc := index.Scope{Name: "hold " + h.Name, Query: h.Query, Accounts: h.Accounts}
-		if h.From != nil {
-			sc.From = *h.From
-		}
-		if h.To != nil {
-			sc.To = *h.To
-		}
-		return sc, nil
+		return ScopeOf(h), nil
 	}
+}
+
+// ScopeOf is what a hold keeps, as the index searches it.
+func ScopeOf(h retention.Hold) index.Scope {
+	sc := index.Scope{Name: "hold " + h.Name, Query: h.Query, Accounts: h.Accounts}
+	if h.From != nil {
+		sc.From = *h.From
+	}
+	if h.To != nil {
+		sc.To = *h.To
+	}
+	return sc
 }
