@@ -11,7 +11,13 @@
 // case, diacritics folded, British and American spellings joined), pairs
 // of adjacent plain words (for phrases), and the stems of the item's
 // language (English, or French for "fr" and its regions), each stem with
-// its weight in the text.
+// its weight in the text (one term per stem and document, so a stem's
+// documents are the union of its weight tiers' terms).
+//
+// The index's format is its bleve mapping (fields, analysers, options),
+// which bleve keeps in the index: an index built by a version of osmarc
+// that indexed items another way is refused (ErrOldFormat) until osmarc
+// reindex rebuilds it, never searched as if it held what it does not.
 //
 // What the package guarantees:
 //

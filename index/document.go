@@ -147,9 +147,8 @@ func NewDoc(it catalog.Item, latest *archive.Item, earlier []*archive.Item) Doc 
 const (
 	fText      = "text"       // latest text, plain analyser; stored
 	fTextBi    = "text_bi"    // latest text, pairs of adjacent plain words ("road closure")
-	fTextEN    = "text_en"    // latest text, English analyser (items in English or of no stated language)
-	fTextFR    = "text_fr"    // latest text, French analyser
-	weighted   = "_w"         // text_en_w, text_fr_w: the same stems with their weight tier (tierTerm)
+	fTextEN    = "text_en_w"  // latest text, English stems with their weight tier (tierTerm); items in English or of no stated language
+	fTextFR    = "text_fr_w"  // latest text, French stems with their weight tier
 	fHistory   = "history"    // earlier versions' text, plain analyser; stored
 	fHistoryBi = "history_bi" // earlier versions' text, pairs of adjacent plain words
 	fAuthor    = "author"     // author name and handle, plain analyser
@@ -267,8 +266,7 @@ func (d *Doc) bleveDoc() *document.Document {
 		langName, langField = AnalyserFrench, fTextFR
 	}
 	lts := analyser(langName).(*chain).derive(ts)
-	field(langField, -1, "", optWords, preAnalysed(lts))
-	field(langField+weighted, -1, "", optWords, preAnalysed(weigh(lts)))
+	field(langField, -1, "", optWords, preAnalysed(weigh(lts)))
 	for i, h := range d.History {
 		hts := plain.Analyze([]byte(h))
 		field(fHistory, i, h, optPlain, preAnalysed(hts))

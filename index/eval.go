@@ -288,53 +288,69 @@ func prefixEnd(p []byte) []byte {
 	return nil
 }
 
-// stem is a stem of a language field: all the documents holding it, and
-// (loaded when relevance needs them) those holding it in each weight
-// tier.
+// stem is a stem of a language field: the documents holding it in each
+// weight tier, and (worked out when asked for) all of them. The field
+// holds each stem once per document, with its tier (tierTerm), so a
+// stem's documents are the union of its tier terms, which are disjoint.
 type stem struct {
 	field, term string
-	all         bits
 	tiers       map[int]bits
+	all         bits
+	n           uint64
 }
 
-// stem looks up a stem of a language field.
+// stem looks up a stem of a language field: its tier terms, found by a
+// range of each segment's dictionary (stem, separator, any tier letter).
 func (e *engine) stem(field, st string) (*stem, error) {
 	k := "\x02" + field + "\x00" + st
 	if x, ok := e.stems[k]; ok {
 		return x, nil
 	}
-	all, err := e.term(field, st)
+	out := &stem{field: field, term: st, tiers: map[int]bits{}}
+	terms, err := e.prefixTerms(field, st+tierSep)
 	if err != nil {
 		return nil, err
 	}
-	out := &stem{field: field, term: st, all: all}
+	for _, t := range terms {
+		rest := t[len(st)+len(tierSep):]
+		if len(rest) != 1 || rest[0] < 'a' || rest[0] > 'a'+maxTier {
+			continue
+		}
+		b, err := e.term(field, t)
+		if err != nil {
+			return nil, err
+		}
+		out.tiers[int(rest[0]-'a')] = b
+		out.n += b.card()
+	}
 	e.stems[k] = out
 	return out, nil
 }
 
-// loadTiers reads the weight tiers of a stem.
-func (e *engine) loadTiers(st *stem) error {
-	if st.tiers != nil {
-		return nil
-	}
-	st.tiers = map[int]bits{}
-	wf := st.field + weighted
-	terms, err := e.prefixTerms(wf, st.term+tierSep)
-	if err != nil {
-		return err
-	}
-	for _, t := range terms {
-		rest := strings.TrimPrefix(t, st.term+tierSep)
-		if len(rest) != 1 || rest[0] < 'a' || rest[0] > 'a'+maxTier {
-			continue
+// card is how many documents hold the stem.
+func (st *stem) card() uint64 { return st.n }
+
+// parts are the stem's tier bitmaps of one segment, for a union that
+// takes other bitmaps too.
+func (st *stem) parts(seg int) []*roaring.Bitmap {
+	out := make([]*roaring.Bitmap, 0, len(st.tiers))
+	for _, q := range st.tierList() {
+		if b := st.tiers[q][seg]; b != nil {
+			out = append(out, b)
 		}
-		b, err := e.term(wf, t)
-		if err != nil {
-			return err
-		}
-		st.tiers[int(rest[0]-'a')] = b
 	}
-	return nil
+	return out
+}
+
+// docs is every document holding the stem (shared: never modify).
+func (st *stem) docs(e *engine) bits {
+	if st.all == nil {
+		st.all = e.empty()
+		for i := range e.segs {
+			st.all[i] = union(st.parts(i)...)
+		}
+	}
+	return st.all
 }
 
 // union of bitmaps; nil and empty ones are skipped. The result may be one

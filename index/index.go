@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -37,6 +39,11 @@ var (
 	ErrNoIndex = errors.New("no search index")
 	// ErrReadOnly is returned by writes to an index opened read-only.
 	ErrReadOnly = errors.New("search index opened read-only")
+	// ErrOldFormat is returned by OpenReadOnly, and by searches of an
+	// index opened with Open, when the index was built by a version of
+	// osmarc that indexed items another way (see sameFormat): it cannot
+	// be searched until osmarc reindex rebuilds it.
+	ErrOldFormat = errors.New("search index built by another version of osmarc")
 )
 
 // VersionReader reads one version's content by its digest.
@@ -55,8 +62,11 @@ type Index struct {
 	dir      string
 	readOnly bool
 
-	mu       sync.RWMutex // guards idx against Reindex's swap
-	idx      bleve.Index
+	mu  sync.RWMutex // guards idx against Reindex's swap
+	idx bleve.Index
+	// stale is true when idx is of another format (ErrOldFormat): it
+	// takes writes, which a reindex replaces, and refuses searches.
+	stale    bool
 	wmu      sync.Mutex // serialises writers
 	versions VersionReader
 	annotate Annotator
@@ -91,7 +101,7 @@ func Open(dir string) (*Index, error) {
 		asyncErrors.Delete(dir)
 		return nil, err
 	}
-	ix.idx = idx
+	ix.idx, ix.stale = idx, !sameFormat(idx)
 	return ix, nil
 }
 
@@ -140,7 +150,51 @@ func OpenReadOnly(dir string) (*Index, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !sameFormat(idx) {
+		idx.Close()
+		return nil, fmt.Errorf("%w: %s must be rebuilt: run osmarc reindex", ErrOldFormat, dir)
+	}
 	return &Index{dir: dir, idx: idx, readOnly: true}, nil
+}
+
+// sameFormat reports whether an index holds its documents as this
+// version of osmarc builds them. The index's format is its mapping: the
+// fields, their analysers (by name) and what each stores, which bleve
+// keeps in the index when it is created. A change to what the index holds
+// changes the mapping (a field added or dropped, an analyser renamed when
+// it makes other terms), so an index built before the change is told
+// apart and never searched as if it held what it does not.
+func sameFormat(idx bleve.Index) bool {
+	return mappingSignature(idx.Mapping()) == mappingSignature(newMapping())
+}
+
+// mappingSignature lists, in order, each document type's fields with
+// their analyser and options.
+func mappingSignature(im mapping.IndexMapping) string {
+	m, ok := im.(*mapping.IndexMappingImpl)
+	if !ok || m == nil {
+		return ""
+	}
+	var lines []string
+	var walk func(typ, path string, dm *mapping.DocumentMapping)
+	walk = func(typ, path string, dm *mapping.DocumentMapping) {
+		if dm == nil {
+			return
+		}
+		for _, f := range dm.Fields {
+			lines = append(lines, fmt.Sprintf("%s %s %s %s %s index=%t store=%t tv=%t dv=%t skipfn=%t",
+				typ, path, f.Name, f.Type, f.Analyzer, f.Index, f.Store, f.IncludeTermVectors, f.DocValues, f.SkipFreqNorm))
+		}
+		for name, sub := range dm.Properties {
+			walk(typ, path+"."+name, sub)
+		}
+	}
+	walk("_default", "", m.DefaultMapping)
+	for typ, dm := range m.TypeMapping {
+		walk(typ, "", dm)
+	}
+	sort.Strings(lines)
+	return m.DefaultAnalyzer + " " + m.DefaultType + "\n" + strings.Join(lines, "\n")
 }
 
 func openBleve(dir string, readOnly bool) (bleve.Index, error) {
@@ -210,12 +264,12 @@ func newMapping() *mapping.IndexMappingImpl {
 			f.Index, f.Store, f.DocValues, f.IncludeTermVectors, f.IncludeInAll, f.SkipFreqNorm = index, store, false, false, false, true
 			dm.AddFieldMappingsAt(name, f)
 		}
-		langField, langAn, weightedAn := fTextEN, AnalyserEnglish, AnalyserEnglishWeighted
+		langField, weightedAn := fTextEN, AnalyserEnglishWeighted
 		if lang == "fr" {
-			langField, langAn, weightedAn = fTextFR, AnalyserFrench, AnalyserFrenchWeighted
+			langField, weightedAn = fTextFR, AnalyserFrenchWeighted
 		}
 		dm.AddFieldMappingsAt("text", text(fText, AnalyserPlain, true), text(fTextBi, AnalyserBigram, false),
-			text(langField, langAn, false), text(langField+weighted, weightedAn, false))
+			text(langField, weightedAn, false))
 		dm.AddFieldMappingsAt("history", text(fHistory, AnalyserPlain, true), text(fHistoryBi, AnalyserBigram, false))
 		dm.AddFieldMappingsAt(fAuthor, text(fAuthor, AnalyserPlain, false))
 		for _, f := range []string{fAuthorID, fAccountLC, fThread, fHashtag, fMention, fLink, fSchedule, fExemption, fHold, fTime, fOrigin, fLinkOnly, fMedia} {
@@ -610,7 +664,7 @@ func (ix *Index) Reindex(ctx context.Context, a *archive.Archive, progress func(
 	if err != nil {
 		return err
 	}
-	ix.idx = idx
+	ix.idx, ix.stale = idx, !sameFormat(idx)
 	return nil
 }
 
@@ -731,6 +785,10 @@ func (ix *Index) snapshot() (bindex.IndexReader, func(), error) {
 	if ix.idx == nil {
 		ix.mu.RUnlock()
 		return nil, nil, errors.New("index: closed")
+	}
+	if ix.stale {
+		ix.mu.RUnlock()
+		return nil, nil, fmt.Errorf("%w: %s must be rebuilt: run osmarc reindex", ErrOldFormat, ix.dir)
 	}
 	adv, err := ix.idx.Advanced()
 	if err != nil {

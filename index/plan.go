@@ -29,7 +29,7 @@ type leaf struct {
 	score []langTerm
 }
 
-// langTerm is a term of a language field (text_en or text_fr).
+// langTerm is a stem of a language field (text_en_w or text_fr_w).
 type langTerm struct {
 	field, term string
 }
@@ -342,6 +342,7 @@ func (e *engine) textClause(c clause, hl *hlTerms, qerr func(string, ...any) err
 		parts = append(parts, b)
 	}
 	var score []langTerm
+	var stems []*stem
 	if langs {
 		for _, name := range []string{AnalyserEnglish, AnalyserFrench} {
 			lt := analyse(name, c.text)
@@ -352,15 +353,18 @@ func (e *engine) textClause(c clause, hl *hlTerms, qerr func(string, ...any) err
 			if err != nil {
 				return nil, nil, err
 			}
-			parts = append(parts, st.all)
+			stems = append(stems, st)
 			score = append(score, langTerm{langField(name), lt[0]})
 			hl.lang[name][lt[0]] = true
 		}
 	}
 	for i := range out {
-		segParts := make([]*roaring.Bitmap, len(parts))
-		for j, p := range parts {
-			segParts[j] = p[i]
+		segParts := make([]*roaring.Bitmap, 0, len(parts)+2*(maxTier+1))
+		for _, p := range parts {
+			segParts = append(segParts, p[i])
+		}
+		for _, st := range stems {
+			segParts = append(segParts, st.parts(i)...)
 		}
 		out[i] = union(segParts...)
 	}

@@ -65,10 +65,7 @@ func (p *plan) scorer() (*scorer, error) {
 			if err != nil {
 				return nil, err
 			}
-			if err := p.e.loadTiers(st); err != nil {
-				return nil, err
-			}
-			idf := 1 + math.Log((n+1)/(float64(st.all.card())+1))
+			idf := 1 + math.Log((n+1)/(float64(st.card())+1))
 			sl.stems = append(sl.stems, scoreStem{st, idf})
 			sl.maxIDF = max(sl.maxIDF, idf)
 		}
@@ -248,7 +245,7 @@ func (s *scorer) byTier(skip, k int) ([]scored, error) {
 		if rest == nil {
 			rest = r
 			for _, st := range l.stems {
-				rest = andNot(rest, st.all)
+				rest = andNot(rest, st.docs(s.p.e))
 			}
 		}
 		return rest
@@ -341,7 +338,7 @@ func (s *scorer) accumulate(r bits, k int) ([]scored, error) {
 				// much as the stems are common).
 				floor := roaring.And(rb, l.match[si])
 				for _, st := range l.stems {
-					if c := st.all[si]; c != nil && !floor.IsEmpty() {
+					if c := st.docs(s.p.e)[si]; c != nil && !floor.IsEmpty() {
 						floor.AndNot(c)
 					}
 				}
