@@ -396,7 +396,7 @@ func (a *Archive) replay(ctx context.Context) error {
 			return fmt.Errorf("%w (run osmarc verify)", err)
 		}
 		n++
-		return a.applyStored(ctx, ev, b, nil)
+		return a.applyStored(ctx, ev, b, nil, nil)
 	})
 	if err != nil {
 		return fmt.Errorf("apply journal: %w", err)
@@ -409,8 +409,9 @@ func (a *Archive) replay(ctx context.Context) error {
 
 // applyStored applies one stored event to the catalog. For a capture it
 // reads the manifest: from local, when given (the file just uploaded), else
-// from the store, checking its digest against the event.
-func (a *Archive) applyStored(ctx context.Context, ev journal.Event, b []byte, local io.Reader) error {
+// from the store, checking its digest against the event; applied, when
+// given, follows its items into the catalog (catalog.ApplyCapture).
+func (a *Archive) applyStored(ctx context.Context, ev journal.Event, b []byte, local io.Reader, applied func(items int)) error {
 	cev := catalogEvent(ev, b)
 	switch ev.Type {
 	case journal.TypeCapture:
@@ -470,7 +471,7 @@ func (a *Archive) applyStored(ctx context.Context, ev journal.Event, b []byte, l
 				return
 			}
 		}
-	})
+	}, applied)
 	if err != nil {
 		return fmt.Errorf("event %d: apply capture %s: %w", ev.Seq, d.Capture, err)
 	}

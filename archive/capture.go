@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -415,19 +416,38 @@ func (w *CaptureWriter) Commit(ctx context.Context) (IngestResult, error) {
 	if _, err := w.spool.Seek(0, io.SeekStart); err != nil {
 		return w.res, err
 	}
-	if err := w.a.applyStored(ctx, ev, b, bufio.NewReaderSize(w.spool, 1<<20)); err != nil {
+	// The index follows the catalog: it takes each batch of items as soon
+	// as the catalog has applied it, while the catalog applies the next.
+	// Documents carry what the registry says of their account, so when
+	// this capture brings an account the registry does not know yet, the
+	// index waits for it to be registered, below.
+	gate := newApplyGate(w.unregistered())
+	var indexErr chan error
+	if indexed {
+		indexErr = make(chan error, 1)
+		go func() { indexErr <- w.index(ctx, gate) }()
+	}
+	err = w.a.applyStored(ctx, ev, b, bufio.NewReaderSize(w.spool, 1<<20), gate.advance)
+	if err == nil {
+		w.res.NewAccounts, err = w.a.registerSeen(ctx, w.res.Accounts, w.opts.Collector)
+	}
+	if err == nil {
+		if cp, cerr := w.a.cat.Capture(w.id); cerr == nil {
+			w.res.Removed = cp.Removed
+		}
+	}
+	gate.finish(err, w.res.Removed)
+	if err != nil {
+		if indexed {
+			<-indexErr
+		}
 		return w.res, err
-	}
-	if w.res.NewAccounts, err = w.a.registerSeen(ctx, w.res.Accounts, w.opts.Collector); err != nil {
-		return w.res, err
-	}
-	if cp, err := w.a.cat.Capture(w.id); err == nil {
-		w.res.Removed = cp.Removed
-	}
-	if err := w.index(ctx); err != nil {
-		return w.res, fmt.Errorf("capture %s is recorded, but updating the search index failed (the next command that opens the archive for writing indexes its items again): %w", w.id, err)
 	}
 	if indexed {
+		if err := <-indexErr; err != nil {
+			return w.res, fmt.Errorf("capture %s is recorded, but updating the search index failed (the next command that opens the archive for writing indexes its items again): %w", w.id, err)
+		}
+
 		if err := w.a.clearIndexPending(w.id); err != nil {
 			return w.res, fmt.Errorf("capture %s is recorded and indexed: %w", w.id, err)
 		}
@@ -435,12 +455,79 @@ func (w *CaptureWriter) Commit(ctx context.Context) (IngestResult, error) {
 	return w.res, nil
 }
 
+// unregistered reports whether any account the capture saw is not in the
+// registry yet.
+func (w *CaptureWriter) unregistered() bool {
+	for _, k := range w.res.Accounts {
+		if _, err := w.a.cat.Registered(k); err != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// applyGate lets the index follow a capture into the catalog: the catalog
+// advances it batch by batch, and finishes it when the capture, the
+// registration of its new accounts and the marking of what it found
+// removed are done (or failed).
+type applyGate struct {
+	mu       sync.Mutex
+	cond     sync.Cond
+	items    int  // item lines of the manifest now in the catalog
+	waitAll  bool // nothing may be read before finish
+	finished bool
+	removed  int64
+	err      error
+}
+
+func newApplyGate(waitAll bool) *applyGate {
+	g := &applyGate{waitAll: waitAll}
+	g.cond.L = &g.mu
+	return g
+}
+
+func (g *applyGate) advance(items int) {
+	g.mu.Lock()
+	g.items = items
+	g.mu.Unlock()
+	g.cond.Broadcast()
+}
+
+func (g *applyGate) finish(err error, removed int64) {
+	g.mu.Lock()
+	g.finished, g.err, g.removed = true, err, removed
+	g.mu.Unlock()
+	g.cond.Broadcast()
+}
+
+// wait returns when the first n item lines are in the catalog, or the
+// capture's application failed.
+func (g *applyGate) wait(n int) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for !g.finished && (g.waitAll || g.items < n) {
+		g.cond.Wait()
+	}
+	return g.err
+}
+
+// done waits for the end and returns how many items the capture found
+// removed at source.
+func (g *applyGate) done() (int64, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for !g.finished {
+		g.cond.Wait()
+	}
+	return g.removed, g.err
+}
+
 // index hands the items the capture saw to the indexer, with their
 // content: a reader reads the capture's content spool and the catalog's
-// records a batch at a time while the indexer takes the batch before, and
-// an indexer that can (IndexSyncer) is asked once, at the end, to make
-// them all durable.
-func (w *CaptureWriter) index(ctx context.Context) error {
+// records a batch at a time, as the catalog applies them (gate), while the
+// indexer takes the batch before, and an indexer that can (IndexSyncer) is
+// asked once, at the end, to make them all durable.
+func (w *CaptureWriter) index(ctx context.Context, gate *applyGate) error {
 	ix := w.a.indexer
 	if ix == nil {
 		return nil
@@ -457,7 +544,7 @@ func (w *CaptureWriter) index(ctx context.Context) error {
 	batches := make(chan []IndexUpdate, 1)
 	g.Go(func() error {
 		defer close(batches)
-		return w.indexBatches(gctx, batches)
+		return w.indexBatches(gctx, gate, batches)
 	})
 	g.Go(func() error {
 		for batch := range batches {
@@ -477,7 +564,7 @@ func (w *CaptureWriter) index(ctx context.Context) error {
 
 // indexBatches reads the capture's content spool and sends the items, with
 // the catalog's records of them, in batches of at most IndexBatch.
-func (w *CaptureWriter) indexBatches(ctx context.Context, out chan<- []IndexUpdate) error {
+func (w *CaptureWriter) indexBatches(ctx context.Context, gate *applyGate, out chan<- []IndexUpdate) error {
 	br := bufio.NewReaderSize(w.content, 1<<20)
 	var batch []IndexUpdate
 	send := func() error {
@@ -493,11 +580,14 @@ func (w *CaptureWriter) indexBatches(ctx context.Context, out chan<- []IndexUpda
 		}
 	}
 	seen := map[string]int{}
-	for {
+	for n := 1; ; n++ {
+		if err := gate.wait(n); err != nil {
+			return err
+		}
 		line, err := br.ReadBytes('\n')
 		if len(line) > 0 {
 			var it Item
-			if err := json.Unmarshal(line, &it); err != nil {
+			if err := jsonUnmarshal(line, &it); err != nil {
 				return err
 			}
 			ci, err := w.a.cat.Item(it.Key())
@@ -528,9 +618,13 @@ func (w *CaptureWriter) indexBatches(ctx context.Context, out chan<- []IndexUpda
 			return err
 		}
 	}
+	removed, err := gate.done()
+	if err != nil {
+		return err
+	}
 	// The items a complete listing found removed at source were not in
 	// the capture, but their documents now say they were removed.
-	if w.scope != nil && w.res.Removed > 0 {
+	if w.scope != nil && removed > 0 {
 		if err := send(); err != nil {
 			return err
 		}

@@ -96,7 +96,7 @@ func (a *Archive) RecordDestruction(ctx context.Context, cert *Certificate, plan
 	if err != nil {
 		return d, err
 	}
-	return d, a.applyStored(ctx, ev, eb, nil)
+	return d, a.applyStored(ctx, ev, eb, nil, nil)
 }
 
 // applyDestruction applies a disposition event: it reads its certificate.

@@ -29,7 +29,7 @@ import (
 
 // SchemaVersion changes when the layout of the buckets does; a catalog of
 // another version is rebuilt.
-const SchemaVersion = "1"
+const SchemaVersion = "2"
 
 var (
 	bMeta      = []byte("meta")
@@ -405,7 +405,12 @@ const BatchSize = 1000
 // in batches; the event and the capture summary go in the last transaction,
 // so a crash part-way leaves the head where it was and the capture is
 // applied again (idempotently) on the next open.
-func (c *Catalog) ApplyCapture(ev Event, cp *Capture, entries iter.Seq2[Entry, error]) error {
+//
+// applied, when not nil, is told after each batch how many of the
+// manifest's item entries are now in the catalog (counting from the
+// first), so that what follows from them (the search index) can start
+// while the rest are applied.
+func (c *Catalog) ApplyCapture(ev Event, cp *Capture, entries iter.Seq2[Entry, error], applied func(items int)) error {
 	skip := false
 	if err := c.db.View(func(tx *bolt.Tx) (err error) {
 		skip, err = checkNext(tx, ev)
@@ -414,6 +419,7 @@ func (c *Catalog) ApplyCapture(ev Event, cp *Capture, entries iter.Seq2[Entry, e
 		return err
 	}
 	var batch []Entry
+	itemsDone, itemsInBatch := 0, 0
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
@@ -432,6 +438,11 @@ func (c *Catalog) ApplyCapture(ev Event, cp *Capture, entries iter.Seq2[Entry, e
 			return putCounters(tx, n)
 		})
 		batch = batch[:0]
+		if err == nil && itemsInBatch > 0 && applied != nil {
+			itemsDone += itemsInBatch
+			applied(itemsDone)
+		}
+		itemsInBatch = 0
 		return err
 	}
 	for e, err := range entries {
@@ -439,6 +450,9 @@ func (c *Catalog) ApplyCapture(ev Event, cp *Capture, entries iter.Seq2[Entry, e
 			return err
 		}
 		batch = append(batch, e)
+		if e.Item != nil {
+			itemsInBatch++
+		}
 		if len(batch) >= BatchSize {
 			if err := flush(); err != nil {
 				return err
@@ -492,8 +506,8 @@ func markRemoved(tx *bolt.Tx, cp *Capture) (int64, error) {
 	cur := items.Cursor()
 	for k, v := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
 		var it Item
-		if err := json.Unmarshal(v, &it); err != nil {
-			return 0, fmt.Errorf("catalog: item %s: %w", k, err)
+		if err := decodeItem(k, v, &it); err != nil {
+			return 0, err
 		}
 		switch {
 		case it.RemovedAt != nil,
@@ -505,11 +519,7 @@ func markRemoved(tx *bolt.Tx, cp *Capture) (int64, error) {
 		}
 		at := cp.EndedAt
 		it.RemovedAt, it.RemovedBy = &at, cp.ID
-		b, err := json.Marshal(it)
-		if err != nil {
-			return 0, err
-		}
-		updates = append(updates, [2][]byte{append([]byte(nil), k...), b})
+		updates = append(updates, [2][]byte{append([]byte(nil), k...), encodeItem(&it)})
 		n++
 	}
 	for _, u := range updates {
@@ -584,8 +594,8 @@ func applyEntry(tx *bolt.Tx, n *Counters, e Entry, cp *Capture) error {
 	items := tx.Bucket(bItems)
 	var it Item
 	if v := items.Get([]byte(ie.Key)); v != nil {
-		if err := json.Unmarshal(v, &it); err != nil {
-			return fmt.Errorf("catalog: item %s: %w", ie.Key, err)
+		if err := decodeItem([]byte(ie.Key), v, &it); err != nil {
+			return err
 		}
 	} else {
 		it = Item{Key: ie.Key, Platform: ie.Platform, Account: ie.Account, ID: ie.ID, FirstSeen: ie.SeenAt}
@@ -628,22 +638,14 @@ func applyEntry(tx *bolt.Tx, n *Counters, e Entry, cp *Capture) error {
 	if cp.Collector != "" && !slices.Contains(it.SeenBy, cp.Collector) {
 		it.SeenBy = append(it.SeenBy, cp.Collector)
 	}
-	b, err := json.Marshal(it)
-	if err != nil {
-		return err
-	}
-	if err := items.Put([]byte(ie.Key), b); err != nil {
+	if err := items.Put([]byte(ie.Key), encodeItem(&it)); err != nil {
 		return err
 	}
 	sg := Sighting{Capture: captureID, Version: ie.Version.Digest, Raw: ie.Raw, SeenAt: ie.SeenAt, Metrics: ie.Metrics}
 	for _, m := range ie.Media {
 		sg.Media = append(sg.Media, m.Digest)
 	}
-	sb, err := json.Marshal(sg)
-	if err != nil {
-		return err
-	}
-	return tx.Bucket(bSightings).Put(sightingKey(ie.Key, captureID), sb)
+	return tx.Bucket(bSightings).Put(sightingKey(ie.Key, captureID), encodeSighting(&sg))
 }
 
 // HasBlob reports which of the digests the catalog already knows.
@@ -667,7 +669,7 @@ func (c *Catalog) Item(key string) (Item, error) {
 		if v == nil {
 			return fmt.Errorf("item %s: %w", key, ErrNotFound)
 		}
-		return json.Unmarshal(v, &it)
+		return decodeItem([]byte(key), v, &it)
 	})
 	return it, err
 }
@@ -707,8 +709,8 @@ func (c *Catalog) Items(f Filter) iter.Seq2[Item, error] {
 					}
 					after = append(after[:0], k...)
 					var it Item
-					if err := json.Unmarshal(v, &it); err != nil {
-						return fmt.Errorf("catalog: item %s: %w", k, err)
+					if err := decodeItem(k, v, &it); err != nil {
+						return err
 					}
 					if (f.Account != "" && it.Account != f.Account) || (f.Platform != "" && it.Platform != f.Platform) {
 						continue
@@ -744,7 +746,7 @@ func (c *Catalog) Sightings(key string) ([]Sighting, error) {
 		cur := tx.Bucket(bSightings).Cursor()
 		for k, v := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
 			var s Sighting
-			if err := json.Unmarshal(v, &s); err != nil {
+			if err := decodeSighting(k, v, &s); err != nil {
 				return err
 			}
 			out = append(out, s)

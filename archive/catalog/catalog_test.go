@@ -48,10 +48,10 @@ func TestApplyCaptureIsIdempotent(t *testing.T) {
 	// Applying the same capture again must not count anything twice.
 	n := BatchSize*2 + 10
 	ev := Event{Seq: 2, Type: "capture.recorded", Hash: "h2"}
-	if err := c.ApplyCapture(ev, cp, entries(n, "v1")); err != nil {
+	if err := c.ApplyCapture(ev, cp, entries(n, "v1"), nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.ApplyCapture(ev, cp, entries(n, "v1")); err != nil {
+	if err := c.ApplyCapture(ev, cp, entries(n, "v1"), nil); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := c.Counters()
@@ -60,7 +60,7 @@ func TestApplyCaptureIsIdempotent(t *testing.T) {
 		t.Fatalf("counters = %+v, want %+v", got, want)
 	}
 	// The next capture sees every item again with new versions.
-	if err := c.ApplyCapture(Event{Seq: 3, Type: "capture.recorded", Hash: "h3"}, &Capture{ID: "c2"}, entries(n, "v2")); err != nil {
+	if err := c.ApplyCapture(Event{Seq: 3, Type: "capture.recorded", Hash: "h3"}, &Capture{ID: "c2"}, entries(n, "v2"), nil); err != nil {
 		t.Fatal(err)
 	}
 	it, err := c.Item("x/acct/00007")
@@ -97,7 +97,7 @@ func TestItemsAcrossChunks(t *testing.T) {
 	c := open(t)
 	c.ApplyEvent(Event{Seq: 1, Type: "x"})
 	n := 2500
-	if err := c.ApplyCapture(Event{Seq: 2, Type: "capture.recorded"}, &Capture{ID: "c1"}, entries(n, "v")); err != nil {
+	if err := c.ApplyCapture(Event{Seq: 2, Type: "capture.recorded"}, &Capture{ID: "c1"}, entries(n, "v"), nil); err != nil {
 		t.Fatal(err)
 	}
 	count := func(f Filter) int {
@@ -141,5 +141,32 @@ func TestItemsAcrossChunks(t *testing.T) {
 func TestReadOnlyNeedsAnExistingCatalog(t *testing.T) {
 	if _, err := Open(filepath.Join(t.TempDir(), "none.db"), true); err == nil {
 		t.Fatal("opened a missing catalog read-only")
+	}
+}
+
+// ApplyCapture tells, batch by batch, how many of the manifest's items are
+// in the catalog, and each is there to be read when it says so: the
+// search index follows a capture into the catalog this way.
+func TestApplyCaptureTellsWhatIsApplied(t *testing.T) {
+	c := open(t)
+	c.ApplyEvent(Event{Seq: 1, Type: "x"})
+	n := BatchSize*2 + 10
+	var told []int
+	err := c.ApplyCapture(Event{Seq: 2, Type: "capture.recorded"}, &Capture{ID: "c1"}, entries(n, "v"), func(items int) {
+		told = append(told, items)
+		for i := range items {
+			key := fmt.Sprintf("x/acct/%05d", i)
+			if _, err := c.Item(key); err != nil {
+				t.Fatalf("told %d items applied, but %s: %v", items, key, err)
+			}
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first batch holds the raw blob's entry and BatchSize-1 items.
+	want := []int{BatchSize - 1, 2*BatchSize - 1, n}
+	if fmt.Sprint(told) != fmt.Sprint(want) {
+		t.Fatalf("told %v, want %v", told, want)
 	}
 }

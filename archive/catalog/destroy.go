@@ -61,8 +61,8 @@ func (c *Catalog) Destroy(ev Event, d Destruction) error {
 				continue
 			}
 			var it Item
-			if err := json.Unmarshal(v, &it); err != nil {
-				return fmt.Errorf("catalog: item %s: %w", key, err)
+			if err := decodeItem([]byte(key), v, &it); err != nil {
+				return err
 			}
 			r := Residual{Key: it.Key, Platform: it.Platform, Account: it.Account, ID: it.ID, Kind: it.Kind, CreatedAt: it.CreatedAt,
 				FirstSeen: it.FirstSeen, LastSeen: it.LastSeen, Schedule: schedule, DestroyedAt: d.At, Certificate: d.Certificate}
@@ -181,7 +181,7 @@ func (c *Catalog) BlobRefs(fn func(key string, digests []string) error) error {
 	return c.db.View(func(tx *bolt.Tx) error {
 		if err := tx.Bucket(bItems).ForEach(func(k, v []byte) error {
 			var it Item
-			if err := json.Unmarshal(v, &it); err != nil {
+			if err := decodeItem(k, v, &it); err != nil {
 				return err
 			}
 			ds := make([]string, 0, len(it.Versions))
@@ -194,7 +194,7 @@ func (c *Catalog) BlobRefs(fn func(key string, digests []string) error) error {
 		}
 		return tx.Bucket(bSightings).ForEach(func(k, v []byte) error {
 			var s Sighting
-			if err := json.Unmarshal(v, &s); err != nil {
+			if err := decodeSighting(k, v, &s); err != nil {
 				return err
 			}
 			key, _, _ := bytes.Cut(k, []byte{0})
@@ -219,9 +219,10 @@ func (c *Catalog) BlobSize(digest string) int64 {
 	return n
 }
 
-// ScanItems calls fn with every item's key and stored JSON, in key order,
-// from one read transaction: for whole-catalog passes (disposition plans)
-// that decode only the fields they need. fn must not keep the slices.
+// ScanItems calls fn with every item's key and record, in key order, from
+// one read transaction: for whole-catalog passes (disposition plans) that
+// decode only the fields they need (DecodeItemHead, DecodeItem). fn must
+// not keep the slices.
 func (c *Catalog) ScanItems(fn func(key, value []byte) error) error {
 	return c.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bItems).ForEach(fn)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"iter"
 
-	jsonv1 "github.com/go-json-experiment/json/v1"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -55,9 +54,8 @@ func (c *Catalog) Keys(prefix string) iter.Seq2[string, error] {
 }
 
 // ItemSightings returns an item and every capture that saw it, as Item
-// and Sightings do, from one read transaction, decoded with
-// go-json-experiment/json's v1 package (encoding/json's semantics, in
-// about half the time): for exports, which read both for every item.
+// and Sightings do, from one read transaction: for exports, which read
+// both for every item.
 func (c *Catalog) ItemSightings(key string) (Item, []Sighting, error) {
 	var it Item
 	var out []Sighting
@@ -66,14 +64,14 @@ func (c *Catalog) ItemSightings(key string) (Item, []Sighting, error) {
 		if v == nil {
 			return fmt.Errorf("item %s: %w", key, ErrNotFound)
 		}
-		if err := jsonv1.Unmarshal(v, &it); err != nil {
+		if err := decodeItem([]byte(key), v, &it); err != nil {
 			return err
 		}
 		prefix := append([]byte(key), 0)
 		cur := tx.Bucket(bSightings).Cursor()
 		for k, v := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
 			var s Sighting
-			if err := jsonv1.Unmarshal(v, &s); err != nil {
+			if err := decodeSighting(k, v, &s); err != nil {
 				return err
 			}
 			out = append(out, s)

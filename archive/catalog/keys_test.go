@@ -13,7 +13,7 @@ func TestKeysAcrossChunks(t *testing.T) {
 	c := open(t)
 	c.ApplyEvent(Event{Seq: 1, Type: "x"})
 	n := 2500
-	if err := c.ApplyCapture(Event{Seq: 2, Type: "capture.recorded"}, &Capture{ID: "c1"}, entries(n, "v")); err != nil {
+	if err := c.ApplyCapture(Event{Seq: 2, Type: "capture.recorded"}, &Capture{ID: "c1"}, entries(n, "v"), nil); err != nil {
 		t.Fatal(err)
 	}
 	keys := func(prefix string) []string {
@@ -56,10 +56,10 @@ func TestKeysAcrossChunks(t *testing.T) {
 func TestItemSightingsIsItemAndSightings(t *testing.T) {
 	c := open(t)
 	c.ApplyEvent(Event{Seq: 1, Type: "x"})
-	if err := c.ApplyCapture(Event{Seq: 2, Type: "capture.recorded"}, &Capture{ID: "c1"}, entries(20, "v1")); err != nil {
+	if err := c.ApplyCapture(Event{Seq: 2, Type: "capture.recorded"}, &Capture{ID: "c1"}, entries(20, "v1"), nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.ApplyCapture(Event{Seq: 3, Type: "capture.recorded"}, &Capture{ID: "c2"}, entries(10, "v2")); err != nil {
+	if err := c.ApplyCapture(Event{Seq: 3, Type: "capture.recorded"}, &Capture{ID: "c2"}, entries(10, "v2"), nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, key := range []string{"x/acct/00003", "x/acct/00015"} {

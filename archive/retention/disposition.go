@@ -244,7 +244,7 @@ func (r *Records) eligible(ctx context.Context, asOf time.Time, scheduleID strin
 		return info.sched
 	}
 	type batch struct {
-		vals [][]byte
+		keys, vals [][]byte
 	}
 	type result struct {
 		lines []planLine
@@ -263,9 +263,9 @@ func (r *Records) eligible(ctx context.Context, asOf time.Time, scheduleID strin
 				var res result
 				var cand []catalog.Item
 				var lines []planLine
-				for _, v := range b.vals {
-					var it itemHead
-					if err := decodeItemHead(v, &it); err != nil {
+				for i, v := range b.vals {
+					var it catalog.ItemHead
+					if err := catalog.DecodeItemHead(b.keys[i], v, &it); err != nil {
 						res.err = err
 						break
 					}
@@ -287,7 +287,7 @@ func (r *Records) eligible(ctx context.Context, asOf time.Time, scheduleID strin
 						continue
 					}
 					var full catalog.Item
-					if err := json.Unmarshal(v, &full); err != nil {
+					if err := catalog.DecodeItem(b.keys[i], v, &full); err != nil {
 						res.err = err
 						break
 					}
@@ -330,6 +330,7 @@ func (r *Records) eligible(ctx context.Context, asOf time.Time, scheduleID strin
 	}()
 	var cur batch
 	scanErr := r.a.Catalog().ScanItems(func(k, v []byte) error {
+		cur.keys = append(cur.keys, append([]byte(nil), k...))
 		cur.vals = append(cur.vals, append([]byte(nil), v...))
 		if len(cur.vals) == 1000 {
 			work <- cur
