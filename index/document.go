@@ -200,12 +200,6 @@ func timeTerms(t time.Time) [4]string {
 	return [4]string{"Y" + s[:4], "M" + s[:6], "D" + s[:8], "H" + s[:10]}
 }
 
-// preAnalysed is an analyser that returns tokens already made, so a text
-// is tokenised once for all the fields derived from it.
-type preAnalysed analysis.TokenStream
-
-func (p preAnalysed) Analyze([]byte) analysis.TokenStream { return analysis.TokenStream(p) }
-
 // Terms of the language fields carry the weight of the word in the item
 // (see score.go): the stem, a unit separator, and a tier letter.
 const tierSep = "\x1f"
@@ -229,21 +223,24 @@ func tierWeight(q int) float64 { return math.Exp2(-(float64(q) + 0.5) / 4) }
 
 func tierTerm(stem string, q int) string { return stem + tierSep + string(rune('a'+q)) }
 
-// bleveDoc is the bleve document of d.
+// bleveDoc is the bleve document of d. Its fields' terms are made here
+// (termsField), each text tokenised once for all the fields derived from
+// it; Mapping names the analysers that make the same terms.
 func (d *Doc) bleveDoc() *document.Document {
 	bd := document.NewDocument(d.Key)
 	plain := analyser(AnalyserPlain)
-	bigram := analyser(AnalyserBigram).(*chain)
-	field := func(name string, pos int, v string, opt bindex.FieldIndexingOptions, a analysis.Analyzer) {
-		var ap []uint64
-		if pos >= 0 {
-			ap = []uint64{uint64(pos)}
+	at := func(pos int) []uint64 {
+		if pos < 0 {
+			return nil
 		}
-		bd.AddField(document.NewTextFieldCustom(name, ap, []byte(v), opt, a))
+		return []uint64{uint64(pos)}
+	}
+	field := func(name string, pos int, v string, opt bindex.FieldIndexingOptions, a analysis.Analyzer) {
+		bd.AddField(plainField(name, at(pos), []byte(v), opt, a.Analyze([]byte(v))))
 	}
 	kw := func(name, v string, opt bindex.FieldIndexingOptions) {
 		if v != "" {
-			field(name, -1, v, opt, nil)
+			bd.AddField(keywordField(name, nil, v, opt))
 		}
 	}
 	kws := func(name string, vs []string, norm func(string) string) {
@@ -252,25 +249,24 @@ func (d *Doc) bleveDoc() *document.Document {
 				v = norm(v)
 			}
 			if v != "" {
-				field(name, i, v, optKeyword, nil)
+				bd.AddField(keywordField(name, at(i), v, optKeyword))
 			}
 		}
 	}
-	// The latest text: plain words (stored), word pairs, and the words of
-	// its language, tokenised once.
+	// The latest text: plain words (stored), word pairs, and the stems of
+	// its language with their weight, tokenised once.
 	ts := plain.Analyze([]byte(d.Text))
-	field(fText, -1, d.Text, optPlain, preAnalysed(ts))
-	field(fTextBi, -1, "", optWords, preAnalysed(bigram.derive(ts)))
+	bd.AddField(plainField(fText, nil, []byte(d.Text), optPlain, ts))
+	bd.AddField(pairField(fTextBi, nil, optWords, ts))
 	langName, langField := AnalyserEnglish, fTextEN
 	if languageAnalyser(d.Lang) == AnalyserFrench {
 		langName, langField = AnalyserFrench, fTextFR
 	}
-	lts := analyser(langName).(*chain).derive(ts)
-	field(langField, -1, "", optWords, preAnalysed(weigh(lts)))
+	bd.AddField(weightedField(langField, optWords, analyser(langName).(*chain).derive(ts)))
 	for i, h := range d.History {
 		hts := plain.Analyze([]byte(h))
-		field(fHistory, i, h, optPlain, preAnalysed(hts))
-		field(fHistoryBi, i, "", optWords, preAnalysed(bigram.derive(hts)))
+		bd.AddField(plainField(fHistory, at(i), []byte(h), optPlain, hts))
+		bd.AddField(pairField(fHistoryBi, at(i), optWords, hts))
 	}
 	if who := strings.TrimSpace(d.AuthorName + " " + d.AuthorHandle); who != "" {
 		field(fAuthor, -1, who, optWords, plain)
@@ -304,7 +300,7 @@ func (d *Doc) bleveDoc() *document.Document {
 	kws(fMedia, d.mediaTerms(), nil)
 	if !d.CreatedAt.IsZero() {
 		for i, tt := range timeTerms(d.CreatedAt) {
-			field(fTime, i, tt, optKeyword, nil)
+			bd.AddField(keywordField(fTime, at(i), tt, optKeyword))
 		}
 		kw(fCreated, d.CreatedAt.UTC().Format(time.RFC3339Nano), optStored)
 	}

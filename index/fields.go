@@ -1,0 +1,148 @@
+package index
+
+import (
+	"github.com/blevesearch/bleve/v2/analysis"
+	"github.com/blevesearch/bleve/v2/document"
+	bindex "github.com/blevesearch/bleve_index_api"
+)
+
+// termsField is a field of a bleve document whose terms osmarc has made
+// already: its term frequencies are built directly, without a token per
+// term nor bleve's analysis (which builds the same map from tokens). The
+// terms are what the mapping's analyser makes of the field's text (Mapping
+// describes them to bleve; TestMappingDescribesTheIndex checks they are
+// the same); indexing is most of a capture's CPU, and a document has
+// about a hundred terms in some thirty fields.
+type termsField struct {
+	name  string
+	pos   []uint64
+	value []byte
+	opt   bindex.FieldIndexingOptions
+	freqs bindex.TokenFrequencies
+	n     int // terms before duplicates are counted together
+}
+
+var _ document.Field = (*termsField)(nil)
+
+func (f *termsField) Name() string                                      { return f.name }
+func (f *termsField) ArrayPositions() []uint64                          { return f.pos }
+func (f *termsField) Options() bindex.FieldIndexingOptions              { return f.opt }
+func (f *termsField) Analyze()                                          {}
+func (f *termsField) Value() []byte                                     { return f.value }
+func (f *termsField) NumPlainTextBytes() uint64                         { return uint64(len(f.value)) }
+func (f *termsField) EncodedFieldType() byte                            { return 't' }
+func (f *termsField) AnalyzedLength() int                               { return f.n }
+func (f *termsField) AnalyzedTokenFrequencies() bindex.TokenFrequencies { return f.freqs }
+
+func (f *termsField) Size() int {
+	n := 64 + len(f.name) + len(f.value) + 8*len(f.pos)
+	for k, tf := range f.freqs {
+		n += 48 + len(k) + tf.Size()
+	}
+	return n
+}
+
+// freqBuilder collects a field's terms, counting repeats, with the terms'
+// records allocated together.
+type freqBuilder struct {
+	opt   bindex.FieldIndexingOptions
+	freqs bindex.TokenFrequencies
+	recs  []bindex.TokenFreq
+	n     int
+}
+
+func newFreqs(opt bindex.FieldIndexingOptions, size int) *freqBuilder {
+	return &freqBuilder{opt: opt, freqs: make(bindex.TokenFrequencies, size), recs: make([]bindex.TokenFreq, 0, size)}
+}
+
+// add counts term, which the builder may keep: the caller does not change
+// it afterwards.
+func (b *freqBuilder) add(term []byte) {
+	b.n++
+	tf, ok := b.freqs[string(term)]
+	if !ok {
+		if len(b.recs) == cap(b.recs) {
+			b.recs = make([]bindex.TokenFreq, 0, max(8, cap(b.recs)))
+		}
+		b.recs = append(b.recs, bindex.TokenFreq{Term: term})
+		tf = &b.recs[len(b.recs)-1]
+		b.freqs[string(term)] = tf
+	}
+	if !b.opt.SkipFreqNorm() {
+		tf.SetFrequency(tf.Frequency() + 1)
+	}
+}
+
+func (b *freqBuilder) field(name string, pos []uint64, value []byte) *termsField {
+	return &termsField{name: name, pos: pos, value: value, opt: b.opt, freqs: b.freqs, n: b.n}
+}
+
+// plainField is a field of plain words: ts are the plain analyser's
+// tokens of value.
+func plainField(name string, pos []uint64, value []byte, opt bindex.FieldIndexingOptions, ts analysis.TokenStream) *termsField {
+	b := newFreqs(opt, len(ts))
+	for _, t := range ts {
+		b.add(t.Term)
+	}
+	return b.field(name, pos, value)
+}
+
+// pairField is the field of the pairs of adjacent plain words of ts, each
+// pair the two words and a space (what AnalyserBigram makes), their bytes
+// in one allocation.
+func pairField(name string, pos []uint64, opt bindex.FieldIndexingOptions, ts analysis.TokenStream) *termsField {
+	if len(ts) < 2 {
+		return newFreqs(opt, 0).field(name, pos, nil)
+	}
+	size := 0
+	for i := 0; i+1 < len(ts); i++ {
+		size += len(ts[i].Term) + 1 + len(ts[i+1].Term)
+	}
+	buf := make([]byte, 0, size)
+	b := newFreqs(opt, len(ts)-1)
+	for i := 0; i+1 < len(ts); i++ {
+		start := len(buf)
+		buf = append(buf, ts[i].Term...)
+		buf = append(buf, ' ')
+		buf = append(buf, ts[i+1].Term...)
+		b.add(buf[start:len(buf):len(buf)])
+	}
+	return b.field(name, pos, nil)
+}
+
+// weightedField is the field of a language analyser's tokens weighed:
+// each stem once, with its weight tier in the text (weigh, tierTerm).
+func weightedField(name string, opt bindex.FieldIndexingOptions, lts analysis.TokenStream) *termsField {
+	tf := make(map[string]int, len(lts))
+	order := make([]string, 0, len(lts))
+	size := 0
+	for _, t := range lts {
+		n := tf[string(t.Term)]
+		if n == 0 {
+			s := string(t.Term)
+			order = append(order, s)
+			size += len(s) + len(tierSep) + 1
+		}
+		tf[string(t.Term)] = n + 1
+	}
+	buf := make([]byte, 0, size)
+	b := newFreqs(opt, len(order))
+	for _, s := range order {
+		start := len(buf)
+		buf = append(buf, s...)
+		buf = append(buf, tierSep...)
+		buf = append(buf, byte('a'+tierOf(tf[s], len(lts))))
+		b.add(buf[start:len(buf):len(buf)])
+	}
+	return b.field(name, nil, nil)
+}
+
+// keywordField is a field of one term, the value itself.
+func keywordField(name string, pos []uint64, v string, opt bindex.FieldIndexingOptions) *termsField {
+	value := []byte(v)
+	b := newFreqs(opt, 1)
+	if opt.IsIndexed() {
+		b.add(value)
+	}
+	return b.field(name, pos, value)
+}
