@@ -262,7 +262,7 @@ func (d *Doc) bleveDoc() *document.Document {
 	if languageAnalyser(d.Lang) == AnalyserFrench {
 		langName, langField = AnalyserFrench, fTextFR
 	}
-	bd.AddField(weightedField(langField, optWords, analyser(langName).(*chain).derive(ts)))
+	bd.AddField(weightedField(langField, langName, optWords, ts))
 	for i, h := range d.History {
 		hts := plain.Analyze([]byte(h))
 		bd.AddField(plainField(fHistory, at(i), []byte(h), optPlain, hts))

@@ -1,6 +1,8 @@
 package index
 
 import (
+	"sync"
+
 	"github.com/blevesearch/bleve/v2/analysis"
 	"github.com/blevesearch/bleve/v2/document"
 	bindex "github.com/blevesearch/bleve_index_api"
@@ -110,20 +112,25 @@ func pairField(name string, pos []uint64, opt bindex.FieldIndexingOptions, ts an
 	return b.field(name, pos, nil)
 }
 
-// weightedField is the field of a language analyser's tokens weighed:
-// each stem once, with its weight tier in the text (weigh, tierTerm).
-func weightedField(name string, opt bindex.FieldIndexingOptions, lts analysis.TokenStream) *termsField {
-	tf := make(map[string]int, len(lts))
-	order := make([]string, 0, len(lts))
-	size := 0
-	for _, t := range lts {
-		n := tf[string(t.Term)]
-		if n == 0 {
-			s := string(t.Term)
-			order = append(order, s)
-			size += len(s) + len(tierSep) + 1
+// weightedField is the field of the stems of the plain tokens ts in a
+// language (the analyser's own filters applied to ts), weighed: each stem
+// once, with its weight tier in the text (weigh, tierTerm).
+func weightedField(name, lang string, opt bindex.FieldIndexingOptions, ts analysis.TokenStream) *termsField {
+	c := stemCaches.Get().(*stemCache)
+	defer stemCaches.Put(c)
+	tf := make(map[string]int, len(ts))
+	order := make([]string, 0, len(ts))
+	size, n := 0, 0
+	for _, t := range ts {
+		for _, s := range c.stems(lang, t) {
+			n++
+			k := tf[s]
+			if k == 0 {
+				order = append(order, s)
+				size += len(s) + len(tierSep) + 1
+			}
+			tf[s] = k + 1
 		}
-		tf[string(t.Term)] = n + 1
 	}
 	buf := make([]byte, 0, size)
 	b := newFreqs(opt, len(order))
@@ -131,10 +138,47 @@ func weightedField(name string, opt bindex.FieldIndexingOptions, lts analysis.To
 		start := len(buf)
 		buf = append(buf, s...)
 		buf = append(buf, tierSep...)
-		buf = append(buf, byte('a'+tierOf(tf[s], len(lts))))
+		buf = append(buf, byte('a'+tierOf(tf[s], n)))
 		b.add(buf[start:len(buf):len(buf)])
 	}
 	return b.field(name, nil, nil)
+}
+
+// stemCache remembers what a language analyser's own filters make of a
+// plain word. Each of them (possessives, elision, stop words, the
+// stemmers) works on one token at a time, so a word has the same stem, or
+// is dropped, wherever it is; texts repeat words, and stemming each
+// occurrence was a tenth of indexing.
+type stemCache struct {
+	byLang map[string]map[string][]string // analyser → plain word → its terms (none for a stop word)
+}
+
+// maxCachedStems bounds a language's cache: past it, it starts again
+// empty.
+const maxCachedStems = 1 << 16
+
+var stemCaches = sync.Pool{New: func() any { return &stemCache{byLang: map[string]map[string][]string{}} }}
+
+// stems are the terms the language analyser lang makes of the plain token
+// t: its stem, or none.
+func (c *stemCache) stems(lang string, t *analysis.Token) []string {
+	m := c.byLang[lang]
+	if m == nil {
+		m = map[string][]string{}
+		c.byLang[lang] = m
+	}
+	if st, ok := m[string(t.Term)]; ok {
+		return st
+	}
+	var st []string
+	for _, o := range analyser(lang).(*chain).derive(analysis.TokenStream{t}) {
+		st = append(st, string(o.Term))
+	}
+	if len(m) >= maxCachedStems {
+		clear(m)
+	}
+	m[string(t.Term)] = st
+	return st
 }
 
 // keywordField is a field of one term, the value itself.
