@@ -20,8 +20,9 @@
 //     constructor; a Registry lists the formats a command offers.
 //
 // What a Writer may rely on: Write is called in the Source's order, from
-// one goroutine; an *Item and its slices are the writer's only until Write
-// returns (copy what must outlive the call); in a redacted export
+// one goroutine; the Source builds each *Item anew and never changes it
+// once yielded, so a writer may keep it (and read it from other
+// goroutines) after Write returns; in a redacted export
 // (Meta.Redacted) the item's text, versions' content and author are
 // already redacted, Item.Raw is empty (raw platform responses cannot be
 // redacted and are never exported redacted), and Item.Redactions says

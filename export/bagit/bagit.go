@@ -7,7 +7,12 @@
 //
 // A Writer streams: each payload file is hashed while it is written and
 // its manifest lines are appended as it is closed, so memory does not
-// grow with the number of files. Files are not synced one by one: Finish
+// grow with the number of files. Files written by several goroutines at
+// once can still be listed in an order that does not depend on which
+// finishes first: Reserve takes the next place in the manifests for a
+// Batch of files, whose lines are written there once the batch is Done
+// (a bounded number of places are held at once). Files are not synced one
+// by one: Finish
 // syncs the file system once, then the directories, before the bag takes
 // its name. It never writes into a directory that exists: Create reserves
 // the name by making it (empty), builds the bag in a hidden sibling
@@ -63,13 +68,42 @@ type Writer struct {
 	info  []Field
 	// The payload manifests, appended to as files close.
 	m256, m512 *manifestFile
-	// mu guards the manifests and counts: payload files may be written
-	// and closed from several goroutines at once.
+	// mu guards the manifests, counts and queue: payload files may be
+	// written and closed from several goroutines at once.
 	mu    sync.Mutex
 	files int64
 	bytes int64
 	open  int
 	done  bool
+	// queue holds the reserved places in the manifests, oldest first;
+	// the first is written out when its batch is done. room is signalled
+	// when places are freed.
+	queue []*Batch
+	room  *sync.Cond
+	// dirs are the directories made under data/, synced by Finish.
+	dirs map[string]bool
+}
+
+// maxPending is how many places in the manifests (reserved batches and
+// files waiting behind them) a Writer holds before Reserve waits.
+const maxPending = 4096
+
+// entry is a closed payload file's manifest lines to be.
+type entry struct {
+	name string
+	s256 [sha256.Size]byte
+	s512 [sha512.Size]byte
+	n    int64
+}
+
+// Batch is a place in the manifests reserved for payload files written
+// later, perhaps on another goroutine: its files' lines go where Reserve
+// put the batch, in the order the batch's files were closed. One batch
+// is used by one goroutine.
+type Batch struct {
+	w       *Writer
+	entries []entry
+	done    bool
 }
 
 // Result says what Finish wrote.
@@ -121,7 +155,8 @@ func CreateWith(dir string, o Options) (*Writer, error) {
 		return nil, fmt.Errorf("bagit: %w", err)
 	}
 	tmp := export.TempSibling(dir, "incomplete")
-	w := &Writer{final: dir, tmp: tmp, force: o.Force}
+	w := &Writer{final: dir, tmp: tmp, force: o.Force, dirs: map[string]bool{}}
+	w.room = sync.NewCond(&w.mu)
 	fail := func(err error) (*Writer, error) {
 		w.Abort()
 		return nil, fmt.Errorf("bagit: %w", err)
@@ -227,7 +262,9 @@ func CheckName(name string) error {
 // is written; its Close records it in the manifests. Names must be unique.
 // Create and the files' Close may be called from several goroutines; one
 // file is written by one goroutine.
-func (w *Writer) Create(name string) (io.WriteCloser, error) {
+func (w *Writer) Create(name string) (io.WriteCloser, error) { return w.create(name, nil) }
+
+func (w *Writer) create(name string, b *Batch) (io.WriteCloser, error) {
 	if w.done {
 		return nil, errors.New("bagit: bag already finished")
 	}
@@ -237,7 +274,7 @@ func (w *Writer) Create(name string) (io.WriteCloser, error) {
 	p := filepath.Join(w.tmp, "data", filepath.FromSlash(name))
 	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
 	if errors.Is(err, os.ErrNotExist) {
-		if err = os.MkdirAll(filepath.Dir(p), 0o750); err == nil {
+		if err = w.mkdirs(filepath.Dir(p)); err == nil {
 			f, err = os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
 		}
 	}
@@ -250,13 +287,14 @@ func (w *Writer) Create(name string) (io.WriteCloser, error) {
 	w.mu.Lock()
 	w.open++
 	w.mu.Unlock()
-	pf := &payloadFile{w: w, name: name, f: f, h256: sha256.New(), h512: sha512.New()}
+	pf := &payloadFile{w: w, b: b, name: name, f: f, h256: sha256.New(), h512: sha512.New()}
 	pf.bw = bufio.NewWriterSize(io.MultiWriter(f, pf.h256, pf.h512), 64<<10)
 	return pf, nil
 }
 
 type payloadFile struct {
 	w      *Writer
+	b      *Batch
 	name   string
 	f      *os.File
 	h256   hash.Hash
@@ -306,26 +344,108 @@ func (p *payloadFile) Close() error {
 	if err != nil {
 		return fmt.Errorf("bagit: write %s: %w", p.name, err)
 	}
-	p.w.record(p.name, p.h256.Sum(nil), p.h512.Sum(nil), p.n)
+	e := entry{name: p.name, n: p.n}
+	p.h256.Sum(e.s256[:0])
+	p.h512.Sum(e.s512[:0])
+	p.w.record(e, p.b)
 	return nil
 }
 
-// record adds a closed payload file to the manifests and counts.
-func (w *Writer) record(name string, s256, s512 []byte, n int64) {
-	enc := encodePath(path.Join("data", name))
+// record adds a closed payload file to the manifests and counts: to its
+// batch when it has one, else at once (behind the places reserved, if
+// any).
+func (w *Writer) record(e entry, b *Batch) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.m256.bw.WriteString(hex.EncodeToString(s256) + "  " + enc + "\n")
-	w.m512.bw.WriteString(hex.EncodeToString(s512) + "  " + enc + "\n")
+	switch {
+	case b != nil:
+		b.entries = append(b.entries, e)
+	case len(w.queue) == 0:
+		w.writeEntry(&e)
+	default:
+		w.queue = append(w.queue, &Batch{w: w, entries: []entry{e}, done: true})
+	}
+}
+
+// writeEntry writes a file's manifest lines; w.mu is held.
+func (w *Writer) writeEntry(e *entry) {
+	enc := encodePath(path.Join("data", e.name))
+	var hx [2 * sha512.Size]byte
+	hex.Encode(hx[:], e.s256[:])
+	w.m256.bw.Write(hx[:2*sha256.Size])
+	w.m256.bw.WriteString("  " + enc + "\n")
+	hex.Encode(hx[:], e.s512[:])
+	w.m512.bw.Write(hx[:])
+	w.m512.bw.WriteString("  " + enc + "\n")
 	w.files++
-	w.bytes += n
+	w.bytes += e.n
+}
+
+// Reserve takes the next place in the manifests for a batch of files to
+// be written, perhaps on another goroutine; their lines are written there
+// once the batch is Done, whatever was closed meanwhile. It waits while
+// too many places are held (so memory stays bounded): every batch
+// reserved must be made Done, by a goroutine that does not wait for the
+// caller of Reserve.
+func (w *Writer) Reserve() *Batch {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for len(w.queue) >= maxPending {
+		w.room.Wait()
+	}
+	b := &Batch{w: w}
+	w.queue = append(w.queue, b)
+	return b
+}
+
+// Create opens a payload file of the batch, as Writer.Create does.
+func (b *Batch) Create(name string) (io.WriteCloser, error) { return b.w.create(name, b) }
+
+// WriteFile writes a whole payload file of the batch, as Writer.WriteFile
+// does.
+func (b *Batch) WriteFile(name string, data []byte) error { return b.w.writeFile(name, data, b, nil) }
+
+// writeFileSum is WriteFile of data whose SHA-256 the caller has.
+func (b *Batch) writeFileSum(name string, data []byte, s256 *[sha256.Size]byte) error {
+	return b.w.writeFile(name, data, b, s256)
+}
+
+// Done says the batch's files are all closed (or have failed: a file not
+// closed is not listed). Its lines, and any after it that are ready, are
+// written to the manifests. Done twice is a no-op.
+func (b *Batch) Done() {
+	w := b.w
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if b.done {
+		return
+	}
+	b.done = true
+	i := 0
+	for ; i < len(w.queue) && w.queue[i].done; i++ {
+		for k := range w.queue[i].entries {
+			w.writeEntry(&w.queue[i].entries[k])
+		}
+		w.queue[i] = nil
+	}
+	if i > 0 {
+		w.queue = w.queue[i:]
+		if len(w.queue) == 0 {
+			w.queue = nil
+		}
+		w.room.Broadcast()
+	}
 }
 
 // WriteFile writes a whole payload file at data/name, as Create, Write
 // and Close would, in one write(2) with no buffer: the way to write the
 // many small files of a large bag. It may be called from several
 // goroutines at once.
-func (w *Writer) WriteFile(name string, b []byte) error {
+func (w *Writer) WriteFile(name string, b []byte) error { return w.writeFile(name, b, nil, nil) }
+
+// writeFile writes a payload file in batch (nil: listed at once); s256,
+// when not nil, is b's SHA-256.
+func (w *Writer) writeFile(name string, b []byte, batch *Batch, s256 *[sha256.Size]byte) error {
 	if w.done {
 		return errors.New("bagit: bag already finished")
 	}
@@ -336,7 +456,7 @@ func (w *Writer) WriteFile(name string, b []byte) error {
 	const flags = unix.O_WRONLY | unix.O_CREAT | unix.O_EXCL | unix.O_CLOEXEC
 	fd, err := unix.Open(p, flags, 0o640)
 	if errors.Is(err, unix.ENOENT) {
-		if err = os.MkdirAll(filepath.Dir(p), 0o750); err == nil {
+		if err = w.mkdirs(filepath.Dir(p)); err == nil {
 			fd, err = unix.Open(p, flags, 0o640)
 		}
 	}
@@ -360,8 +480,49 @@ func (w *Writer) WriteFile(name string, b []byte) error {
 	if err != nil {
 		return fmt.Errorf("bagit: write %s: %w", name, &os.PathError{Op: "write", Path: p, Err: err})
 	}
-	s256, s512 := sha256.Sum256(b), sha512.Sum512(b)
-	w.record(name, s256[:], s512[:], int64(len(b)))
+	e := entry{name: name, s512: sha512.Sum512(b), n: int64(len(b))}
+	if s256 != nil {
+		e.s256 = *s256
+	} else {
+		e.s256 = sha256.Sum256(b)
+	}
+	w.record(e, batch)
+	return nil
+}
+
+// mkdirs makes a directory of the payload and its parents, and notes
+// them for Finish to sync.
+func (w *Writer) mkdirs(dir string) error {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return err
+	}
+	data := filepath.Join(w.tmp, "data")
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for d := dir; len(d) > len(data) && !w.dirs[d]; d = filepath.Dir(d) {
+		w.dirs[d] = true
+	}
+	return nil
+}
+
+// sync makes the bag durable: one syncfs of its file system (much
+// cheaper than an fsync per file), then an fsync of each of its
+// directories, which Writer made and noted (no walk of the bag).
+func (w *Writer) sync() error {
+	f, err := os.Open(w.tmp)
+	if err != nil {
+		return err
+	}
+	err = unix.Syncfs(int(f.Fd()))
+	f.Close()
+	if err != nil {
+		return err
+	}
+	export.SyncDir(w.tmp)
+	export.SyncDir(filepath.Join(w.tmp, "data"))
+	for d := range w.dirs {
+		export.SyncDir(d)
+	}
 	return nil
 }
 
@@ -416,6 +577,9 @@ func (w *Writer) finish() (Result, error) {
 	if w.open > 0 {
 		return Result{}, fmt.Errorf("bagit: %d payload file(s) still open", w.open)
 	}
+	if len(w.queue) > 0 {
+		return Result{}, errors.New("bagit: a batch of payload files is not done")
+	}
 	res := Result{Dir: w.final, Files: int(w.files), Bytes: w.bytes, PayloadOxum: strconv.FormatInt(w.bytes, 10) + "." + strconv.FormatInt(w.files, 10), BagSize: HumanSize(w.bytes)}
 	var mans [2]TagFile
 	var man512s [2]string
@@ -462,7 +626,7 @@ func (w *Writer) finish() (Result, error) {
 	}
 	res.TagManifestSHA256 = tm.SHA256
 	res.TagFiles = append(tags, tm, tm5)
-	if err := export.SyncTree(w.tmp); err != nil {
+	if err := w.sync(); err != nil {
 		return res, fmt.Errorf("bagit: sync: %w", err)
 	}
 	var old string

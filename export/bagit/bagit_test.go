@@ -5,11 +5,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -199,5 +202,82 @@ func TestAbortAndBadNames(t *testing.T) {
 	}
 	if err := w.AddInfo("Bad:Label", "x"); err == nil {
 		t.Error("label with a colon accepted")
+	}
+}
+
+// Files written in reserved batches are listed in the order the batches
+// were reserved, however their goroutines finish; a file closed without a
+// batch while batches are pending goes after them; the bag is valid.
+func TestBatchesKeepTheirPlace(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "bag")
+	w, err := Create(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 200
+	var batches []*Batch
+	for range n {
+		batches = append(batches, w.Reserve())
+	}
+	writeFile(t, w, "direct.txt", "direct")
+	var wg sync.WaitGroup
+	for i := n - 1; i >= 0; i-- { // the last reserved finish first
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b := batches[i]
+			if err := b.WriteFile(fmt.Sprintf("b/%03d-a.txt", i), []byte(strconv.Itoa(i))); err != nil {
+				t.Error(err)
+			}
+			f, err := b.Create(fmt.Sprintf("b/%03d-b.txt", i))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			f.Write([]byte("b"))
+			f.Close()
+			b.Done()
+		}()
+		if i%50 == 0 {
+			wg.Wait()
+		}
+	}
+	wg.Wait()
+	if _, err := w.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	checkBag(t, dir)
+	var want []string
+	for i := range n {
+		want = append(want, fmt.Sprintf("data/b/%03d-a.txt", i), fmt.Sprintf("data/b/%03d-b.txt", i))
+	}
+	want = append(want, "data/direct.txt")
+	for _, m := range []string{"manifest-sha256.txt", "manifest-sha512.txt"} {
+		b, _ := os.ReadFile(filepath.Join(dir, m))
+		var got []string
+		for _, l := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
+			_, p, _ := strings.Cut(l, "  ")
+			got = append(got, p)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s lists\n%v\nwant\n%v", m, got, want)
+		}
+	}
+}
+
+// A batch never made done fails Finish, which removes the bag.
+func TestBatchNotDone(t *testing.T) {
+	parent := t.TempDir()
+	w, err := Create(filepath.Join(parent, "bag"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := w.Reserve()
+	b.WriteFile("a.txt", []byte("a"))
+	if _, err := w.Finish(); err == nil {
+		t.Fatal("Finish with a batch not done")
+	}
+	if ents, _ := os.ReadDir(parent); len(ents) != 0 {
+		t.Errorf("left %v", ents)
 	}
 }

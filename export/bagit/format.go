@@ -62,9 +62,28 @@ import (
 // ":" written %3A so the bag unpacks on any file system; <aa> is the
 // first two hex digits of the digest, so no directory grows too large.
 //
-// Small files (items, versions, thread pages, viewer data) are written by
-// a few goroutines at once (file creation, not bytes, is what a bag of
-// many small items waits on); blobs are copied as they come.
+// The writer is a pipeline that keeps every core busy while what it
+// writes stays what one goroutine writing item after item would write:
+//
+//   - Write hands each item to a pool of goroutines (writers of them at
+//     once), which copy its raw responses and media into the payload and
+//     render its line of the items file, its rows of index.csv, its
+//     custody entry and its record for the thread pages into buffers.
+//     A blob several items name is copied by the first of them in the
+//     selection's order; the others wait for its path.
+//   - The items are then committed in the selection's order, on the
+//     calling goroutine: their buffers are appended to the items file,
+//     index.csv, the custody spool and the thread spool. At most
+//     maxWindow items are between the two stages, so memory does not
+//     grow with the selection.
+//   - Each item, viewer data file and thread page reserves its place in
+//     the manifests (Writer.Reserve) when it is handed to the pool, so
+//     the manifests list the payload in an order that does not depend on
+//     which goroutine finishes first.
+//
+// File creation, not bytes, is what a bag of many small items waits on:
+// small files are written in one write(2) each, and nothing is synced
+// until Finish.
 
 // Payload file names of an export bag.
 const (
@@ -94,26 +113,22 @@ type bagWriter struct {
 	meta    export.Meta
 	bag     *Writer
 	csvFile io.WriteCloser
-	csv     *csv.Writer
+	csvW    *bufio.Writer
 	redFile io.WriteCloser
 	red     *csv.Writer
 
 	chunk   []html.Item
 	scripts []string
 
-	spool    *os.File // thread records (encodeSpool)
-	spoolW   *bufio.Writer
-	spoolAt  int64
-	spoolBuf []byte
-	lineBuf  bytes.Buffer
-	refBuf   bytes.Buffer
-	threads  map[string][]span
+	spool   *os.File // thread records (encodeSpool)
+	spoolW  *bufio.Writer
+	spoolAt int64
+	threads map[string][]span
 
 	custody   *os.File // custody records, JSON lines
 	custodyW  *bufio.Writer
-	raw       map[string]string // digest → path
-	media     map[string]string
-	mediaImg  map[string]bool
+	raw       map[string]*blobSlot // digest → where it is copied
+	media     map[string]*blobSlot
 	items     int
 	versions  int
 	redacted  int
@@ -126,35 +141,98 @@ type bagWriter struct {
 	itemsLine  int
 	itemsFiles int
 
-	// pool writes small files concurrently; poolCtx ends at its first
-	// error.
+	// pool prepares items and writes small files concurrently; poolCtx
+	// ends at its first error.
 	pool    *errgroup.Group
 	poolCtx context.Context
+	// window holds the items handed to the pool, in the selection's
+	// order, until they are committed; submitted counts them.
+	window    []*itemJob
+	submitted int
 }
 
-// writers is how many small files are written at once.
+// writers is how many items and small files are worked on at once.
 const writers = 8
 
-// put writes a small payload file from a goroutine of the pool.
-func (w *bagWriter) put(name string, b []byte) error {
+// maxWindow is how many items may be between the pool and their commit.
+const maxWindow = 64
+
+// blobSlot is a raw response or media file of the bag: copied by the
+// item that first names it, whose goroutine closes done (then path, img
+// and err are set). done is nil once that item is committed.
+type blobSlot struct {
+	done chan struct{}
+	path string
+	img  bool
+	err  error
+}
+
+// itemJob is one item on its way through the pipeline.
+type itemJob struct {
+	seq   int
+	it    *export.Item
+	batch *Batch
+	// raw and media are the slots of it.Raw and it.Media (media is nil
+	// when media are not exported); copy lists those this item copies,
+	// wait the done channels of those another copies.
+	raw, media []*blobSlot
+	copy       []blobCopy
+	wait       []chan struct{}
+	done       chan struct{}
+	err        error
+	// What prepare rendered, for commit.
+	out      *itemOut
+	hv       html.Item
+	versions int
+}
+
+type blobCopy struct {
+	slot        *blobSlot
+	dir, digest string
+	media       bool
+}
+
+// itemOut holds an item's rendered bytes; they are reused.
+type itemOut struct {
+	line, csv, spool, custody, scratch, ref bytes.Buffer
+	cw                                      *csv.Writer
+}
+
+var itemOuts = sync.Pool{New: func() any {
+	o := &itemOut{}
+	o.cw = csv.NewWriter(&o.csv)
+	return o
+}}
+
+// put writes a small payload file from a goroutine of the pool, in a
+// place of the manifests reserved now; mk makes its content there.
+func (w *bagWriter) put(name string, mk func() ([]byte, error)) error {
 	if err := w.poolCtx.Err(); err != nil {
 		return w.pool.Wait()
 	}
-	w.pool.Go(func() error { return w.writeFile(name, b) })
+	b := w.bag.Reserve()
+	w.pool.Go(func() error {
+		defer b.Done()
+		data, err := mk()
+		if err != nil {
+			return err
+		}
+		return w.writeFile(b, name, data)
+	})
 	return nil
 }
 
-// writeFile writes a whole small payload file: in one write, unless a
-// guard is to see it.
-func (w *bagWriter) writeFile(name string, b []byte) error {
+// writeFile writes a whole small payload file of batch b: in one write,
+// unless a guard is to see it.
+func (w *bagWriter) writeFile(b *Batch, name string, data []byte) error {
 	if w.meta.Guard == nil {
-		return w.bag.WriteFile(name, b)
+		return b.WriteFile(name, data)
 	}
-	f, err := w.create(name)
+	f, err := w.createIn(b, name)
 	if err != nil {
 		return err
 	}
-	if _, err := f.Write(b); err != nil {
+	if _, err := f.Write(data); err != nil {
 		f.Close()
 		return err
 	}
@@ -185,7 +263,7 @@ func (w *bagWriter) Begin(ctx context.Context, m export.Meta) error {
 	w.meta, w.bag = m, bag
 	w.pool, w.poolCtx = errgroup.WithContext(ctx)
 	w.pool.SetLimit(writers)
-	w.threads, w.raw, w.media, w.mediaImg = map[string][]span{}, map[string]string{}, map[string]string{}, map[string]bool{}
+	w.threads, w.raw, w.media = map[string][]span{}, map[string]*blobSlot{}, map[string]*blobSlot{}
 	if w.spool, err = os.CreateTemp("", "osmarc-export-threads-*"); err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
@@ -199,10 +277,14 @@ func (w *bagWriter) Begin(ctx context.Context, m export.Meta) error {
 	if w.csvFile, err = w.create(FileIndexCSV); err != nil {
 		return err
 	}
-	w.csv = csv.NewWriter(w.csvFile)
-	if err := w.csv.Write(append(append([]string{}, tabular.Columns...), "item_file", "item_line", "thread_html")); err != nil {
+	// Rows are rendered by the pool and appended here in order; the
+	// buffer is the one csv.Writer had, so a guard sees the same writes.
+	w.csvW = bufio.NewWriterSize(w.csvFile, 4096)
+	cw := csv.NewWriter(w.csvW)
+	if err := cw.Write(append(append([]string{}, tabular.Columns...), "item_file", "item_line", "thread_html")); err != nil {
 		return err
 	}
+	cw.Flush()
 	if m.Redacted && m.Extra == nil {
 		if w.redFile, err = w.create(FileRedacted); err != nil {
 			return err
@@ -282,40 +364,77 @@ type custodyItem struct {
 	Redacted  bool         `json:"redacted,omitempty"`
 }
 
-func (w *bagWriter) create(name string) (io.WriteCloser, error) {
-	f, err := w.bag.Create(name)
+func (w *bagWriter) create(name string) (io.WriteCloser, error) { return w.createIn(nil, name) }
+
+// createIn creates a payload file of batch b (listed at once when b is
+// nil), wrapped in the guard when there is one.
+func (w *bagWriter) createIn(b *Batch, name string) (io.WriteCloser, error) {
+	var f io.WriteCloser
+	var err error
+	if b != nil {
+		f, err = b.Create(name)
+	} else {
+		f, err = w.bag.Create(name)
+	}
 	if err != nil || w.meta.Guard == nil {
 		return f, err
 	}
 	return w.meta.Guard("data/"+name, f), nil
 }
 
-// copyBlob copies a blob into the payload at dir/<digest>.<ext>, the
-// extension from its first bytes; it returns the path and content type.
-func (w *bagWriter) copyBlob(ctx context.Context, dir, digest string) (string, string, error) {
+// smallBlob is the largest blob copied from one buffer in one write;
+// larger ones are streamed.
+const smallBlob = 256 << 10
+
+var blobBufs = sync.Pool{New: func() any { b := make([]byte, smallBlob); return &b }}
+
+// copyBlob copies a blob into the payload, in batch b, at
+// dir/<digest>.<ext>, the extension from its first bytes; it returns the
+// path and content type.
+func (w *bagWriter) copyBlob(ctx context.Context, b *Batch, dir, digest string) (string, string, error) {
 	rc, err := w.meta.Blobs.Open(ctx, digest)
 	if err != nil {
 		return "", "", err
 	}
 	defer rc.Close()
-	br := bufio.NewReaderSize(rc, 64<<10)
-	head, _ := br.Peek(512)
+	bp := blobBufs.Get().(*[]byte)
+	defer blobBufs.Put(bp)
+	buf := *bp
+	n, err := io.ReadFull(rc, buf)
+	small := err == io.EOF || err == io.ErrUnexpectedEOF
+	if err != nil && !small {
+		return "", "", fmt.Errorf("export: copy blob %s: %w", digest, err)
+	}
+	head := buf[:min(n, 512)]
 	ct := http.DetectContentType(head)
 	name := fanned(dir, digest, extension(head, ct))
-	f, err := w.create(name)
+	// Checked again here, whatever Blobs checked: the bag's manifest must
+	// never vouch for damaged content. The SHA-256 checked is the one
+	// the manifest line will carry, so the bytes are hashed once.
+	mismatch := func(got string) error {
+		return fmt.Errorf("export: blob %s: %w: content hashes to %s", digest, archive.ErrDigestMismatch, got)
+	}
+	if small {
+		data := buf[:n]
+		s256 := sha256.Sum256(data)
+		if got := hex.EncodeToString(s256[:]); got != digest {
+			return "", "", mismatch(got)
+		}
+		if w.meta.Guard == nil {
+			return name, ct, b.writeFileSum(name, data, &s256)
+		}
+		return name, ct, w.writeFile(b, name, data)
+	}
+	f, err := w.createIn(b, name)
 	if err != nil {
 		return "", "", err
 	}
-	// Checked again here, whatever Blobs checked: the bag's manifest must
-	// never vouch for damaged content. A payload file written directly
-	// has the SHA-256 its manifest line will carry; that is the one
-	// checked, so the bytes are hashed once.
 	pf, direct := f.(*payloadFile)
-	var src io.Reader = br
+	var src io.Reader = io.MultiReader(bytes.NewReader(buf[:n]), rc)
 	var h hash.Hash
 	if !direct {
 		h = sha256.New()
-		src = io.TeeReader(br, h)
+		src = io.TeeReader(src, h)
 	}
 	if _, err := io.Copy(f, src); err != nil {
 		f.Close()
@@ -332,7 +451,7 @@ func (w *bagWriter) copyBlob(ctx context.Context, dir, digest string) (string, s
 	}
 	if got != digest {
 		f.Close()
-		return "", "", fmt.Errorf("export: blob %s: %w: content hashes to %s", digest, archive.ErrDigestMismatch, got)
+		return "", "", mismatch(got)
 	}
 	return name, ct, f.Close()
 }
@@ -369,23 +488,126 @@ func extension(head []byte, ct string) string {
 	return ".bin"
 }
 
+// Write hands the item to the pool and commits, in order, the items the
+// pool has finished (waiting for the oldest when maxWindow are out). The
+// source never reuses an *Item (each is built anew), so the pool may
+// read it after Write returns; nothing changes it.
 func (w *bagWriter) Write(ctx context.Context, it *export.Item) error {
 	if err := w.poolCtx.Err(); err != nil {
 		return w.pool.Wait()
 	}
-	if w.itemsW == nil || w.itemsLine == itemsPerFile {
-		if err := w.nextItemsFile(); err != nil {
+	j := &itemJob{seq: w.submitted, it: it, done: make(chan struct{})}
+	w.submitted++
+	// The first item (in order) to name a blob copies it.
+	claim := func(m map[string]*blobSlot, dir, digest string, media bool) *blobSlot {
+		sl, ok := m[digest]
+		if !ok {
+			sl = &blobSlot{done: make(chan struct{})}
+			m[digest] = sl
+			j.copy = append(j.copy, blobCopy{slot: sl, dir: dir, digest: digest, media: media})
+		} else if sl.done != nil {
+			j.wait = append(j.wait, sl.done)
+		}
+		return sl
+	}
+	for _, r := range it.Raw {
+		j.raw = append(j.raw, claim(w.raw, "raw", r.Digest, false))
+	}
+	if w.meta.Media {
+		for _, m := range it.Media {
+			j.media = append(j.media, claim(w.media, "media", m.Digest, true))
+		}
+	}
+	j.batch = w.bag.Reserve()
+	w.window = append(w.window, j)
+	w.pool.Go(func() error {
+		j.err = w.prepare(ctx, j)
+		close(j.done)
+		return j.err
+	})
+	return w.drain(maxWindow)
+}
+
+// drain commits the items at the head of the window that are ready,
+// waiting for them while more than keep are out.
+func (w *bagWriter) drain(keep int) error {
+	for len(w.window) > 0 {
+		j := w.window[0]
+		if len(w.window) <= keep {
+			select {
+			case <-j.done:
+			default:
+				return nil
+			}
+		} else {
+			<-j.done
+		}
+		w.window[0] = nil
+		w.window = w.window[1:]
+		if err := w.commit(j); err != nil {
 			return err
 		}
 	}
-	w.itemsLine++
-	itemPath := w.itemsName
+	return nil
+}
+
+// itemPlace is where item seq (from 0) is: its items file and line.
+func itemPlace(seq int) (string, int) {
+	return fmt.Sprintf("items/items-%05d.jsonl", seq/itemsPerFile+1), seq%itemsPerFile + 1
+}
+
+// prepare does an item's work on a goroutine of the pool: it copies the
+// blobs it is the first to name and renders what commit appends.
+func (w *bagWriter) prepare(ctx context.Context, j *itemJob) (err error) {
+	defer j.batch.Done()
+	it := j.it
+	// The blobs this item copies, whatever happens: those waiting for
+	// them must not wait for ever.
+	defer func() {
+		for _, c := range j.copy {
+			if c.slot.path == "" && c.slot.err == nil {
+				c.slot.err = fmt.Errorf("export: blob %s not copied: %w", c.digest, export.ErrIncomplete)
+				if err != nil {
+					c.slot.err = err
+				}
+			}
+			close(c.slot.done)
+		}
+	}()
+	for _, c := range j.copy {
+		if err := w.poolCtx.Err(); err != nil {
+			return err
+		}
+		p, ct, err := w.copyBlob(ctx, j.batch, c.dir, c.digest)
+		if err != nil {
+			what := "raw response"
+			if c.media {
+				what = "media"
+			}
+			return fmt.Errorf("export: item %s: %s: %w", it.Key, what, err)
+		}
+		c.slot.path, c.slot.img = p, strings.HasPrefix(ct, "image/")
+	}
+	for _, ch := range j.wait {
+		select {
+		case <-ch:
+		case <-w.poolCtx.Done():
+			return w.poolCtx.Err()
+		}
+	}
+	for _, sl := range append(slices.Clip(j.raw), j.media...) {
+		if sl.err != nil {
+			return fmt.Errorf("export: item %s: %w", it.Key, sl.err)
+		}
+	}
+
+	itemPath, line := itemPlace(j.seq)
 	threadPath := ThreadPage(it.ThreadKey)
 	ij := itemJSON{Key: it.Key, Platform: it.Platform, Account: it.Account, ID: it.ID, Kind: it.Kind, ParentKey: it.ParentKey,
 		ThreadKey: it.ThreadKey, Role: it.Role, CreatedAt: it.CreatedAt, EditedAt: it.EditedAt, Edited: it.Edited, RemovedAt: it.RemovedAt,
 		FirstCaptured: it.FirstCaptured, LastCaptured: it.LastCaptured, Classification: it.Classification, Schedule: it.Schedule,
 		Exemptions: it.Exemptions, Holds: it.Holds, VersionCount: it.VersionCount, Redactions: it.Redactions, Thread: threadPath}
-	cust := custodyItem{Key: it.Key, File: itemPath, Line: w.itemsLine, Role: it.Role, CreatedAt: it.CreatedAt, RemovedAt: it.RemovedAt}
+	cust := custodyItem{Key: it.Key, File: itemPath, Line: line, Role: it.Role, CreatedAt: it.CreatedAt, RemovedAt: it.RemovedAt}
 	for _, v := range it.Versions {
 		b, err := w.versionBytes(ctx, it.Key, &v)
 		if err != nil {
@@ -398,37 +620,86 @@ func (w *bagWriter) Write(ctx context.Context, it *export.Item) error {
 		cust.Versions = append(cust.Versions, ref)
 		ref.Content = b
 		ij.Versions = append(ij.Versions, ref)
-		w.versions++
+		j.versions++
 	}
-	for _, r := range it.Raw {
-		p, ok := w.raw[r.Digest]
-		if !ok {
-			var err error
-			if p, _, err = w.copyBlob(ctx, "raw", r.Digest); err != nil {
-				return fmt.Errorf("export: item %s: raw response: %w", it.Key, err)
-			}
-			w.raw[r.Digest] = p
-		}
-		ij.Raw = append(ij.Raw, fileRef{Digest: r.Digest, CapturedAt: r.CapturedAt, File: p})
+	for i, r := range it.Raw {
+		ij.Raw = append(ij.Raw, fileRef{Digest: r.Digest, CapturedAt: r.CapturedAt, File: j.raw[i].path})
 	}
-	for _, m := range it.Media {
+	for i, m := range it.Media {
 		p := ""
-		if w.meta.Media {
-			var ok bool
-			if p, ok = w.media[m.Digest]; !ok {
-				var ct string
-				var err error
-				if p, ct, err = w.copyBlob(ctx, "media", m.Digest); err != nil {
-					return fmt.Errorf("export: item %s: media: %w", it.Key, err)
-				}
-				w.media[m.Digest] = p
-				w.mediaImg[m.Digest] = strings.HasPrefix(ct, "image/")
-			}
+		if j.media != nil {
+			p = j.media[i].path
 		}
 		ij.Media = append(ij.Media, mediaRef{fileRef: fileRef{Digest: m.Digest, CapturedAt: m.CapturedAt, File: p}, URL: m.URL, Type: m.Type, Alt: m.Alt})
 	}
+	cust.Redacted = len(it.Redactions) > 0
+
+	o := itemOuts.Get().(*itemOut)
+	j.out = o
+	o.line.Reset()
+	o.csv.Reset()
+	o.spool.Reset()
+	o.custody.Reset()
+	// The item's line: its content is the archived JSON byte for byte
+	// (no HTML escaping, no indentation, which would change it).
+	if err := writeItemLine(&o.line, &o.scratch, &o.ref, &ij); err != nil {
+		return fmt.Errorf("export: write %s: %w", itemPath, err)
+	}
+	// index.csv
+	for _, r := range tabular.Rows(it) {
+		o.cw.Write(append(r.Cells(), itemPath, strconv.Itoa(line), threadPath))
+	}
+	o.cw.Flush()
+	if err := o.cw.Error(); err != nil {
+		return err
+	}
+	// The viewer and the thread pages.
+	j.hv = html.NewItem(it, itemPath+"#"+strconv.Itoa(line), threadPath, func(d string) (string, bool) {
+		for i, m := range it.Media {
+			if m.Digest == d && j.media != nil {
+				return j.media[i].path, j.media[i].img
+			}
+		}
+		return "", false
+	})
+	o.spool.Write(encodeSpool(o.spool.AvailableBuffer(), &j.hv))
+	// The chain of custody.
+	cb, err := json.Marshal(cust)
+	if err != nil {
+		return err
+	}
+	o.custody.Write(cb)
+	return nil
+}
+
+// commit appends a prepared item to the bag's files, in the selection's
+// order.
+func (w *bagWriter) commit(j *itemJob) error {
+	if j.err != nil {
+		// The pool's first error, not one of those its end caused.
+		if err := w.pool.Wait(); err != nil {
+			return err
+		}
+		return j.err
+	}
+	o, it := j.out, j.it
+	defer itemOuts.Put(o)
+	for _, c := range j.copy {
+		c.slot.done = nil // copied: later items need not wait
+	}
+	if w.itemsW == nil || w.itemsLine == itemsPerFile {
+		if err := w.nextItemsFile(); err != nil {
+			return err
+		}
+	}
+	w.itemsLine++
+	if name, line := itemPlace(j.seq); name != w.itemsName || line != w.itemsLine {
+		return fmt.Errorf("export: item %s committed out of place (%s:%d, at %s:%d)", it.Key, name, line, w.itemsName, w.itemsLine)
+	}
+	if _, err := w.itemsW.Write(o.line.Bytes()); err != nil {
+		return fmt.Errorf("export: write %s: %w", w.itemsName, err)
+	}
 	if len(it.Redactions) > 0 {
-		cust.Redacted = true
 		w.redacted++
 		for _, r := range it.Redactions {
 			if w.red == nil {
@@ -437,65 +708,49 @@ func (w *bagWriter) Write(ctx context.Context, it *export.Item) error {
 			w.red.Write([]string{it.Key, r.Field, r.Kind, strconv.Itoa(r.Count), r.Decision, r.DecidedBy, r.Exemption, tabular.Neutralise(r.Reason)})
 		}
 	}
-	// The item's line: its content is the archived JSON byte for byte
-	// (no HTML escaping, no indentation, which would change it).
-	if err := w.writeItemLine(&ij); err != nil {
-		return fmt.Errorf("export: write %s: %w", itemPath, err)
+	if _, err := w.csvW.Write(o.csv.Bytes()); err != nil {
+		return err
 	}
-	// index.csv
-	for _, r := range tabular.Rows(it) {
-		cells := append(r.Cells(), itemPath, strconv.Itoa(w.itemsLine), threadPath)
-		if err := w.csv.Write(cells); err != nil {
-			return err
-		}
-	}
-	// The viewer and the thread pages.
-	hv := html.NewItem(it, itemPath+"#"+strconv.Itoa(w.itemsLine), threadPath, func(d string) (string, bool) { return w.media[d], w.mediaImg[d] })
-	w.chunk = append(w.chunk, hv)
+	w.chunk = append(w.chunk, j.hv)
 	if len(w.chunk) >= viewerChunk {
 		if err := w.flushChunk(); err != nil {
 			return err
 		}
 	}
-	w.spoolBuf = encodeSpool(w.spoolBuf[:0], &hv)
-	w.threads[it.ThreadKey] = append(w.threads[it.ThreadKey], span{w.spoolAt, int32(len(w.spoolBuf))})
-	n, err := w.spoolW.Write(w.spoolBuf)
+	w.threads[it.ThreadKey] = append(w.threads[it.ThreadKey], span{w.spoolAt, int32(o.spool.Len())})
+	n, err := w.spoolW.Write(o.spool.Bytes())
 	w.spoolAt += int64(n)
 	if err != nil {
 		return fmt.Errorf("export: spool: %w", err)
 	}
-	// The chain of custody.
-	cb, err := json.Marshal(cust)
-	if err != nil {
-		return err
-	}
 	if w.items > 0 {
 		w.custodyW.WriteString(",\n")
 	}
-	if _, err := w.custodyW.Write(cb); err != nil {
+	if _, err := w.custodyW.Write(o.custody.Bytes()); err != nil {
 		return fmt.Errorf("export: spool: %w", err)
 	}
+	w.versions += j.versions
 	w.items++
 	return nil
 }
 
-// writeItemLine writes an item's line. The versions' contents are
-// written as they are, not through encoding/json, which would validate
-// and compact each again (they are JSON the Source decoded, or that was
-// just encoded): the line is ij's encoding with each version's content
-// spliced in as its last member.
-func (w *bagWriter) writeItemLine(ij *itemJSON) error {
+// writeItemLine writes an item's line to dst (scratch and ref are
+// buffers it uses). The versions' contents are written as they are, not through
+// encoding/json, which would validate and compact each again (they are
+// JSON the Source decoded, or that was just encoded): the line is ij's
+// encoding with each version's content spliced in as its last member.
+func writeItemLine(dst, scratch, ref *bytes.Buffer, ij *itemJSON) error {
 	versions := ij.Versions
 	ij.Versions = nil
-	w.lineBuf.Reset()
-	enc := json.NewEncoder(&w.lineBuf)
+	scratch.Reset()
+	enc := json.NewEncoder(scratch)
 	enc.SetEscapeHTML(false)
 	err := enc.Encode(ij)
 	ij.Versions = versions
 	if err != nil {
 		return err
 	}
-	line := w.lineBuf.Bytes()
+	line := scratch.Bytes()
 	// Quotes inside JSON strings are escaped, so the member's name with
 	// its quotes occurs once, where encoding/json put it.
 	const member = `"versions":null`
@@ -503,34 +758,33 @@ func (w *bagWriter) writeItemLine(ij *itemJSON) error {
 	if i < 0 || bytes.Index(line[i+1:], []byte(member)) >= 0 {
 		return errors.New("item line: versions member not found once")
 	}
-	bw := w.itemsW
-	bw.Write(line[:i])
-	bw.WriteString(`"versions":[`)
+	dst.Write(line[:i])
+	dst.WriteString(`"versions":[`)
 	for k, v := range versions {
 		if k > 0 {
-			bw.WriteByte(',')
+			dst.WriteByte(',')
 		}
 		content := v.Content
 		v.Content = nil
-		w.refBuf.Reset()
-		renc := json.NewEncoder(&w.refBuf)
+		ref.Reset()
+		renc := json.NewEncoder(ref)
 		renc.SetEscapeHTML(false)
 		if err := renc.Encode(v); err != nil {
 			return err
 		}
-		b := bytes.TrimSuffix(w.refBuf.Bytes(), []byte("\n"))
+		b := bytes.TrimSuffix(ref.Bytes(), []byte("\n"))
 		if len(content) == 0 {
-			bw.Write(b)
+			dst.Write(b)
 			continue
 		}
-		bw.Write(b[:len(b)-1])
-		bw.WriteString(`,"content":`)
-		bw.Write(content)
-		bw.WriteByte('}')
+		dst.Write(b[:len(b)-1])
+		dst.WriteString(`,"content":`)
+		dst.Write(content)
+		dst.WriteByte('}')
 	}
-	bw.WriteByte(']')
-	_, err = bw.Write(line[i+len(member):])
-	return err
+	dst.WriteByte(']')
+	dst.Write(line[i+len(member):])
+	return nil
 }
 
 // nextItemsFile closes the items file being written and opens the next.
@@ -568,15 +822,12 @@ func (w *bagWriter) flushChunk() error {
 		return nil
 	}
 	name := fmt.Sprintf("viewer/items-%05d.js", len(w.scripts)+1)
-	b, err := html.DataScript(w.chunk)
-	if err != nil {
-		return err
-	}
-	if err := w.put(name, b); err != nil {
+	items := w.chunk
+	w.chunk = make([]html.Item, 0, viewerChunk)
+	if err := w.put(name, func() ([]byte, error) { return html.DataScript(items) }); err != nil {
 		return err
 	}
 	w.scripts = append(w.scripts, name)
-	w.chunk = w.chunk[:0]
 	return nil
 }
 
@@ -596,14 +847,16 @@ func (w *bagWriter) Finish(ctx context.Context) (export.Manifest, error) {
 		w.Abort()
 		return export.Manifest{}, fmt.Errorf("%w; %w: the bag was removed, nothing is at %s", err, export.ErrIncomplete, w.meta.Out)
 	}
+	if err := w.drain(0); err != nil {
+		return fail(err)
+	}
 	if err := w.flushChunk(); err != nil {
 		return fail(err)
 	}
 	if err := w.closeItemsFile(); err != nil {
 		return fail(err)
 	}
-	w.csv.Flush()
-	if err := w.csv.Error(); err != nil {
+	if err := w.csvW.Flush(); err != nil {
 		return fail(err)
 	}
 	if err := w.csvFile.Close(); err != nil {
@@ -630,7 +883,7 @@ func (w *bagWriter) Finish(ctx context.Context) (export.Manifest, error) {
 	if err := w.writeViewer(); err != nil {
 		return fail(err)
 	}
-	if err := w.put(FileStyle, []byte(html.ThreadCSS)); err != nil {
+	if err := w.put(FileStyle, func() ([]byte, error) { return []byte(html.ThreadCSS), nil }); err != nil {
 		return fail(err)
 	}
 	if err := w.pool.Wait(); err != nil {
@@ -712,7 +965,9 @@ func (w *bagWriter) writeThreads(ctx context.Context) error {
 			return err
 		}
 		k, spans := k, w.threads[k]
+		b := w.bag.Reserve()
 		w.pool.Go(func() error {
+			defer b.Done()
 			th := html.Thread{Key: k, Title: title, Base: strings.Repeat("../", strings.Count(ThreadPage(k), "/"))}
 			bp := pageBufs.Get().(*[]byte)
 			defer pageBufs.Put(bp)
@@ -745,7 +1000,7 @@ func (w *bagWriter) writeThreads(ctx context.Context) error {
 				th.Items = append(th.Items, hv)
 			}
 			*bp = html.AppendThread((*bp)[:0], th)
-			return w.writeFile(ThreadPage(k), *bp)
+			return w.writeFile(b, ThreadPage(k), *bp)
 		})
 	}
 	return nil
