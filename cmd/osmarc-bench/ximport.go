@@ -26,8 +26,8 @@ import (
 // The verdict judges the whole peak RSS, file-backed pages included, as
 // the target says "peak memory". Those pages are clean page cache
 // mapped by bbolt and bleve: the kernel can drop them under pressure
-// without swapping, and they grow with the archive (about 1.7 KB of
-// catalog and 0.85 KB of index per item), so an archive large enough
+// without swapping, and they grow with the archive (about 0.9 KB of
+// catalog and 0.8 KB of index per item), so an archive large enough
 // will exceed 300 MB of them whatever the import does; the heap is what
 // the import itself holds, and it must stay flat.
 func benchXImport(bin, work string, n, small int, seed uint64, env []string) (map[string]any, []row, error) {
