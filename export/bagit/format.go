@@ -553,7 +553,17 @@ func (w *bagWriter) drain(keep int) error {
 
 // itemPlace is where item seq (from 0) is: its items file and line.
 func itemPlace(seq int) (string, int) {
-	return fmt.Sprintf("items/items-%05d.jsonl", seq/itemsPerFile+1), seq%itemsPerFile + 1
+	return itemsFileName(seq/itemsPerFile + 1), seq%itemsPerFile + 1
+}
+
+// itemsFileName is the name of the n-th items file,
+// items/items-NNNNN.jsonl.
+func itemsFileName(n int) string {
+	d := strconv.Itoa(n)
+	if len(d) < 5 {
+		d = "00000"[len(d):] + d
+	}
+	return "items/items-" + d + ".jsonl"
 }
 
 // prepare does an item's work on a goroutine of the pool: it copies the
@@ -693,8 +703,8 @@ func (w *bagWriter) commit(j *itemJob) error {
 		}
 	}
 	w.itemsLine++
-	if name, line := itemPlace(j.seq); name != w.itemsName || line != w.itemsLine {
-		return fmt.Errorf("export: item %s committed out of place (%s:%d, at %s:%d)", it.Key, name, line, w.itemsName, w.itemsLine)
+	if j.seq/itemsPerFile+1 != w.itemsFiles || j.seq%itemsPerFile+1 != w.itemsLine {
+		return fmt.Errorf("export: item %s committed out of place (item %d, at %s:%d)", it.Key, j.seq, w.itemsName, w.itemsLine)
 	}
 	if _, err := w.itemsW.Write(o.line.Bytes()); err != nil {
 		return fmt.Errorf("export: write %s: %w", w.itemsName, err)
@@ -793,7 +803,7 @@ func (w *bagWriter) nextItemsFile() error {
 		return err
 	}
 	w.itemsFiles++
-	w.itemsName = fmt.Sprintf("items/items-%05d.jsonl", w.itemsFiles)
+	w.itemsName = itemsFileName(w.itemsFiles)
 	f, err := w.create(w.itemsName)
 	if err != nil {
 		return err

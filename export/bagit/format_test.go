@@ -16,6 +16,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/osmarc/osmarc/archive"
 	"github.com/osmarc/osmarc/export"
@@ -347,6 +348,52 @@ func TestExportBagManifestsDeterministic(t *testing.T) {
 			if len(a) == 0 || !bytes.Equal(a, b) {
 				t.Fatalf("%s differs between two exports:\n%s\n---\n%s", name, a, b)
 			}
+		}
+	}
+}
+
+// An item's line, its versions' contents spliced in as they are, is
+// byte for byte what encoding/json writes of the whole item, on values
+// that test the escaping: HTML characters (not escaped), invalid UTF-8,
+// line separators, times with and without fractions and zones, empty and
+// missing members.
+func TestItemLineIsEncodingJSON(t *testing.T) {
+	removed := time.Date(2024, 3, 1, 10, 0, 0, 123456789, time.UTC)
+	created := time.Date(2023, 12, 31, 23, 59, 59, 0, time.FixedZone("x", -5*3600))
+	odd := "a <b> & \"c\" \u2028 \xff\xfe é \x01"
+	content := json.RawMessage(`{"id":"1","text":"<i>hi</i> & \u2028"}`)
+	items := []itemJSON{
+		{Key: "facebook:acct:1", Platform: odd, Kind: "post", ThreadKey: "k", Role: "selected", CreatedAt: created, Thread: "threads/x.html",
+			Versions: []versionRef{{Digest: "v", CapturedAt: created, Content: content}}},
+		{Key: odd, ParentKey: odd, CreatedAt: created, EditedAt: removed, Edited: true, RemovedAt: &removed, FirstCaptured: removed, LastCaptured: created,
+			Classification: odd, Exemptions: []string{odd, ""}, Holds: []string{}, VersionCount: 3,
+			Raw:        []fileRef{{Digest: "d", CapturedAt: removed, File: odd}},
+			Media:      []mediaRef{{fileRef: fileRef{Digest: "m"}, URL: odd, Alt: odd}},
+			Redactions: []export.Redaction{{Field: "text", Kind: odd, Count: 2}},
+			Versions: []versionRef{{Digest: "v1", CapturedAt: removed, Capture: odd, Content: content},
+				{CapturedAt: created, Redacted: true, ContentSHA256: "s", Content: content}, {Digest: "v3"}}},
+	}
+	for i, ij := range items {
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(ij); err != nil {
+			t.Fatal(err)
+		}
+		var got, scratch, ref bytes.Buffer
+		if err := writeItemLine(&got, &scratch, &ref, &ij); err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != want.String() {
+			t.Errorf("item %d line\n got %s\nwant %s", i, got.Bytes(), want.Bytes())
+		}
+	}
+}
+
+func TestItemsFileName(t *testing.T) {
+	for n, want := range map[int]string{1: "items/items-00001.jsonl", 42: "items/items-00042.jsonl", 99999: "items/items-99999.jsonl", 123456: "items/items-123456.jsonl"} {
+		if got := itemsFileName(n); got != want || got != fmt.Sprintf("items/items-%05d.jsonl", n) {
+			t.Errorf("itemsFileName(%d) = %s", n, got)
 		}
 	}
 }
