@@ -281,3 +281,41 @@ func TestBatchNotDone(t *testing.T) {
 		t.Errorf("left %v", ents)
 	}
 }
+
+// Flush part way leaves the bag as it would be without it: files written
+// after it are in the bag and its manifests; Flush twice is harmless; a
+// bag aborted after a Flush leaves nothing.
+func TestFlush(t *testing.T) {
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "bag")
+	w, err := Create(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, w, "before.txt", "before")
+	w.Flush()
+	w.Flush()
+	writeFile(t, w, "after/after.txt", "after")
+	res, err := w.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Files != 2 {
+		t.Errorf("result %+v", res)
+	}
+	listed := checkBag(t, dir)
+	if _, ok := listed["data/after/after.txt"]; !ok {
+		t.Errorf("file written after Flush not listed: %v", listed)
+	}
+
+	w2, err := Create(filepath.Join(parent, "bag2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, w2, "a.txt", "a")
+	w2.Flush()
+	w2.Abort()
+	if ents, _ := os.ReadDir(parent); len(ents) != 1 {
+		t.Errorf("left beside the bag: %v", ents)
+	}
+}

@@ -884,10 +884,17 @@ func (w *bagWriter) Finish(ctx context.Context) (export.Manifest, error) {
 			return fail(err)
 		}
 	}
+	// What is written so far goes to disk while the thread pages are
+	// made (Finish still syncs everything).
+	w.bag.Flush()
+	// The chain of custody is copied from its spool on a goroutine of the
+	// pool, beside the thread pages.
+	cb := w.bag.Reserve()
+	w.pool.Go(func() error {
+		defer cb.Done()
+		return w.writeCustody(cb)
+	})
 	if err := w.writeThreads(ctx); err != nil {
-		return fail(err)
-	}
-	if err := w.writeCustody(); err != nil {
 		return fail(err)
 	}
 	if err := w.writeViewer(); err != nil {
@@ -1055,7 +1062,8 @@ type Custody struct {
 	Note          string             `json:"note"`
 }
 
-func (w *bagWriter) writeCustody() error {
+// writeCustody writes chain-of-custody.json in batch b.
+func (w *bagWriter) writeCustody(b *Batch) error {
 	if err := w.custodyW.Flush(); err != nil {
 		return fmt.Errorf("export: spool: %w", err)
 	}
@@ -1063,16 +1071,16 @@ func (w *bagWriter) writeCustody() error {
 		Exporter: w.meta.Exporter, JournalHead: w.meta.JournalHead, Selection: w.meta.Selection, Description: w.meta.Selection.String(),
 		Redacted: w.meta.Redacted, Withheld: w.meta.Withheld, ItemCount: w.items, VersionCount: w.versions,
 		Note: "Each item is on line Line of File; each version's content there is the archived normalised JSON byte for byte, so its SHA-256 equals the version's archived digest, unless the version is redacted: a redacted version's archived digest is left out, as it would let anyone test guesses at the redacted text, and content_sha256 gives its content's SHA-256 instead. The journal head names the state of the archive the export was taken from (osmarc verify checks the chain)."}
-	b, err := json.MarshalIndent(c, "", "  ")
+	head, err := json.MarshalIndent(c, "", "  ")
 	if err != nil {
 		return err
 	}
-	f, err := w.create(FileCustody)
+	f, err := w.createIn(b, FileCustody)
 	if err != nil {
 		return err
 	}
 	bw := bufio.NewWriterSize(f, 256<<10)
-	bw.Write(b[:len(b)-2]) // without the closing brace
+	bw.Write(head[:len(head)-2]) // without the closing brace
 	bw.WriteString(",\n  \"items\": [\n")
 	if _, err := w.custody.Seek(0, io.SeekStart); err != nil {
 		f.Close()
