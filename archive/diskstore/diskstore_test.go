@@ -5,7 +5,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/osmarc/osmarc/archive"
 	"github.com/osmarc/osmarc/archive/diskstore"
@@ -112,4 +114,38 @@ func TestSyncObject(t *testing.T) {
 	if err := s.SyncObject(ctx, "../outside"); err == nil {
 		t.Fatal("sync of an invalid key succeeded")
 	}
+}
+
+// BenchmarkPutBlobs writes small blobs (an item version's size), as a
+// capture does: the cost is the filesystem's, per object.
+func BenchmarkPutBlobs(b *testing.B) {
+	s, err := diskstore.Open(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	body := []byte(strings.Repeat("x", 600))
+	i := 0
+	cpu := func() (user, sys time.Duration) {
+		var ru syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+		return time.Duration(ru.Utime.Nano()), time.Duration(ru.Stime.Nano())
+	}
+	u0, s0 := cpu()
+	for b.Loop() {
+		i++
+		copy(body, []byte(strings.Repeat("0", 20)))
+		n := []byte(string(rune('a'+i%26)) + strings.Repeat("0", 19))
+		for j, k := 0, i; j < 19; j, k = j+1, k/10 {
+			n[1+j] = byte('0' + k%10)
+		}
+		copy(body, n)
+		d := archive.Sum(body)
+		if err := s.Put(ctx, archive.BlobKey(d), strings.NewReader(string(body)), int64(len(body)), d); err != nil {
+			b.Fatal(err)
+		}
+	}
+	u1, s1 := cpu()
+	b.ReportMetric(float64((u1-u0).Microseconds())/float64(i), "user-µs/op")
+	b.ReportMetric(float64((s1-s0).Microseconds())/float64(i), "sys-µs/op")
 }
