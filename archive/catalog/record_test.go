@@ -132,3 +132,29 @@ func TestItemHeadsAreTheItems(t *testing.T) {
 		}
 	}
 }
+
+// The catalog's item records against the JSON they replaced.
+func BenchmarkItemRecord(b *testing.B) {
+	it := recordItems()[0]
+	rec := encodeItem(&it)
+	js, _ := json.Marshal(it)
+	b.Run("binary", func(b *testing.B) {
+		for b.Loop() {
+			var got Item
+			if err := decodeItem([]byte(it.Key), encodeItem(&it), &got); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(len(rec)), "bytes")
+	})
+	b.Run("json", func(b *testing.B) {
+		for b.Loop() {
+			v, _ := json.Marshal(it)
+			var got Item
+			if err := json.Unmarshal(v, &got); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(len(js)), "bytes")
+	})
+}
