@@ -196,16 +196,20 @@ func (p *PendingDir) Abort() error {
 	return os.RemoveAll(p.Tmp)
 }
 
-// SyncTree makes a directory tree durable: one syncfs for its file system
-// (much cheaper than an fsync per file), then an fsync of each directory.
-func SyncTree(root string) error {
-	f, err := os.Open(root)
+// SyncFS flushes the whole file system that holds path (syncfs(2)).
+func SyncFS(path string) error {
+	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
-	err = unix.Syncfs(int(f.Fd()))
-	f.Close()
-	if err != nil {
+	defer f.Close()
+	return unix.Syncfs(int(f.Fd()))
+}
+
+// SyncTree makes a directory tree durable: one syncfs for its file system
+// (much cheaper than an fsync per file), then an fsync of each directory.
+func SyncTree(root string) error {
+	if err := SyncFS(root); err != nil {
 		return err
 	}
 	return filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {

@@ -741,19 +741,26 @@ func (c *Catalog) Items(f Filter) iter.Seq2[Item, error] {
 // Sightings returns every capture that saw the item, in capture order.
 func (c *Catalog) Sightings(key string) ([]Sighting, error) {
 	var out []Sighting
-	err := c.db.View(func(tx *bolt.Tx) error {
-		prefix := append([]byte(key), 0)
-		cur := tx.Bucket(bSightings).Cursor()
-		for k, v := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
-			var s Sighting
-			if err := decodeSighting(k, v, &s); err != nil {
-				return err
-			}
-			out = append(out, s)
-		}
-		return nil
+	err := c.db.View(func(tx *bolt.Tx) (err error) {
+		out, err = sightingsIn(tx, key)
+		return err
 	})
 	return out, err
+}
+
+// sightingsIn reads an item's sightings in a transaction, in capture order.
+func sightingsIn(tx *bolt.Tx, key string) ([]Sighting, error) {
+	var out []Sighting
+	prefix := append([]byte(key), 0)
+	cur := tx.Bucket(bSightings).Cursor()
+	for k, v := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
+		var s Sighting
+		if err := decodeSighting(k, v, &s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
 }
 
 // Capture returns one capture summary.

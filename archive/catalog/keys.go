@@ -67,16 +67,9 @@ func (c *Catalog) ItemSightings(key string) (Item, []Sighting, error) {
 		if err := decodeItem([]byte(key), v, &it); err != nil {
 			return err
 		}
-		prefix := append([]byte(key), 0)
-		cur := tx.Bucket(bSightings).Cursor()
-		for k, v := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
-			var s Sighting
-			if err := decodeSighting(k, v, &s); err != nil {
-				return err
-			}
-			out = append(out, s)
-		}
-		return nil
+		var err error
+		out, err = sightingsIn(tx, key)
+		return err
 	})
 	return it, out, err
 }

@@ -519,10 +519,7 @@ func (w *Writer) Flush() {
 	w.flushed = make(chan struct{})
 	go func() {
 		defer close(w.flushed)
-		if f, err := os.Open(w.tmp); err == nil {
-			unix.Syncfs(int(f.Fd()))
-			f.Close()
-		}
+		export.SyncFS(w.tmp) // Finish's sync reports what fails
 	}()
 }
 
@@ -535,13 +532,7 @@ func (w *Writer) sync() error {
 	if w.flushed != nil {
 		<-w.flushed
 	}
-	f, err := os.Open(w.tmp)
-	if err != nil {
-		return err
-	}
-	err = unix.Syncfs(int(f.Fd()))
-	f.Close()
-	if err != nil {
+	if err := export.SyncFS(w.tmp); err != nil {
 		return err
 	}
 	export.SyncDir(w.tmp)
