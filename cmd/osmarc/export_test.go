@@ -9,11 +9,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/osmarc/osmarc/archive"
+	"github.com/osmarc/osmarc/archive/archivetest"
 	"github.com/osmarc/osmarc/archive/stores"
 	"github.com/osmarc/osmarc/export/exporttest"
 )
@@ -282,5 +284,94 @@ func TestProduceQueryHold(t *testing.T) {
 	}
 	if h, ok := seen["facebook/3rd-brigade/p1"]; !ok || strings.Contains(h, "armoury-matter") {
 		t.Errorf("p1 (does not mention the armoury) holds %q (listed %v), want no armoury-matter", h, ok)
+	}
+}
+
+// A large export's thread pages: each account's threads share at most
+// 256 pages (the first byte of their key's SHA-256), every item's
+// thread link names a page that holds its thread's section, every item
+// is in its thread's section and in no other, and the bag validates.
+func TestExportBagitThreadPages(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	must(t, "init", "--data", dir)
+	corpus := filepath.Join(t.TempDir(), "corpus.jsonl")
+	f, err := os.Create(corpus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := archivetest.WriteCorpus(f, 3000, 7); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	must(t, "ingest", "--data", dir, corpus)
+	bag := filepath.Join(t.TempDir(), "bag")
+	must(t, "export", "--data", dir, "--format", "bagit", "--out", bag)
+	independentBagCheck(t, bag)
+	rows := readCSV(t, filepath.Join(bag, "data", "index.csv"))
+	col := slices.Index(rows[0], "thread_html")
+	threadCol := slices.Index(rows[0], "thread")
+	if col < 0 || threadCol < 0 || len(rows) != 3001 {
+		t.Fatalf("index.csv: %d rows, header %v", len(rows), rows[0])
+	}
+	want := map[string]map[string]bool{} // page → item keys on it
+	threads := map[string]string{}       // thread key → its link
+	for _, r := range rows[1:] {
+		page, frag, ok := strings.Cut(r[col], "#")
+		if !ok || frag != "thread-"+r[threadCol] {
+			t.Fatalf("item %s: thread link %q", r[0], r[col])
+		}
+		if l, seen := threads[r[threadCol]]; seen && l != r[col] {
+			t.Fatalf("thread %s linked as %s and %s", r[threadCol], l, r[col])
+		}
+		threads[r[threadCol]] = r[col]
+		if want[page] == nil {
+			want[page] = map[string]bool{}
+		}
+		want[page][r[0]] = true
+	}
+	pages, _ := filepath.Glob(filepath.Join(bag, "data", "threads", "*", "*", "*.html"))
+	if len(pages) != len(want) || len(pages) >= len(threads) || len(pages) > 6*256 {
+		t.Fatalf("%d pages for %d threads (%d linked)", len(pages), len(threads), len(want))
+	}
+	article := regexp.MustCompile(`<article id="([^"]+)"`)
+	section := regexp.MustCompile(`<section id="thread-([^"]+)">`)
+	several := 0
+	for page, keys := range want {
+		b, err := os.ReadFile(filepath.Join(bag, "data", filepath.FromSlash(page)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		secs := section.FindAllStringSubmatchIndex(string(b), -1)
+		if len(secs) > 1 {
+			several++
+		}
+		got := map[string]bool{}
+		for i, s := range secs {
+			end := len(b)
+			if i+1 < len(secs) {
+				end = secs[i+1][0]
+			}
+			th := string(b[s[2]:s[3]])
+			if !strings.HasPrefix(threads[th], page+"#") {
+				t.Errorf("%s holds thread %s, linked as %s", page, th, threads[th])
+			}
+			for _, m := range article.FindAllSubmatch(b[s[1]:end], -1) {
+				if got[string(m[1])] {
+					t.Errorf("%s shows %s twice", page, m[1])
+				}
+				got[string(m[1])] = true
+			}
+		}
+		if len(got) != len(keys) {
+			t.Errorf("%s shows %d items, index.csv links %d to it", page, len(got), len(keys))
+		}
+		for k := range keys {
+			if !got[k] {
+				t.Errorf("%s lacks %s", page, k)
+			}
+		}
+	}
+	if several == 0 {
+		t.Error("no page holds several threads: the test shows nothing")
 	}
 }

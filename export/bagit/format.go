@@ -52,8 +52,11 @@ import (
 //	raw/<aa>/<sha256>.<ext>      raw platform responses, each once (never
 //	                             in a redacted export)
 //	media/<aa>/<sha256>.<ext>    media files, each once (with --media)
-//	threads/<platform>/<account>/<root id>.html
-//	                             each thread: post, comments, versions
+//	threads/<platform>/<account>/<aa>.html
+//	                             the account's threads whose keys'
+//	                             SHA-256 begin with the byte <aa>, each
+//	                             a section (id "thread-" and the key):
+//	                             post, comments, versions
 //	redaction-log.csv, withholding-log.csv
 //	                             in a redacted export: where redactions
 //	                             were made and what was withheld
@@ -246,8 +249,26 @@ const itemsPerFile = 1000
 
 func fanned(dir, sum, ext string) string { return dir + "/" + sum[:2] + "/" + sum + ext }
 
-// ThreadPage is the thread's page in the payload.
-func ThreadPage(threadKey string) string { return "threads/" + safeKey(threadKey) + ".html" }
+// ThreadPage is the page in the payload that holds the thread: the
+// thread's account's directory (its key without the last element), and
+// in it the page of the threads whose keys' SHA-256 begin with the same
+// byte (<aa>.html). A thread's page is the same in every export; an
+// account has at most 256 pages, so a large export does not wait on
+// creating a file per thread (which costs this kind of file system far
+// more than writing the bytes), and a small one has a page a thread.
+func ThreadPage(threadKey string) string {
+	sum := sha256.Sum256([]byte(threadKey))
+	dir := "threads/"
+	if i := strings.LastIndexByte(threadKey, '/'); i > 0 {
+		dir += safeKey(threadKey[:i]) + "/"
+	}
+	return dir + hex.EncodeToString(sum[:1]) + ".html"
+}
+
+// ThreadLink is the link to the thread's section of its page.
+func ThreadLink(threadKey string) string {
+	return ThreadPage(threadKey) + "#" + html.ThreadID(threadKey)
+}
 
 func (w *bagWriter) Begin(ctx context.Context, m export.Meta) error {
 	if err := export.CheckOut(m.Out, m.Force); err != nil {
@@ -612,7 +633,7 @@ func (w *bagWriter) prepare(ctx context.Context, j *itemJob) (err error) {
 	}
 
 	itemPath, line := itemPlace(j.seq)
-	threadPath := ThreadPage(it.ThreadKey)
+	threadPath := ThreadLink(it.ThreadKey)
 	ij := itemJSON{Key: it.Key, Platform: it.Platform, Account: it.Account, ID: it.ID, Kind: it.Kind, ParentKey: it.ParentKey,
 		ThreadKey: it.ThreadKey, Role: it.Role, CreatedAt: it.CreatedAt, EditedAt: it.EditedAt, Edited: it.Edited, RemovedAt: it.RemovedAt,
 		FirstCaptured: it.FirstCaptured, LastCaptured: it.LastCaptured, Classification: it.Classification, Schedule: it.Schedule,
@@ -958,84 +979,153 @@ var spoolWindow int64 = 256 << 10
 // pageBufs are the buffers thread pages are read and rendered into.
 var pageBufs = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
 
-// writeThreads renders each thread's page from the spooled records.
+// pageFlush is how much of a page is rendered before it is written.
+const pageFlush = 256 << 10
+
+// writeThreads renders the thread pages from the spooled records.
 func (w *bagWriter) writeThreads(ctx context.Context) error {
 	if err := w.spoolW.Flush(); err != nil {
 		return fmt.Errorf("export: spool: %w", err)
 	}
-	keys := make([]string, 0, len(w.threads))
+	pages := map[string][]string{}
 	for k := range w.threads {
-		keys = append(keys, k)
+		p := ThreadPage(k)
+		pages[p] = append(pages[p], k)
 	}
-	sort.Strings(keys)
+	names := make([]string, 0, len(pages))
+	for p, keys := range pages {
+		sort.Strings(keys)
+		names = append(names, p)
+	}
+	sort.Strings(names)
 	title := w.title()
-	// Each page is read from the spool, rendered and written by a
-	// goroutine of the pool (ReadAt is safe from several at once), the
-	// accounts' directories taken in turn, so that the pool's writers
-	// create files in different directories rather than queue on one
-	// directory's lock.
-	for _, k := range interleaveDirs(keys) {
+	// Each page is rendered and written by a goroutine of the pool, a
+	// thread at a time (ReadAt is safe from several at once), so memory
+	// holds one thread, not one page; the accounts' directories are
+	// taken in turn, so that the pool's writers create files in
+	// different directories rather than queue on one directory's lock.
+	for _, name := range interleaveDirs(names) {
 		if err := w.poolCtx.Err(); err != nil {
 			return w.pool.Wait()
 		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		k, spans := k, w.threads[k]
+		name, keys := name, pages[name]
 		b := w.bag.Reserve()
 		w.pool.Go(func() error {
 			defer b.Done()
-			th := html.Thread{Key: k, Title: title, Base: strings.Repeat("../", strings.Count(ThreadPage(k), "/"))}
-			bp := pageBufs.Get().(*[]byte)
-			defer pageBufs.Put(bp)
-			// A thread's records are in spool order: read them in one
-			// pread when they lie close together (replies usually
-			// follow their post), else one by one.
-			var window []byte
-			first, last := spans[0], spans[len(spans)-1]
-			if end := last.off + int64(last.n); end-first.off <= spoolWindow {
-				window = slices.Grow((*bp)[:0], int(end-first.off))[:end-first.off]
-				*bp = window[:0]
-				if _, err := w.spool.ReadAt(window, first.off); err != nil {
-					return fmt.Errorf("export: spool: %w", err)
-				}
-			}
-			for _, sp := range spans {
-				var b []byte
-				if window != nil {
-					b = window[sp.off-first.off : sp.off-first.off+int64(sp.n)]
-				} else {
-					b = make([]byte, sp.n)
-					if _, err := w.spool.ReadAt(b, sp.off); err != nil {
-						return fmt.Errorf("export: spool: %w", err)
-					}
-				}
-				hv, err := decodeSpool(b)
-				if err != nil {
-					return fmt.Errorf("export: spool: %w", err)
-				}
-				th.Items = append(th.Items, hv)
-			}
-			*bp = html.AppendThread((*bp)[:0], th)
-			return w.writeFile(b, ThreadPage(k), *bp)
+			return w.writePage(b, name, title, keys)
 		})
 	}
 	return nil
 }
 
-// interleaveDirs orders sorted thread keys one from each page directory
-// in turn (the order pages are written in; what they hold does not
-// depend on it).
-func interleaveDirs(keys []string) []string {
+// writePage writes the page name of batch b: the threads keys, in order.
+func (w *bagWriter) writePage(b *Batch, name, title string, keys []string) error {
+	base := strings.Repeat("../", strings.Count(name, "/"))
+	pg := html.Page{Heading: path.Dir(strings.TrimPrefix(name, "threads/")), Title: title, Base: base}
+	if pg.Heading == "." {
+		pg.Heading = ""
+	}
+	pg.Heading = strings.TrimPrefix(pg.Heading+", page "+strings.TrimSuffix(path.Base(name), ".html"), ", ")
+	for _, k := range keys {
+		pg.Threads = append(pg.Threads, html.Contents{Key: k, Items: len(w.threads[k])})
+	}
+	bp := pageBufs.Get().(*[]byte)
+	defer pageBufs.Put(bp)
+	rp := pageBufs.Get().(*[]byte)
+	defer pageBufs.Put(rp)
+	page := html.AppendPageHead((*bp)[:0], pg)
+	var f io.WriteCloser
+	flush := func() error {
+		if f == nil {
+			var err error
+			if f, err = w.createIn(b, name); err != nil {
+				return err
+			}
+		}
+		_, err := f.Write(page)
+		page = page[:0]
+		return err
+	}
+	for _, k := range keys {
+		items, err := w.threadItems(rp, w.threads[k])
+		if err != nil {
+			if f != nil {
+				f.Close()
+			}
+			return err
+		}
+		page = html.AppendThread(page, base, html.Thread{Key: k, Items: items})
+		if len(page) >= pageFlush {
+			if err := flush(); err != nil {
+				if f != nil {
+					f.Close()
+				}
+				return err
+			}
+		}
+	}
+	page = append(page, html.PageEnd...)
+	defer func() { *bp = page[:0] }()
+	if f == nil {
+		// The whole page in one write.
+		return w.writeFile(b, name, page)
+	}
+	if err := flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// threadItems reads a thread's records from the spool, into buf's
+// storage when they lie close together (replies usually follow their
+// post: one pread), else one by one.
+func (w *bagWriter) threadItems(buf *[]byte, spans []span) ([]html.Item, error) {
+	items := make([]html.Item, 0, len(spans))
+	var window []byte
+	first, last := spans[0], spans[len(spans)-1]
+	if end := last.off + int64(last.n); end-first.off <= spoolWindow {
+		window = slices.Grow((*buf)[:0], int(end-first.off))[:end-first.off]
+		*buf = window[:0]
+		if _, err := w.spool.ReadAt(window, first.off); err != nil {
+			return nil, fmt.Errorf("export: spool: %w", err)
+		}
+	}
+	for _, sp := range spans {
+		var b []byte
+		if window != nil {
+			b = window[sp.off-first.off : sp.off-first.off+int64(sp.n)]
+		} else {
+			b = make([]byte, sp.n)
+			if _, err := w.spool.ReadAt(b, sp.off); err != nil {
+				return nil, fmt.Errorf("export: spool: %w", err)
+			}
+		}
+		hv, err := decodeSpool(b)
+		if err != nil {
+			return nil, fmt.Errorf("export: spool: %w", err)
+		}
+		items = append(items, hv)
+	}
+	return items, nil
+}
+
+// interleaveDirs orders sorted page names one from each directory in
+// turn (the order pages are written in; what they hold does not depend
+// on it).
+func interleaveDirs(names []string) []string {
 	var dirs [][]string
-	for i, k := range keys {
-		if i == 0 || path.Dir(ThreadPage(k)) != path.Dir(ThreadPage(keys[i-1])) {
+	for i, k := range names {
+		if i == 0 || path.Dir(k) != path.Dir(names[i-1]) {
 			dirs = append(dirs, nil)
 		}
 		dirs[len(dirs)-1] = append(dirs[len(dirs)-1], k)
 	}
-	out := make([]string, 0, len(keys))
-	for len(out) < len(keys) {
+	out := make([]string, 0, len(names))
+	for len(out) < len(names) {
 		for i, d := range dirs {
 			if len(d) > 0 {
 				out, dirs[i] = append(out, d[0]), d[1:]

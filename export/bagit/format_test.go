@@ -93,7 +93,7 @@ func TestExportBag(t *testing.T) {
 		sort.Strings(ls)
 		golden(t, name, []byte(strings.Join(ls, "")))
 	}
-	for _, name := range []string{"chain-of-custody.json", "index.csv", "threads/facebook/3rd-brigade/p1.html", "items/items-00001.jsonl"} {
+	for _, name := range []string{"chain-of-custody.json", "index.csv", ThreadPage("facebook/3rd-brigade/p1"), "items/items-00001.jsonl"} {
 		b, err := os.ReadFile(filepath.Join(dir, "data", name))
 		if err != nil {
 			t.Fatal(err)
@@ -178,7 +178,7 @@ func TestExportBag(t *testing.T) {
 		t.Errorf("media: %v", err)
 	}
 	// Hostile text is escaped in the thread page.
-	page, _ := os.ReadFile(filepath.Join(dir, "data", "threads", "facebook", "3rd-brigade", "p1.html"))
+	page, _ := os.ReadFile(filepath.Join(dir, "data", ThreadPage("facebook/3rd-brigade/p1")))
 	if bytes.Contains(page, []byte("<script>alert")) || bytes.Contains(page, []byte("<img src=x")) || !bytes.Contains(page, []byte("&lt;script&gt;alert")) {
 		t.Errorf("thread page does not escape archived text")
 	}
@@ -187,7 +187,7 @@ func TestExportBag(t *testing.T) {
 			t.Errorf("thread page lacks %q", want)
 		}
 	}
-	p3, _ := os.ReadFile(filepath.Join(dir, "data", "threads", "facebook", "3rd-brigade", "p3.html"))
+	p3, _ := os.ReadFile(filepath.Join(dir, "data", ThreadPage("facebook/3rd-brigade/p3")))
 	if !bytes.Contains(p3, []byte("removed at source")) {
 		t.Errorf("p3 page lacks the removal marker")
 	}

@@ -101,12 +101,20 @@ func TestViewerInChromium(t *testing.T) {
 	if got := eval[string](t, ctx, `performance.getEntriesByType("resource").map(function(e){return e.name}).filter(function(n){return n.indexOf("file:")!==0}).join(" ")`); got != "" {
 		t.Errorf("requests outside the package: %s", got)
 	}
-	// A thread page, opened from disk, shows its items and the image.
-	if _, err := chromedp.Run(ctx, chromedp.Steps(chromedp.Navigate("file://"+filepath.Join(dir, "data", ThreadPage(exporttest.Keys[5]))), chromedp.WaitVisible(chromedp.CSS(`article`)))); err != nil {
+	// The thread link an item carries, opened from disk, goes to the
+	// thread's section of its page, which shows its items and the image.
+	link := ThreadLink(exporttest.Keys[5])
+	if _, err := chromedp.Run(ctx, chromedp.Steps(chromedp.Navigate("file://"+filepath.Join(dir, "data", link)), chromedp.WaitVisible(chromedp.CSS(`article`)))); err != nil {
 		t.Fatal(err)
 	}
-	if n := eval[int](t, ctx, `document.querySelectorAll("article").length`); n != 5 {
-		t.Errorf("thread page shows %d items", n)
+	if got := eval[string](t, ctx, `(function(){var s=document.querySelector("section:target");return s?s.id:""})()`); got != "thread-"+exporttest.Keys[5] {
+		t.Errorf("the link %s opens at section %q", link, got)
+	}
+	if n := eval[int](t, ctx, `document.querySelectorAll("section:target article").length`); n != 5 {
+		t.Errorf("thread section shows %d items", n)
+	}
+	if n := eval[int](t, ctx, `document.querySelectorAll("nav a[href='#thread-`+exporttest.Keys[5]+`']").length`); n != 1 {
+		t.Errorf("the page's table of threads links the thread %d times", n)
 	}
 	if r := eval[string](t, ctx, `getComputedStyle(document.querySelector("article")).borderTopLeftRadius`); r != "6px" {
 		t.Errorf("thread page's shared stylesheet not applied (border radius %q)", r)

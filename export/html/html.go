@@ -1,6 +1,7 @@
-// Package html renders exported items for people: one static HTML page
-// per thread (the post and its comments, nested by reply, every version
-// exported side by side, removed-at-source and edited markers, media),
+// Package html renders exported items for people: static HTML thread
+// pages (each thread a section: the post and its comments, nested by
+// reply, every version exported side by side, removed-at-source and
+// edited markers, media),
 // and the offline viewer of a package: index.html with its own small CSS
 // and JavaScript, which reads the package's items from plain script files
 // beside it, so it opens from disk in any browser with no server and no
@@ -126,14 +127,32 @@ func NewItem(it *export.Item, itemPath, threadPath string, mediaPath func(digest
 type Thread struct {
 	Key   string
 	Items []Item
-	// Title says what the package is, for the page's heading.
-	Title string
-	// Base is the relative path from the thread page to the data
-	// directory ("../../../"), which item and media paths are relative to.
-	Base string
-	// Up is Base + "index.html", set by WriteThread.
-	Up string
 }
+
+// Page is what a thread page says before its threads. A package's thread
+// pages each hold several threads (one file per thread would make a
+// large export wait on creating files): each thread is a section whose
+// id is ThreadID of its key, so a link to page#id opens at the thread.
+type Page struct {
+	// Heading says which threads the page holds.
+	Heading string
+	// Title says what the package is.
+	Title string
+	// Base is the relative path from the page to the data directory
+	// ("../../../"), which item and media paths are relative to.
+	Base string
+	// Threads are the page's threads in the order their sections follow.
+	Threads []Contents
+}
+
+// Contents is one line of a page's table of threads.
+type Contents struct {
+	Key   string
+	Items int
+}
+
+// ThreadID is the id of a thread's section on its page.
+func ThreadID(threadKey string) string { return "thread-" + threadKey }
 
 // node is an item with its replies, as the page nests them.
 type node struct {
@@ -154,24 +173,22 @@ var funcs = template.FuncMap{
 //go:embed thread.css
 var ThreadCSS string
 
-// WriteThread writes a thread's page: the items nested by reply, oldest
-// first at each level; an item whose parent is not in the package is
-// shown at the top level, marked. th.Items is sorted in place.
-func WriteThread(w io.Writer, th Thread) error {
-	_, err := w.Write(AppendThread(nil, th))
-	return err
-}
+// AppendPageHead appends a thread page's start to dst: its head, heading
+// and table of threads. The page is AppendPageHead, then AppendThread for
+// each of p.Threads in order, then PageEnd.
+func AppendPageHead(dst []byte, p Page) []byte { return appendPageHead(dst, &p) }
 
-// AppendThread appends the page WriteThread writes to dst and returns
-// the extended slice.
-func AppendThread(dst []byte, th Thread) []byte {
+// AppendThread appends a thread's section of a page whose Base is base:
+// the items nested by reply, oldest first at each level; an item whose
+// parent is not in the package is shown at the top level, marked.
+// th.Items is sorted in place.
+func AppendThread(dst []byte, base string, th Thread) []byte {
 	sort.SliceStable(th.Items, func(i, j int) bool {
 		if th.Items[i].Created != th.Items[j].Created {
 			return th.Items[i].Created < th.Items[j].Created
 		}
 		return th.Items[i].Key < th.Items[j].Key
 	})
-	th.Up = th.Base + "index.html"
 	nodes := make([]node, len(th.Items))
 	byKey := make(map[string]*node, len(th.Items))
 	for i, it := range th.Items {
@@ -181,7 +198,7 @@ func AppendThread(dst []byte, th Thread) []byte {
 			ms := make([]Media, len(it.Media))
 			for j, m := range it.Media {
 				if m.Path != "" {
-					m.Path = th.Base + m.Path
+					m.Path = base + m.Path
 				}
 				ms[j] = m
 			}
@@ -200,7 +217,7 @@ func AppendThread(dst []byte, th Thread) []byte {
 		n.Orphan = n.Parent != ""
 		roots = append(roots, n)
 	}
-	return appendThread(dst, &th, roots)
+	return appendSection(dst, &th, roots)
 }
 
 //go:embed viewer.html.tmpl

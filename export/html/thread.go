@@ -16,32 +16,57 @@ import (
 // (appendURL). testdata/thread.html.tmpl is the template this writer
 // replaced; a test renders both and compares them byte for byte.
 
-// appendThread appends th's page, with its roots, to dst.
-func appendThread(dst []byte, th *Thread, roots []*node) []byte {
+// appendPageHead appends a thread page's start: head, heading and the
+// table of its threads.
+func appendPageHead(dst []byte, p *Page) []byte {
 	dst = append(dst, `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src 'self' file: data:; style-src 'self' file:">
 <meta name="referrer" content="no-referrer">
-<title>Thread `...)
-	dst = appendText(dst, th.Key)
+<title>Threads `...)
+	dst = appendText(dst, p.Heading)
 	dst = append(dst, "</title>\n<link rel=\"stylesheet\" href=\""...)
-	dst = appendURL(dst, th.Base)
+	dst = appendURL(dst, p.Base)
 	dst = append(dst, "style.css\">\n</head>\n<body>\n<header>\n<p><a href=\""...)
-	dst = appendURL(dst, th.Up)
-	dst = append(dst, `">`...)
-	dst = appendText(dst, th.Title)
-	dst = append(dst, "</a></p>\n<h1>Thread <code>"...)
-	dst = appendText(dst, th.Key)
+	dst = appendURL(dst, p.Base)
+	dst = append(dst, `index.html">`...)
+	dst = appendText(dst, p.Title)
+	dst = append(dst, "</a></p>\n<h1>Threads <code>"...)
+	dst = appendText(dst, p.Heading)
 	dst = append(dst, "</code></h1>\n<p>"...)
+	dst = strconv.AppendInt(dst, int64(len(p.Threads)), 10)
+	dst = append(dst, " thread(s) on this page. Times are UTC.</p>\n<nav><ul>"...)
+	for _, c := range p.Threads {
+		dst = append(dst, "\n<li><a href=\""...)
+		dst = appendURL(dst, "#"+ThreadID(c.Key))
+		dst = append(dst, "\"><code>"...)
+		dst = appendText(dst, c.Key)
+		dst = append(dst, "</code></a>, "...)
+		dst = strconv.AppendInt(dst, int64(c.Items), 10)
+		dst = append(dst, " item(s)</li>"...)
+	}
+	return append(dst, "\n</ul></nav>\n</header>\n<main>\n"...)
+}
+
+// appendSection appends one thread's section, with its roots.
+func appendSection(dst []byte, th *Thread, roots []*node) []byte {
+	dst = append(dst, "\n<section id=\""...)
+	dst = appendText(dst, ThreadID(th.Key))
+	dst = append(dst, "\">\n<h2>Thread <code>"...)
+	dst = appendText(dst, th.Key)
+	dst = append(dst, "</code></h2>\n<p>"...)
 	dst = strconv.AppendInt(dst, int64(len(th.Items)), 10)
-	dst = append(dst, " item(s) in this package. Times are UTC.</p>\n</header>\n<main>\n"...)
+	dst = append(dst, " item(s) in this package.</p>\n"...)
 	for _, n := range roots {
 		dst = appendNode(dst, n)
 	}
-	return append(dst, "\n</main>\n</body>\n</html>\n\n"...)
+	return append(dst, "</section>\n"...)
 }
+
+// PageEnd is what ends a thread page, after its sections.
+const PageEnd = "\n</main>\n</body>\n</html>\n"
 
 // appendNode appends one item's article, its replies nested in it.
 func appendNode(dst []byte, n *node) []byte {

@@ -10,53 +10,65 @@ import (
 	"testing"
 )
 
-// oraclePage renders th with testdata/thread.html.tmpl, the html/template
-// page AppendThread replaced, as WriteThread did before.
-func oraclePage(t *testing.T, th Thread) []byte {
+// oraclePage renders p with its threads with testdata/thread.html.tmpl,
+// an html/template page of what AppendPageHead, AppendThread and PageEnd
+// write directly.
+func oraclePage(t *testing.T, p Page, threads []Thread) []byte {
 	t.Helper()
 	src, err := os.ReadFile("testdata/thread.html.tmpl")
 	if err != nil {
 		t.Fatal(err)
 	}
-	page := template.Must(template.New("thread").Funcs(funcs).Parse(string(src)))
-	items := append([]Item(nil), th.Items...)
-	sort.SliceStable(items, func(i, j int) bool {
-		if items[i].Created != items[j].Created {
-			return items[i].Created < items[j].Created
-		}
-		return items[i].Key < items[j].Key
-	})
-	th.Up = th.Base + "index.html"
-	for i := range items {
-		ms := make([]Media, len(items[i].Media))
-		for j, m := range items[i].Media {
-			if m.Path != "" {
-				m.Path = th.Base + m.Path
+	fm := template.FuncMap{"threadID": ThreadID, "threadHref": func(k string) string { return "#" + ThreadID(k) }}
+	for k, f := range funcs {
+		fm[k] = f
+	}
+	page := template.Must(template.New("thread").Funcs(fm).Parse(string(src)))
+	type section struct {
+		Thread
+		Roots []*node
+	}
+	var sections []section
+	for _, th := range threads {
+		items := append([]Item(nil), th.Items...)
+		sort.SliceStable(items, func(i, j int) bool {
+			if items[i].Created != items[j].Created {
+				return items[i].Created < items[j].Created
 			}
-			ms[j] = m
+			return items[i].Key < items[j].Key
+		})
+		for i := range items {
+			ms := make([]Media, len(items[i].Media))
+			for j, m := range items[i].Media {
+				if m.Path != "" {
+					m.Path = p.Base + m.Path
+				}
+				ms[j] = m
+			}
+			items[i].Media = ms
 		}
-		items[i].Media = ms
-	}
-	th.Items = items
-	nodes := map[string]*node{}
-	for i := range items {
-		nodes[items[i].Key] = &node{Item: items[i]}
-	}
-	var roots []*node
-	for i := range items {
-		n := nodes[items[i].Key]
-		if p, ok := nodes[n.Parent]; ok && n.Parent != n.Key {
-			p.Replies = append(p.Replies, n)
-			continue
+		th.Items = items
+		nodes := map[string]*node{}
+		for i := range items {
+			nodes[items[i].Key] = &node{Item: items[i]}
 		}
-		n.Orphan = n.Parent != ""
-		roots = append(roots, n)
+		var roots []*node
+		for i := range items {
+			n := nodes[items[i].Key]
+			if p, ok := nodes[n.Parent]; ok && n.Parent != n.Key {
+				p.Replies = append(p.Replies, n)
+				continue
+			}
+			n.Orphan = n.Parent != ""
+			roots = append(roots, n)
+		}
+		sections = append(sections, section{th, roots})
 	}
 	var b bytes.Buffer
 	if err := page.Execute(&b, struct {
-		Thread
-		Roots []*node
-	}{th, roots}); err != nil {
+		Page
+		Threads []section
+	}{p, sections}); err != nil {
 		t.Fatal(err)
 	}
 	return b.Bytes()
@@ -76,24 +88,52 @@ func pick(r *rand.Rand) string {
 	return nasty[r.IntN(len(nasty))]
 }
 
-// AppendThread writes exactly what the html/template page wrote, for
-// every shape of thread (replies, orphans, versions, media, badges) and
-// every string the escaping treats specially.
-func TestAppendThreadIsTheTemplatePage(t *testing.T) {
+// A thread page written directly is exactly what the html/template page
+// writes, for every shape of thread (replies, orphans, versions, media,
+// badges), one thread or several on a page, and every string the
+// escaping treats specially.
+func TestThreadPageIsTheTemplatePage(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for n := 0; n < 400; n++ {
-		th := Thread{Key: pick(r), Title: pick(r), Base: strings.Repeat("../", r.IntN(4))}
+		p := Page{Heading: pick(r), Title: pick(r), Base: strings.Repeat("../", r.IntN(4))}
 		if r.IntN(4) == 0 {
-			th.Base = pick(r)
+			p.Base = pick(r)
 		}
+		threads := make([]Thread, 1+r.IntN(3))
+		for ti := range threads {
+			threads[ti] = randomThread(r)
+			p.Threads = append(p.Threads, Contents{Key: threads[ti].Key, Items: len(threads[ti].Items)})
+		}
+		want := oraclePage(t, p, threads)
+		got := AppendPageHead(nil, p)
+		for _, th := range threads {
+			got = AppendThread(got, p.Base, th)
+		}
+		got = append(got, PageEnd...)
+		if !bytes.Equal(got, want) {
+			i := 0
+			for i < len(got) && i < len(want) && got[i] == want[i] {
+				i++
+			}
+			lo := max(0, i-80)
+			t.Fatalf("page %d differs at byte %d:\n got …%q\nwant …%q", n, i, got[lo:min(len(got), i+80)], want[lo:min(len(want), i+80)])
+		}
+	}
+}
+
+func randomThread(r *rand.Rand) Thread {
+	{
+		th := Thread{Key: pick(r)}
 		count := 1 + r.IntN(6)
+		used := map[string]bool{} // an item's key is unique
 		for i := 0; i < count; i++ {
 			it := Item{Key: "k" + string(rune('a'+i)), Kind: pick(r), Author: pick(r), Handle: pick(r), Lang: pick(r), URL: pick(r),
 				Created: []string{"2024-01-01T00:00:00Z", "2024-01-02T00:00:00Z", pick(r)}[r.IntN(3)], Edited: pick(r), IsEdited: r.IntN(2) == 0,
 				Removed: pick(r), VersionCount: r.IntN(5), Class: pick(r), Schedule: pick(r), Role: []string{"selected", "thread"}[r.IntN(2)]}
-			if r.IntN(4) == 0 {
-				it.Key = pick(r)
+			if k := pick(r); r.IntN(4) == 0 && !used[k] {
+				it.Key = k
 			}
+			used[it.Key] = true
 			switch r.IntN(3) {
 			case 0:
 				it.Parent = "ka"
@@ -118,15 +158,6 @@ func TestAppendThreadIsTheTemplatePage(t *testing.T) {
 			}
 			th.Items = append(th.Items, it)
 		}
-		want := oraclePage(t, th)
-		got := AppendThread(nil, th)
-		if !bytes.Equal(got, want) {
-			i := 0
-			for i < len(got) && i < len(want) && got[i] == want[i] {
-				i++
-			}
-			lo := max(0, i-80)
-			t.Fatalf("thread %d differs at byte %d:\n got …%q\nwant …%q", n, i, got[lo:min(len(got), i+80)], want[lo:min(len(want), i+80)])
-		}
+		return th
 	}
 }
