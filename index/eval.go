@@ -289,13 +289,12 @@ func prefixEnd(p []byte) []byte {
 }
 
 // stem is a stem of a language field: the documents holding it in each
-// weight tier, and (worked out when asked for) all of them. The field
-// holds each stem once per document, with its tier (tierTerm), so a
-// stem's documents are the union of its tier terms, which are disjoint.
+// weight tier. The field holds each stem once per document, with its
+// tier (tierTerm), so a stem's documents are the union of its tier
+// terms, which are disjoint.
 type stem struct {
 	field, term string
 	tiers       map[int]bits
-	all         bits
 	n           uint64
 }
 
@@ -342,15 +341,14 @@ func (st *stem) parts(seg int) []*roaring.Bitmap {
 	return out
 }
 
-// docs is every document holding the stem (shared: never modify).
-func (st *stem) docs(e *engine) bits {
-	if st.all == nil {
-		st.all = e.empty()
-		for i := range e.segs {
-			st.all[i] = union(st.parts(i)...)
-		}
+// subtract is r without the stem's documents, taken out tier by tier: r
+// is often much smaller than a common stem's documents, whose union
+// would cost more than the subtraction.
+func (st *stem) subtract(r bits) bits {
+	for _, q := range st.tierList() {
+		r = andNot(r, st.tiers[q])
 	}
-	return st.all
+	return r
 }
 
 // union of bitmaps; nil and empty ones are skipped. The result may be one

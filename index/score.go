@@ -245,7 +245,7 @@ func (s *scorer) byTier(skip, k int) ([]scored, error) {
 		if rest == nil {
 			rest = r
 			for _, st := range l.stems {
-				rest = andNot(rest, st.docs(s.p.e))
+				rest = st.subtract(rest)
 			}
 		}
 		return rest
@@ -338,8 +338,10 @@ func (s *scorer) accumulate(r bits, k int) ([]scored, error) {
 				// much as the stems are common).
 				floor := roaring.And(rb, l.match[si])
 				for _, st := range l.stems {
-					if c := st.docs(s.p.e)[si]; c != nil && !floor.IsEmpty() {
-						floor.AndNot(c)
+					for _, q := range st.tierList() {
+						if c := st.tiers[q][si]; c != nil && !floor.IsEmpty() {
+							floor.AndNot(c)
+						}
 					}
 				}
 				add(floor, l.boost*floorWeight*l.maxIDF)
