@@ -3,6 +3,7 @@ package index_test
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -70,5 +71,42 @@ func TestAnIndexOfAnOlderFormatIsRebuiltNotSearched(t *testing.T) {
 	defer ro.Close()
 	if got := keys(t, ro, "parade"); len(got) != 3 {
 		t.Errorf("rebuilt, read-only: %v", got)
+	}
+}
+
+// A new index is made whole or not at all: made beside its directory and
+// renamed into place. What a creation killed part way left (a directory
+// without bleve's meta file, a half-made index beside it) is replaced,
+// and the new index opens, for writing and for reading.
+func TestIndexIsCreatedWhole(t *testing.T) {
+	base := t.TempDir()
+	dir := filepath.Join(base, index.DirName)
+	if err := os.MkdirAll(filepath.Join(dir, "store"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "store", "root.bolt"), []byte("half"), 0o640)
+	os.MkdirAll(filepath.Join(base, index.DirName+".new-123"), 0o750)
+	ix, err := index.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "index_meta.json")); err != nil {
+		t.Errorf("no meta file: %v", err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(base, index.DirName+".*")); len(left) != 0 {
+		t.Errorf("left beside the index: %v", left)
+	}
+	ro, err := index.OpenReadOnly(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ro.Close()
+	// Damaged after it was made: refused as index.ErrDamaged, not made again.
+	os.WriteFile(filepath.Join(dir, "store", "root.bolt"), []byte("damaged"), 0o640)
+	if _, err := index.Open(dir); !errors.Is(err, index.ErrDamaged) {
+		t.Errorf("open of a damaged index: %v", err)
 	}
 }

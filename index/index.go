@@ -19,6 +19,7 @@ import (
 	"github.com/blevesearch/bleve/v2/mapping"
 	bindex "github.com/blevesearch/bleve_index_api"
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/sys/unix"
 
 	"github.com/osmarc/osmarc/archive"
 	"github.com/osmarc/osmarc/archive/catalog"
@@ -44,6 +45,10 @@ var (
 	// osmarc that indexed items another way (see sameFormat): it cannot
 	// be searched until osmarc reindex rebuilds it.
 	ErrOldFormat = errors.New("search index built by another version of osmarc")
+	// ErrDamaged is returned by Open and OpenReadOnly when bleve cannot
+	// open the index in the directory: osmarc reindex rebuilds it
+	// (ForReindex).
+	ErrDamaged = errors.New("search index cannot be opened")
 )
 
 // VersionReader reads one version's content by its digest.
@@ -103,6 +108,14 @@ func Open(dir string) (*Index, error) {
 	}
 	ix.idx, ix.stale = idx, !sameFormat(idx)
 	return ix, nil
+}
+
+// ForReindex is the index in dir for Reindex only, not opened: when Open
+// fails with ErrDamaged, Reindex builds the new index beside the damaged
+// one and puts it in its place, as it does beside a whole one. Until then
+// every other use of it fails.
+func ForReindex(dir string) *Index {
+	return &Index{dir: dir, inflight: make(chan struct{}, liveInflight), failed: make(chan error, 1)}
 }
 
 // asyncErrors maps the directory of each index open for writing to its
@@ -216,16 +229,7 @@ func openBleveWith(dir string, readOnly bool, extra map[string]interface{}) (ble
 		if readOnly {
 			return nil, fmt.Errorf("%w in %s: run osmarc reindex", ErrNoIndex, dir)
 		}
-		// bleve keeps the settings it is created with in the index's
-		// meta file; extra ones are for this opening only.
-		idx, err = bleve.NewUsing(dir, newMapping(), "scorch", "scorch", map[string]interface{}{"bolt_timeout": "1s"})
-		if err != nil {
-			return nil, fmt.Errorf("index: create %s: %w", dir, err)
-		}
-		if len(extra) == 0 {
-			return idx, nil
-		}
-		if err := idx.Close(); err != nil {
+		if err := createBleve(dir); err != nil {
 			return nil, fmt.Errorf("index: create %s: %w", dir, err)
 		}
 		if idx, err = bleve.OpenUsing(dir, cfg); err != nil {
@@ -233,7 +237,7 @@ func openBleveWith(dir string, readOnly bool, extra map[string]interface{}) (ble
 		}
 		return idx, nil
 	default:
-		return nil, fmt.Errorf("index: open %s: %w (run osmarc reindex to rebuild it)", dir, err)
+		return nil, fmt.Errorf("index: open %s: %w: %w (run osmarc reindex to rebuild it)", dir, ErrDamaged, err)
 	}
 }
 
@@ -649,17 +653,29 @@ func (ix *Index) Reindex(ctx context.Context, a *archive.Archive, progress func(
 		}
 		ix.idx = nil
 	}
-	old := ix.dir + ".old"
-	os.RemoveAll(old)
-	if err := os.Rename(ix.dir, old); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("index: reindex: %w", err)
+	// The new index takes the old one's name in one step (the two are
+	// exchanged, then the old removed): a process killed at any point
+	// leaves a whole index at ix.dir, the old or the new.
+	err = unix.Renameat2(unix.AT_FDCWD, tmpDir, unix.AT_FDCWD, ix.dir, unix.RENAME_EXCHANGE)
+	switch {
+	case errors.Is(err, unix.ENOENT): // no old index
+		err = os.Rename(tmpDir, ix.dir)
+	case errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS):
+		// A file system that cannot exchange: aside, then in.
+		old := ix.dir + ".old"
+		os.RemoveAll(old)
+		if err = os.Rename(ix.dir, old); err == nil {
+			if err = os.Rename(tmpDir, ix.dir); err != nil {
+				os.Rename(old, ix.dir)
+			}
+			os.RemoveAll(old)
+		}
 	}
-	if err := os.Rename(tmpDir, ix.dir); err != nil {
-		os.Rename(old, ix.dir)
+	if err != nil {
 		return fmt.Errorf("index: reindex: %w", err)
 	}
 	syncDir(filepath.Dir(ix.dir))
-	os.RemoveAll(old)
+	os.RemoveAll(tmpDir)
 	idx, err := openBleveWith(ix.dir, false, liveSettings)
 	if err != nil {
 		return err
@@ -769,6 +785,57 @@ func (ix *Index) Compact(ctx context.Context) error {
 		return fmt.Errorf("index: compact: %w", err)
 	}
 	return ctx.Err()
+}
+
+// createBleve makes a new, empty index at dir, whole or not at all: it
+// is made beside dir, synced, and renamed into place. bleve writes its
+// meta file first and the mapping into its store after: a process
+// killed in between, had the index been made in place, left one that
+// could not be opened again. A directory at dir without bleve's meta file
+// is such a beginning (the error that sent us here says so) and is
+// replaced, as are the beginnings beside it of earlier attempts. bleve
+// keeps the settings an index is created with in its meta file; the
+// opening's settings are given when it is opened.
+func createBleve(dir string) error {
+	old, _ := filepath.Glob(dir + ".new-*")
+	for _, o := range old {
+		os.RemoveAll(o)
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), filepath.Base(dir)+".new-")
+	if err != nil {
+		return err
+	}
+	idx, err := bleve.NewUsing(tmp, newMapping(), "scorch", "scorch", map[string]interface{}{"bolt_timeout": "1s"})
+	if err == nil {
+		err = idx.Close()
+	}
+	if err == nil {
+		err = syncFS(tmp)
+	}
+	if err == nil {
+		if _, serr := os.Stat(filepath.Join(dir, "index_meta.json")); errors.Is(serr, os.ErrNotExist) {
+			err = os.RemoveAll(dir)
+		}
+	}
+	if err == nil {
+		err = os.Rename(tmp, dir)
+	}
+	if err != nil {
+		os.RemoveAll(tmp)
+		return err
+	}
+	syncDir(filepath.Dir(dir))
+	return nil
+}
+
+// syncFS makes durable what was written to the file system holding dir.
+func syncFS(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return unix.Syncfs(int(d.Fd()))
 }
 
 func syncDir(dir string) {

@@ -114,7 +114,12 @@ func (g *globalOptions) closeAll() error {
 func reindexArchive(ctx context.Context, g *globalOptions, a *archive.Archive) (uint64, time.Duration, error) {
 	start := time.Now()
 	ix, err := openIndex(g, a)
-	if err != nil {
+	if errors.Is(err, index.ErrDamaged) {
+		// An index bleve cannot open is what reindex is for.
+		fmt.Fprintf(g.stderr, "osmarc: reindex: the old index cannot be opened (%v); building a new one\n", err)
+		ix = index.ForReindex(filepath.Join(a.Dir(), index.DirName))
+		wireRecords(a, newRecords(g, a), ix)
+	} else if err != nil {
 		return 0, 0, err
 	}
 	defer func() {
