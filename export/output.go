@@ -8,11 +8,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"golang.org/x/sys/unix"
 	"hash"
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/osmarc/osmarc/archive"
 )
 
 // CheckOut fails with ErrExists when out exists and force is false, and
@@ -112,7 +113,7 @@ func (p *PendingFile) Commit() (File, error) {
 		return File{}, fmt.Errorf("export: move into %s: %w", p.out, err)
 	}
 	p.done = true
-	SyncDir(filepath.Dir(p.out))
+	archive.SyncDir(filepath.Dir(p.out))
 	return File{Path: p.out, Size: p.n, SHA256: hex.EncodeToString(p.h.Sum(nil))}, nil
 }
 
@@ -180,7 +181,7 @@ func (p *PendingDir) Commit() error {
 		return fmt.Errorf("export: move into %s: %w", p.out, err)
 	}
 	p.done = true
-	SyncDir(filepath.Dir(p.out))
+	archive.SyncDir(filepath.Dir(p.out))
 	if old != "" {
 		os.RemoveAll(old)
 	}
@@ -196,20 +197,10 @@ func (p *PendingDir) Abort() error {
 	return os.RemoveAll(p.Tmp)
 }
 
-// SyncFS flushes the whole file system that holds path (syncfs(2)).
-func SyncFS(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return unix.Syncfs(int(f.Fd()))
-}
-
 // SyncTree makes a directory tree durable: one syncfs for its file system
 // (much cheaper than an fsync per file), then an fsync of each directory.
 func SyncTree(root string) error {
-	if err := SyncFS(root); err != nil {
+	if err := archive.SyncFS(root); err != nil {
 		return err
 	}
 	return filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
@@ -217,19 +208,10 @@ func SyncTree(root string) error {
 			return err
 		}
 		if d.IsDir() {
-			SyncDir(p)
+			archive.SyncDir(p)
 		}
 		return nil
 	})
-}
-
-// SyncDir fsyncs a directory, so a rename into it lasts; it is best
-// effort (errors are ignored).
-func SyncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
 }
 
 // Progress is told after each item written.

@@ -674,7 +674,7 @@ func (ix *Index) Reindex(ctx context.Context, a *archive.Archive, progress func(
 	if err != nil {
 		return fmt.Errorf("index: reindex: %w", err)
 	}
-	syncDir(filepath.Dir(ix.dir))
+	archive.SyncDir(filepath.Dir(ix.dir))
 	os.RemoveAll(tmpDir)
 	idx, err := openBleveWith(ix.dir, false, liveSettings)
 	if err != nil {
@@ -810,7 +810,7 @@ func createBleve(dir string) error {
 		err = idx.Close()
 	}
 	if err == nil {
-		err = syncFS(tmp)
+		err = archive.SyncFS(tmp)
 	}
 	if err == nil {
 		if _, serr := os.Stat(filepath.Join(dir, "index_meta.json")); errors.Is(serr, os.ErrNotExist) {
@@ -824,25 +824,8 @@ func createBleve(dir string) error {
 		os.RemoveAll(tmp)
 		return err
 	}
-	syncDir(filepath.Dir(dir))
+	archive.SyncDir(filepath.Dir(dir))
 	return nil
-}
-
-// syncFS makes durable what was written to the file system holding dir.
-func syncFS(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return unix.Syncfs(int(d.Fd()))
-}
-
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
 }
 
 // snapshot returns a point-in-time reader of the index; the caller closes

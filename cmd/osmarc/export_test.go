@@ -15,7 +15,6 @@ import (
 	"testing"
 
 	"github.com/osmarc/osmarc/archive"
-	"github.com/osmarc/osmarc/archive/archivetest"
 	"github.com/osmarc/osmarc/archive/stores"
 	"github.com/osmarc/osmarc/export/exporttest"
 )
@@ -294,16 +293,7 @@ func TestProduceQueryHold(t *testing.T) {
 func TestExportBagitThreadPages(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	must(t, "init", "--data", dir)
-	corpus := filepath.Join(t.TempDir(), "corpus.jsonl")
-	f, err := os.Create(corpus)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := archivetest.WriteCorpus(f, 3000, 7); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-	must(t, "ingest", "--data", dir, corpus)
+	must(t, "ingest", "--data", dir, corpusFile(t, 3000))
 	bag := filepath.Join(t.TempDir(), "bag")
 	must(t, "export", "--data", dir, "--format", "bagit", "--out", bag)
 	independentBagCheck(t, bag)

@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/osmarc/osmarc/archive/archivetest"
 	"github.com/osmarc/osmarc/archive/s3store/s3test"
 )
 
@@ -138,12 +137,7 @@ func TestCrashSafetyS3(t *testing.T) {
 // items.
 func crashTest(t *testing.T, storeArgs func(i int) []string) {
 	const items = 4000
-	input := filepath.Join(t.TempDir(), "corpus.jsonl")
-	f, _ := os.Create(input)
-	if _, err := archivetest.WriteCorpus(f, items, 7); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
+	input := corpusFile(t, items)
 	base := t.TempDir()
 	// Each archive gets its own directory and store prefix, retries too.
 	archives := 0

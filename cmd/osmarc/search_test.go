@@ -341,16 +341,7 @@ func TestRebuildAndReindexRebuildTheIndex(t *testing.T) {
 // --all streams every hit, however many pages they make.
 func TestSearchAllMoreThanAPage(t *testing.T) {
 	dir := newArchive(t)
-	corpus := filepath.Join(t.TempDir(), "corpus.jsonl")
-	f, err := os.Create(corpus)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := archivetest.WriteCorpus(f, 300, 7); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-	must(t, "ingest", "--data", dir, corpus)
+	must(t, "ingest", "--data", dir, corpusFile(t, 300))
 	must(t, "reindex", "--data", dir)
 	page := searchJSON(t, dir, "parade")
 	if page.Total <= 2*20 || len(page.Hits) != 20 {
@@ -464,4 +455,22 @@ func TestSearchByHold(t *testing.T) {
 	if code != 1 || out != "" || !strings.Contains(errs, `search: --hold: hold "nonesuch"`) || strings.Count(errs, "\n") != 1 {
 		t.Errorf("unknown hold: exit %d, %q, %q", code, out, errs)
 	}
+}
+
+// corpusFile writes n items of archivetest's corpus (seed 7) to a file of
+// the test's and returns its path.
+func corpusFile(t *testing.T, n int) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "corpus.jsonl")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := archivetest.WriteCorpus(f, n, 7); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -46,6 +46,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/osmarc/osmarc/archive"
 	"github.com/osmarc/osmarc/export"
 )
 
@@ -519,7 +520,7 @@ func (w *Writer) Flush() {
 	w.flushed = make(chan struct{})
 	go func() {
 		defer close(w.flushed)
-		export.SyncFS(w.tmp) // Finish's sync reports what fails
+		archive.SyncFS(w.tmp) // Finish's sync reports what fails
 	}()
 }
 
@@ -532,13 +533,13 @@ func (w *Writer) sync() error {
 	if w.flushed != nil {
 		<-w.flushed
 	}
-	if err := export.SyncFS(w.tmp); err != nil {
+	if err := archive.SyncFS(w.tmp); err != nil {
 		return err
 	}
-	export.SyncDir(w.tmp)
-	export.SyncDir(filepath.Join(w.tmp, "data"))
+	archive.SyncDir(w.tmp)
+	archive.SyncDir(filepath.Join(w.tmp, "data"))
 	for d := range w.dirs {
-		export.SyncDir(d)
+		archive.SyncDir(d)
 	}
 	return nil
 }
@@ -665,7 +666,7 @@ func (w *Writer) finish() (Result, error) {
 		}
 		return res, fmt.Errorf("bagit: move the bag into %s: %w", w.final, err)
 	}
-	export.SyncDir(filepath.Dir(w.final))
+	archive.SyncDir(filepath.Dir(w.final))
 	if old != "" {
 		os.RemoveAll(old)
 	}
