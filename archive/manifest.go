@@ -219,11 +219,11 @@ func ReadManifest(r io.Reader, name string) iter.Seq2[ManifestLine, error] {
 				sawHeader = true
 			case "blob":
 				ml.Blob = new(ManifestBlob)
-				err = json.Unmarshal(raw, ml.Blob)
+				err = jsonUnmarshal(raw, ml.Blob)
 				blobs++
 			case "item":
 				ml.Item = new(ManifestItem)
-				err = json.Unmarshal(raw, ml.Item)
+				err = jsonUnmarshal(raw, ml.Item)
 				items++
 			case "footer":
 				ml.Footer = new(ManifestFooter)
