@@ -979,8 +979,9 @@ var spoolWindow int64 = 256 << 10
 // pageBufs are the buffers thread pages are read and rendered into.
 var pageBufs = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
 
-// pageFlush is how much of a page is rendered before it is written.
-const pageFlush = 256 << 10
+// pageFlush is how much of a page is rendered before it is written (a
+// page that fits is written in one write); a variable for tests.
+var pageFlush = 256 << 10
 
 // writeThreads renders the thread pages from the spooled records.
 func (w *bagWriter) writeThreads(ctx context.Context) error {

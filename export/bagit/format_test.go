@@ -281,7 +281,8 @@ func (d damaged) Open(ctx context.Context, digest string) (io.ReadCloser, error)
 }
 
 // Thread pages are the same whether a thread's records are read from the
-// spool in one read or one by one.
+// spool in one read or one by one, and whether a page is written whole or
+// a thread at a time.
 func TestThreadPagesReadEitherWay(t *testing.T) {
 	f := exporttest.Build(t)
 	o := export.SourceOptions{Keys: export.KeyList(exporttest.Keys), Versions: export.VersionsAll, Threads: true}
@@ -302,12 +303,16 @@ func TestThreadPagesReadEitherWay(t *testing.T) {
 	defer func(w int64) { spoolWindow = w }(spoolWindow)
 	spoolWindow = 0
 	apart := pages()
-	if len(together) == 0 || len(together) != len(apart) {
-		t.Fatalf("%d pages read together, %d apart", len(together), len(apart))
+	// Written a thread at a time, as a page larger than pageFlush is.
+	defer func(f int) { pageFlush = f }(pageFlush)
+	pageFlush = 1
+	streamed := pages()
+	if len(together) == 0 || len(together) != len(apart) || len(together) != len(streamed) {
+		t.Fatalf("%d pages read together, %d apart, %d streamed", len(together), len(apart), len(streamed))
 	}
 	multi := 0
 	for name, page := range together {
-		if apart[name] != page {
+		if apart[name] != page || streamed[name] != page {
 			t.Errorf("%s differs", name)
 		}
 		if strings.Count(page, "<article") > 1 {
