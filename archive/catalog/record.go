@@ -1,11 +1,12 @@
 package catalog
 
 import (
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/osmarc/osmarc/archive/binrec"
 )
 
 // Item and sighting records are kept in a compact binary form rather than
@@ -46,33 +47,22 @@ const (
 	itemRemoved = 1 << iota
 )
 
-type recWriter []byte
-
-func (w *recWriter) uvarint(v uint64) { *w = binary.AppendUvarint(*w, v) }
-
-func (w *recWriter) str(s string) {
-	w.uvarint(uint64(len(s)))
-	*w = append(*w, s...)
-}
-
-func (w *recWriter) bytes(b []byte) {
-	w.uvarint(uint64(len(b)))
-	*w = append(*w, b...)
-}
+// recWriter writes a record: binrec's fields, and times and digests.
+type recWriter struct{ binrec.Writer }
 
 func (w *recWriter) time(t time.Time) {
-	*w = binary.AppendVarint(*w, t.Unix())
-	w.uvarint(uint64(t.Nanosecond()))
+	w.Varint(t.Unix())
+	w.Uvarint(uint64(t.Nanosecond()))
 }
 
 func (w *recWriter) digest(d string) {
 	if len(d) == 64 && isLowerHex(d) {
-		*w = append(*w, digestRaw)
-		*w, _ = hex.AppendDecode(*w, []byte(d)) // checked above: it is hex
+		w.Byte(digestRaw)
+		w.Writer, _ = hex.AppendDecode(w.Writer, []byte(d)) // checked above: it is hex
 		return
 	}
-	*w = append(*w, digestString)
-	w.str(d)
+	w.Byte(digestString)
+	w.Str(d)
 }
 
 func isLowerHex(s string) bool {
@@ -85,226 +75,140 @@ func isLowerHex(s string) bool {
 	return true
 }
 
-func (w *recWriter) strs(ss []string) {
-	w.uvarint(uint64(len(ss)))
-	for _, s := range ss {
-		w.str(s)
-	}
-}
-
-// recReader reads a record; the first error sticks and every later read
-// returns zero values.
-type recReader struct {
-	b   []byte
-	err error
-}
-
-func (r *recReader) fail() {
-	if r.err == nil {
-		r.err = errRecord
-	}
-	r.b = nil
-}
-
-func (r *recReader) byte() byte {
-	if len(r.b) == 0 {
-		r.fail()
-		return 0
-	}
-	c := r.b[0]
-	r.b = r.b[1:]
-	return c
-}
-
-func (r *recReader) uvarint() uint64 {
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.fail()
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *recReader) varint() int64 {
-	v, n := binary.Varint(r.b)
-	if n <= 0 {
-		r.fail()
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *recReader) raw() []byte {
-	n := r.uvarint()
-	if n > uint64(len(r.b)) {
-		r.fail()
-		return nil
-	}
-	b := r.b[:n:n]
-	r.b = r.b[n:]
-	return b
-}
-
-func (r *recReader) str() string { return string(r.raw()) }
+// recReader reads a record: binrec's fields, and times and digests.
+type recReader struct{ binrec.Reader }
 
 func (r *recReader) time() time.Time {
-	s := r.varint()
-	ns := r.uvarint()
+	s := r.Varint()
+	ns := r.Uvarint()
 	if ns >= 1e9 {
-		r.fail()
+		r.Fail()
 		return time.Time{}
 	}
 	return time.Unix(s, int64(ns)).UTC()
 }
 
 func (r *recReader) digest() string {
-	switch r.byte() {
+	switch r.Byte() {
 	case digestRaw:
-		if len(r.b) < 32 {
-			r.fail()
+		if len(r.B) < 32 {
+			r.Fail()
 			return ""
 		}
-		s := hex.EncodeToString(r.b[:32])
-		r.b = r.b[32:]
+		s := hex.EncodeToString(r.B[:32])
+		r.B = r.B[32:]
 		return s
 	case digestString:
-		return r.str()
+		return r.Str()
 	}
-	r.fail()
+	r.Fail()
 	return ""
 }
 
-func (r *recReader) count() int {
-	n := r.uvarint()
-	// Every element takes at least one byte.
-	if n > uint64(len(r.b)) {
-		r.fail()
-		return 0
-	}
-	return int(n)
-}
-
-func (r *recReader) strs() []string {
-	n := r.count()
-	if n == 0 {
-		return nil
-	}
-	out := make([]string, n)
-	for i := range out {
-		out[i] = r.str()
-	}
-	return out
-}
-
 func (r *recReader) end(what string, key []byte) error {
-	if r.err == nil && len(r.b) != 0 {
-		r.err = errRecord
-	}
-	if r.err != nil {
-		return fmt.Errorf("catalog: %s %q: %w", what, key, r.err)
+	if r.End() != nil {
+		return fmt.Errorf("catalog: %s %q: %w", what, key, errRecord)
 	}
 	return nil
 }
 
 // encodeItem is an item's record (its key is the record's key, not in it).
 func encodeItem(it *Item) []byte {
-	w := make(recWriter, 0, 160+len(it.Versions)*48)
-	w = append(w, recItem)
+	w := recWriter{make(binrec.Writer, 0, 160+len(it.Versions)*48)}
+	w.Byte(recItem)
 	var flags uint64
 	if it.RemovedAt != nil {
 		flags |= itemRemoved
 	}
-	w.uvarint(flags)
-	w.str(it.Platform)
-	w.str(it.Account)
-	w.str(it.ID)
-	w.str(it.Kind)
+	w.Uvarint(flags)
+	w.Str(it.Platform)
+	w.Str(it.Account)
+	w.Str(it.ID)
+	w.Str(it.Kind)
 	w.time(it.CreatedAt)
 	w.time(it.FirstSeen)
 	w.time(it.LastSeen)
-	w.uvarint(uint64(len(it.Versions)))
+	w.Uvarint(uint64(len(it.Versions)))
 	for _, v := range it.Versions {
 		w.digest(v.Digest)
-		w.uvarint(uint64(v.Size))
+		w.Uvarint(uint64(v.Size))
 		w.time(v.CapturedAt)
-		w.str(v.Capture)
+		w.Str(v.Capture)
 	}
 	if it.RemovedAt != nil {
 		w.time(*it.RemovedAt)
 	}
-	w.str(it.RemovedBy)
-	w.strs(it.SeenBy)
-	return w
+	w.Str(it.RemovedBy)
+	w.Strs(it.SeenBy)
+	return w.Writer
 }
 
 // decodeItem reads the record v of the item whose key is k.
 func decodeItem(k, v []byte, it *Item) error {
-	r := recReader{b: v}
-	if r.byte() != recItem {
-		r.fail()
+	r := recReader{binrec.Reader{B: v}}
+	if r.Byte() != recItem {
+		r.Fail()
 	}
-	flags := r.uvarint()
+	flags := r.Uvarint()
 	*it = Item{Key: string(k)}
-	it.Platform = r.str()
-	it.Account = r.str()
-	it.ID = r.str()
-	it.Kind = r.str()
+	it.Platform = r.Str()
+	it.Account = r.Str()
+	it.ID = r.Str()
+	it.Kind = r.Str()
 	it.CreatedAt = r.time()
 	it.FirstSeen = r.time()
 	it.LastSeen = r.time()
-	if n := r.count(); n > 0 {
+	if n := r.Count(); n > 0 {
 		it.Versions = make([]Version, n)
 		for i := range it.Versions {
 			v := &it.Versions[i]
 			v.Digest = r.digest()
-			v.Size = int64(r.uvarint())
+			v.Size = int64(r.Uvarint())
 			v.CapturedAt = r.time()
-			v.Capture = r.str()
+			v.Capture = r.Str()
 		}
 	}
 	if flags&itemRemoved != 0 {
 		t := r.time()
 		it.RemovedAt = &t
 	}
-	it.RemovedBy = r.str()
-	it.SeenBy = r.strs()
+	it.RemovedBy = r.Str()
+	it.SeenBy = r.Strs()
 	return r.end("item", k)
 }
 
 // encodeSighting is a sighting's record (its key is the item's key, a
 // zero byte and the capture's id).
 func encodeSighting(s *Sighting) []byte {
-	w := make(recWriter, 0, 112+len(s.Metrics)+len(s.Media)*33)
-	w = append(w, recSighting)
-	w.str(s.Capture)
+	w := recWriter{make(binrec.Writer, 0, 112+len(s.Metrics)+len(s.Media)*33)}
+	w.Byte(recSighting)
+	w.Str(s.Capture)
 	w.digest(s.Version)
 	w.digest(s.Raw)
 	w.time(s.SeenAt)
-	w.bytes(s.Metrics)
-	w.uvarint(uint64(len(s.Media)))
+	w.Bytes(s.Metrics)
+	w.Uvarint(uint64(len(s.Media)))
 	for _, m := range s.Media {
 		w.digest(m)
 	}
-	return w
+	return w.Writer
 }
 
 // decodeSighting reads the record v, whose key is k.
 func decodeSighting(k, v []byte, s *Sighting) error {
-	r := recReader{b: v}
-	if r.byte() != recSighting {
-		r.fail()
+	r := recReader{binrec.Reader{B: v}}
+	if r.Byte() != recSighting {
+		r.Fail()
 	}
 	*s = Sighting{}
-	s.Capture = r.str()
+	s.Capture = r.Str()
 	s.Version = r.digest()
 	s.Raw = r.digest()
 	s.SeenAt = r.time()
-	if m := r.raw(); len(m) > 0 {
+	if m := r.Raw(); len(m) > 0 {
 		s.Metrics = append([]byte(nil), m...)
 	}
-	if n := r.count(); n > 0 {
+	if n := r.Count(); n > 0 {
 		s.Media = make([]string, n)
 		for i := range s.Media {
 			s.Media[i] = r.digest()
@@ -325,19 +229,19 @@ type ItemHead struct {
 // DecodeItemHead reads an item record's head, without the rest: key and
 // record as ScanItems gives them.
 func DecodeItemHead(key, rec []byte, h *ItemHead) error {
-	r := recReader{b: rec}
-	if r.byte() != recItem {
-		r.fail()
+	r := recReader{binrec.Reader{B: rec}}
+	if r.Byte() != recItem {
+		r.Fail()
 	}
-	r.uvarint() // flags
+	r.Uvarint() // flags
 	h.Key = string(key)
-	h.Platform = r.str()
-	h.Account = r.str()
-	r.raw() // id
-	r.raw() // kind
+	h.Platform = r.Str()
+	h.Account = r.Str()
+	r.Raw() // id
+	r.Raw() // kind
 	h.CreatedAt = r.time()
-	if r.err != nil {
-		return fmt.Errorf("catalog: item %q: %w", key, r.err)
+	if r.Err != nil {
+		return fmt.Errorf("catalog: item %q: %w", key, errRecord)
 	}
 	return nil
 }
