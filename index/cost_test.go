@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -67,9 +66,8 @@ func BenchmarkIndexing(b *testing.B) {
 }
 
 func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	u, s := archivetest.CPU()
+	return u + s
 }
 
 // corpusDocs are the documents of the search benchmark's corpus, as it

@@ -8,6 +8,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -98,4 +99,14 @@ func New(tb testing.TB) (*archive.Archive, *memstore.Store, *Clock) {
 	}
 	tb.Cleanup(func() { a.Close() })
 	return a, store, clock
+}
+
+// CPU is the CPU time this process has used so far, user and system: for
+// benchmarks on a shared machine, where wall time says little.
+func CPU() (user, sys time.Duration) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0, 0
+	}
+	return time.Duration(ru.Utime.Nano()), time.Duration(ru.Stime.Nano())
 }

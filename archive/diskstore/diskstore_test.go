@@ -2,14 +2,14 @@ package diskstore_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/osmarc/osmarc/archive"
+	"github.com/osmarc/osmarc/archive/archivetest"
 	"github.com/osmarc/osmarc/archive/diskstore"
 	"github.com/osmarc/osmarc/archive/storetest"
 )
@@ -126,26 +126,16 @@ func BenchmarkPutBlobs(b *testing.B) {
 	ctx := context.Background()
 	body := []byte(strings.Repeat("x", 600))
 	i := 0
-	cpu := func() (user, sys time.Duration) {
-		var ru syscall.Rusage
-		syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-		return time.Duration(ru.Utime.Nano()), time.Duration(ru.Stime.Nano())
-	}
-	u0, s0 := cpu()
+	u0, s0 := archivetest.CPU()
 	for b.Loop() {
 		i++
-		copy(body, []byte(strings.Repeat("0", 20)))
-		n := []byte(string(rune('a'+i%26)) + strings.Repeat("0", 19))
-		for j, k := 0, i; j < 19; j, k = j+1, k/10 {
-			n[1+j] = byte('0' + k%10)
-		}
-		copy(body, n)
+		copy(body, fmt.Sprintf("%020d", i)) // a new blob each time
 		d := archive.Sum(body)
 		if err := s.Put(ctx, archive.BlobKey(d), strings.NewReader(string(body)), int64(len(body)), d); err != nil {
 			b.Fatal(err)
 		}
 	}
-	u1, s1 := cpu()
+	u1, s1 := archivetest.CPU()
 	b.ReportMetric(float64((u1-u0).Microseconds())/float64(i), "user-µs/op")
 	b.ReportMetric(float64((s1-s0).Microseconds())/float64(i), "sys-µs/op")
 }

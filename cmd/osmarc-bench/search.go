@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
@@ -471,11 +470,8 @@ func searchQueries(ctx context.Context, reps int, res map[string]any, rows []row
 
 // selfCPU is the CPU time this process has used, user and system.
 func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	u, s := archivetest.CPU()
+	return u + s
 }
 
 func verdictOf(ok bool) string {
