@@ -71,6 +71,13 @@ type ItemOptions struct {
 // manifest, then the journal event that names it, then the catalog (and
 // the index). Until Commit nothing names what was written: an abandoned or
 // killed capture leaves at most unreferenced blobs.
+//
+// One thing runs ahead: when the indexer can stage (IndexStager), the
+// capture's new items are indexed while it reads, hidden from every
+// search until the catalog holds them (see staging). The index is
+// derived, and what it shows still follows the catalog; an abandoned
+// capture takes its staged items out, and a killed one's are taken out by
+// the next writer (RepairIndex).
 type CaptureWriter struct {
 	a       *Archive
 	opts    CaptureOptions
@@ -93,6 +100,11 @@ type CaptureWriter struct {
 	// catalog cannot know before Commit, so that one seen twice is written
 	// and counted once; it is bounded, so memory stays flat.
 	queued recentSet
+	// stg stages new items in the index while the capture reads (see
+	// IndexStager), when the indexer can.
+	stg *staging
+	// recorded is set once the capture's journal event is written.
+	recorded bool
 }
 
 // recentSet is a set of the last recentMax digests added.
@@ -161,6 +173,12 @@ func (a *Archive) BeginCapture(ctx context.Context, o CaptureOptions) (*CaptureW
 		return nil, fmt.Errorf("spool content: %w", err)
 	}
 	w.cw = bufio.NewWriterSize(w.content, 256<<10)
+	if st, ok := a.indexer.(IndexStager); ok {
+		if w.stg, err = newStaging(w, st, tmpDir); err != nil {
+			w.removeSpools()
+			return nil, err
+		}
+	}
 	w.mw = newManifestWriter(w.spool)
 	w.mw.header(ManifestHeader{ID: w.id, Collector: o.Collector, CollectorVersion: o.CollectorVersion, Actor: a.opts.Actor, StartedAt: w.started, Sources: o.Sources})
 	w.ctx, w.cancel = context.WithCancel(ctx)
@@ -176,7 +194,11 @@ func (w *CaptureWriter) ID() string { return w.id }
 func (w *CaptureWriter) Result() IngestResult { return w.res }
 
 func (w *CaptureWriter) removeSpools() {
-	for _, f := range []*os.File{w.spool, w.content} {
+	files := []*os.File{w.spool, w.content}
+	if w.stg != nil {
+		files = append(files, w.stg.fps)
+	}
+	for _, f := range files {
 		if f != nil {
 			f.Close()
 			os.Remove(f.Name())
@@ -294,6 +316,11 @@ func (w *CaptureWriter) flush() error {
 	if err != nil {
 		return err
 	}
+	if w.stg != nil {
+		if err := w.stg.add(w.pending, known, int(w.res.Items)); err != nil {
+			return err
+		}
+	}
 	for i, p := range w.pending {
 		if !known[i] && !w.queued.has(p.digest) {
 			w.queued.add(p.digest)
@@ -336,6 +363,12 @@ func (w *CaptureWriter) Abort() {
 	w.done = true
 	w.cancel()
 	w.g.Wait()
+	if w.stg != nil {
+		w.stg.end()
+		if !w.recorded {
+			w.stg.discard()
+		}
+	}
 	w.removeSpools()
 }
 
@@ -352,6 +385,9 @@ func (w *CaptureWriter) Commit(ctx context.Context) (IngestResult, error) {
 		return w.res, fmt.Errorf("capture %s aborted, nothing recorded: %w", w.id, err)
 	}
 	flushErr := w.flush()
+	if w.stg != nil {
+		w.stg.end()
+	}
 	if err := w.g.Wait(); err != nil {
 		return fail(err)
 	}
@@ -398,7 +434,7 @@ func (w *CaptureWriter) Commit(ctx context.Context) (IngestResult, error) {
 		return fail(err)
 	}
 	indexed := w.a.indexer != nil
-	if indexed {
+	if indexed && (w.stg == nil || !w.stg.marked) {
 		if err := w.a.markIndexPending(w.id); err != nil {
 			return fail(err)
 		}
@@ -412,6 +448,7 @@ func (w *CaptureWriter) Commit(ctx context.Context) (IngestResult, error) {
 	}
 	// From here the capture is recorded: what follows is derived, and
 	// the next open repairs it if this process dies.
+	w.recorded = true
 	w.res.Capture, w.res.Manifest = w.id, key
 	if _, err := w.spool.Seek(0, io.SeekStart); err != nil {
 		return w.res, err
@@ -436,6 +473,12 @@ func (w *CaptureWriter) Commit(ctx context.Context) (IngestResult, error) {
 			w.res.Removed = cp.Removed
 		}
 	}
+	var revealErr error
+	if err == nil && w.stg != nil && w.stg.marked {
+		// The catalog holds the capture's items: its staged documents
+		// may show.
+		revealErr = w.stg.st.Reveal(ctx, w.id)
+	}
 	gate.finish(err, w.res.Removed)
 	if err != nil {
 		if indexed {
@@ -444,7 +487,7 @@ func (w *CaptureWriter) Commit(ctx context.Context) (IngestResult, error) {
 		return w.res, err
 	}
 	if indexed {
-		if err := <-indexErr; err != nil {
+		if err := errors.Join(<-indexErr, revealErr); err != nil {
 			return w.res, fmt.Errorf("capture %s is recorded, but updating the search index failed (the next command that opens the archive for writing indexes its items again): %w", w.id, err)
 		}
 
@@ -566,6 +609,14 @@ func (w *CaptureWriter) index(ctx context.Context, gate *applyGate) error {
 // the catalog's records of them, in batches of at most IndexBatch.
 func (w *CaptureWriter) indexBatches(ctx context.Context, gate *applyGate, out chan<- []IndexUpdate) error {
 	br := bufio.NewReaderSize(w.content, 1<<20)
+	staged := func() uint64 { return 0 }
+	if w.stg != nil {
+		fps, err := w.stg.fingerprints()
+		if err != nil {
+			return err
+		}
+		staged = fps
+	}
 	var batch []IndexUpdate
 	send := func() error {
 		if len(batch) == 0 {
@@ -594,7 +645,7 @@ func (w *CaptureWriter) indexBatches(ctx context.Context, gate *applyGate, out c
 			if err != nil {
 				return err
 			}
-			u := IndexUpdate{Item: ci}
+			u := IndexUpdate{Item: ci, Staged: staged()}
 			if ci.Latest().Digest == Sum(line[:len(line)-1]).String() {
 				u.Latest = &it
 			}

@@ -35,6 +35,31 @@ type IndexUpdate struct {
 	// had it at hand; nil means the indexer reads it from the store
 	// (Archive.Version).
 	Latest *Item
+	// Staged, when not 0, is the fingerprint IndexStager.Stage returned
+	// for this item in this capture: an indexer indexes it again only if
+	// its document is not the one staged.
+	Staged uint64
+}
+
+// IndexStager is an IndexSyncer that can index a capture's new items
+// while the capture still reads them, before it is recorded, hidden from
+// searches (Stage); it shows them once the capture is recorded (Reveal),
+// or takes them out if it never is (Discard). A capture stages the items
+// the catalog does not hold yet, with the catalog record it predicts for
+// them (one sighting, one version), so most of the indexing overlaps the
+// reading, and at commit hands every item over as usual, each with its
+// fingerprint, so that only those whose record came out otherwise are
+// indexed again.
+type IndexStager interface {
+	IndexSyncer
+	// Stage indexes the batch, hidden, and returns each item's
+	// fingerprint (IndexUpdate.Staged).
+	Stage(ctx context.Context, capture string, batch []IndexUpdate) ([]uint64, error)
+	// Reveal shows the staged items of a recorded capture.
+	Reveal(ctx context.Context, capture string) error
+	// Discard takes out the staged items of a capture that was not
+	// recorded; lookup finds an item the catalog holds all the same.
+	Discard(ctx context.Context, capture string, lookup func(key string) (catalog.Item, bool, error)) error
 }
 
 // SetIndexer installs the indexer that captures update. Nil removes it.

@@ -121,6 +121,12 @@ func (a *Archive) RepairIndex(ctx context.Context) (int, error) {
 	for _, id := range ids {
 		cp, err := a.cat.Capture(id)
 		if errors.Is(err, catalog.ErrNotFound) {
+			// Never recorded: what it may have staged goes.
+			if st, ok := a.indexer.(IndexStager); ok {
+				if err := st.Discard(ctx, id, a.lookupItem); err != nil {
+					return n, fmt.Errorf("take the items of unrecorded capture %s out of the search index: %w", id, err)
+				}
+			}
 			if err := a.clearIndexPending(id); err != nil {
 				return n, err
 			}
@@ -131,6 +137,14 @@ func (a *Archive) RepairIndex(ctx context.Context) (int, error) {
 		}
 		if err := a.reindexCapture(ctx, cp); err != nil {
 			return n, fmt.Errorf("index the items of capture %s again: %w", id, err)
+		}
+		if st, ok := a.indexer.(IndexStager); ok {
+			if err := st.Reveal(ctx, id); err != nil {
+				return n, fmt.Errorf("index the items of capture %s again: %w", id, err)
+			}
+			if err := st.Sync(ctx); err != nil {
+				return n, fmt.Errorf("index the items of capture %s again: %w", id, err)
+			}
 		}
 		if err := a.clearIndexPending(id); err != nil {
 			return n, err

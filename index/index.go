@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -330,18 +331,40 @@ func (ix *Index) SetVersionReader(vr VersionReader) { ix.versions = vr }
 // goroutines at once.
 func (ix *Index) SetAnnotator(fn Annotator) { ix.annotate = fn }
 
-// Count is the number of documents in the index.
+// Count is the number of documents in the index that searches can find
+// (not those of a capture not yet recorded: see Stage).
 func (ix *Index) Count() (uint64, error) {
 	ix.mu.RLock()
-	defer ix.mu.RUnlock()
 	if ix.idx == nil {
+		ix.mu.RUnlock()
 		return 0, errors.New("index: closed")
 	}
 	n, err := ix.idx.DocCount()
-	if err != nil {
-		return 0, fmt.Errorf("index: count: %w", err)
+	var staged []string
+	if err == nil {
+		staged, err = ix.stagedList()
 	}
-	return n, nil
+	ix.mu.RUnlock()
+	if err != nil || len(staged) == 0 {
+		if err != nil {
+			return 0, fmt.Errorf("index: count: %w", err)
+		}
+		return n, nil
+	}
+	r, done, err := ix.snapshot()
+	if err != nil {
+		return 0, err
+	}
+	defer done()
+	e, err := newEngine(r)
+	if err != nil {
+		return 0, err
+	}
+	all, err := e.hide(e.all())
+	if err != nil {
+		return 0, err
+	}
+	return all.card(), nil
 }
 
 // Update indexes the items a capture saw (archive.Indexer). An item's
@@ -361,6 +384,24 @@ func (ix *Index) Update(ctx context.Context, batch []archive.IndexUpdate) error 
 // batches over this way and syncs once, so bleve writes one batch while
 // the next is read and analysed.
 func (ix *Index) UpdateNoSync(ctx context.Context, batch []archive.IndexUpdate) error {
+	docs, err := ix.buildDocs(ctx, batch)
+	if err != nil {
+		return err
+	}
+	// An item a capture staged (Stage) whose document came out the same
+	// is in the index already.
+	keep := docs[:0]
+	for i := range docs {
+		if batch[i].Staged == 0 || docs[i].fingerprint() != batch[i].Staged {
+			keep = append(keep, docs[i])
+		}
+	}
+	return ix.writeDocs(ctx, keep, "")
+}
+
+// buildDocs reads what the documents of a batch need and annotates them,
+// a few at a time.
+func (ix *Index) buildDocs(ctx context.Context, batch []archive.IndexUpdate) ([]Doc, error) {
 	docs := make([]Doc, len(batch))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
@@ -371,10 +412,7 @@ func (ix *Index) UpdateNoSync(ctx context.Context, batch []archive.IndexUpdate) 
 			return err
 		})
 	}
-	if err := g.Wait(); err != nil {
-		return err
-	}
-	return ix.indexDocs(ctx, docs)
+	return docs, g.Wait()
 }
 
 // Sync waits until every batch handed to the index is durable, and
@@ -462,7 +500,12 @@ func (ix *Index) IndexDocs(ctx context.Context, docs []Doc) error {
 
 // indexDocs hands docs to bleve, BatchSize at a time, building the next
 // batch's documents while bleve takes the one before.
-func (ix *Index) indexDocs(ctx context.Context, docs []Doc) error {
+func (ix *Index) indexDocs(ctx context.Context, docs []Doc) error { return ix.writeDocs(ctx, docs, "") }
+
+// writeDocs is indexDocs, the documents staged by capture when it is not
+// "" (see Stage): the first batch a capture stages also puts it on the
+// list of captures searches leave out.
+func (ix *Index) writeDocs(ctx context.Context, docs []Doc, capture string) error {
 	if ix.readOnly {
 		return ErrReadOnly
 	}
@@ -470,12 +513,27 @@ func (ix *Index) indexDocs(ctx context.Context, docs []Doc) error {
 	defer ix.wmu.Unlock()
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
+	if ix.idx == nil {
+		return fmt.Errorf("index: closed")
+	}
 	for len(docs) > 0 {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		n := min(len(docs), BatchSize)
-		if err := ix.write(buildAll(docs[:n])); err != nil {
+		b := ix.idx.NewBatch()
+		if capture != "" {
+			list, err := ix.stagedList()
+			if err != nil {
+				return err
+			}
+			if !slices.Contains(list, capture) {
+				if err := setStaged(b.SetInternal, b.DeleteInternal, append(list, capture)); err != nil {
+					return err
+				}
+			}
+		}
+		if err := ix.write(b, buildAll(docs[:n], capture)); err != nil {
 			return err
 		}
 		docs = docs[n:]
@@ -483,9 +541,9 @@ func (ix *Index) indexDocs(ctx context.Context, docs []Doc) error {
 	return nil
 }
 
-// buildAll makes the bleve documents of docs, analysing their texts on
-// every core.
-func buildAll(docs []Doc) []*document.Document {
+// buildAll makes the bleve documents of docs (staged by capture, if not
+// ""), analysing their texts on every core.
+func buildAll(docs []Doc, capture string) []*document.Document {
 	out := make([]*document.Document, len(docs))
 	workers := min(runtime.GOMAXPROCS(0), 8)
 	var wg sync.WaitGroup
@@ -495,6 +553,9 @@ func buildAll(docs []Doc) []*document.Document {
 			defer wg.Done()
 			for i := w; i < len(docs); i += workers {
 				out[i] = docs[i].bleveDoc()
+				if capture != "" {
+					out[i].AddField(keywordField(fStaged, nil, capture, optKeyword))
+				}
 			}
 		}()
 	}
@@ -502,9 +563,8 @@ func buildAll(docs []Doc) []*document.Document {
 	return out
 }
 
-// write indexes one batch of built documents.
-func (ix *Index) write(bds []*document.Document) error {
-	b := ix.idx.NewBatch()
+// write adds built documents to batch b and indexes it.
+func (ix *Index) write(b *bleve.Batch, bds []*document.Document) error {
 	for _, bd := range bds {
 		if err := b.IndexAdvanced(bd); err != nil {
 			return fmt.Errorf("index: add %s: %w", bd.ID(), err)
@@ -717,7 +777,7 @@ func (ix *Index) fill(ctx context.Context, a *archive.Archive, progress func(n i
 			}
 			b := built{err: g.Wait()}
 			if b.err == nil {
-				b.bds = buildAll(docs)
+				b.bds = buildAll(docs, "")
 			}
 			items = items[:0]
 			select {
@@ -749,7 +809,7 @@ func (ix *Index) fill(ctx context.Context, a *archive.Archive, progress func(n i
 		if b.err != nil {
 			return b.err
 		}
-		if err := ix.write(b.bds); err != nil {
+		if err := ix.write(ix.idx.NewBatch(), b.bds); err != nil {
 			return err
 		}
 		done += len(b.bds)

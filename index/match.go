@@ -20,7 +20,9 @@ func (ix *Index) Match(ctx context.Context, query string, keys []string) (map[st
 		}
 		return out, nil
 	}
-	e, pl, done, err := ix.plan(&Request{Query: query})
+	// The keys are named: a capture's own staged items are among them
+	// when it classifies them.
+	e, pl, done, err := ix.plan(&Request{Query: query, withStaged: true})
 	if err != nil {
 		return nil, err
 	}

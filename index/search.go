@@ -91,6 +91,10 @@ type Request struct {
 	// that records each search (the web server's journal) can start
 	// writing it then, while the rest of the search runs.
 	Counted func(total uint64)
+
+	// withStaged keeps the documents of captures not yet recorded (see
+	// Stage), which searches leave out.
+	withStaged bool
 }
 
 // Scope is a part of the archive: the items of any of Accounts (account
@@ -369,6 +373,9 @@ func (ix *Index) plan(req *Request) (*engine, *plan, func(), error) {
 	}
 	e.holdScope = ix.holdScope
 	pl, err := e.query(req)
+	if err == nil && !req.withStaged {
+		pl.match, err = e.hide(pl.match)
+	}
 	if err != nil {
 		done()
 		return nil, nil, nil, err

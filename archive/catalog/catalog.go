@@ -661,6 +661,19 @@ func (c *Catalog) HasBlobs(digests []string) ([]bool, error) {
 	return out, err
 }
 
+// HasItems reports which of the item keys the catalog holds.
+func (c *Catalog) HasItems(keys []string) ([]bool, error) {
+	out := make([]bool, len(keys))
+	err := c.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bItems)
+		for i, k := range keys {
+			out[i] = b.Get([]byte(k)) != nil
+		}
+		return nil
+	})
+	return out, err
+}
+
 // Item returns one item.
 func (c *Catalog) Item(key string) (Item, error) {
 	var it Item

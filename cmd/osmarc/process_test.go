@@ -203,6 +203,13 @@ func crashTest(t *testing.T, storeArgs func(i int) []string) {
 		if err := json.Unmarshal([]byte(v.stdout), &rep); err != nil || v.code != 0 || !rep.OK {
 			t.Fatalf("kill %d after %v: verify exit %d: %s %s", i, delay, v.code, v.stdout, v.stderr)
 		}
+		// A search shows no item the archive did not record: what the
+		// killed capture staged in the index stays hidden.
+		var st struct{ Items, Versions int }
+		json.Unmarshal([]byte(runBinary(t, nil, "stats", "--json", "--data", dir).stdout), &st)
+		if n, ok := searchTotal(t, dir); ok && n > st.Items {
+			t.Fatalf("kill %d after %v: a search finds %d items, the catalog holds %d", i, delay, n, st.Items)
+		}
 		again := runBinary(t, nil, "ingest", "--quiet", "--data", dir, input)
 		if again.code != 0 {
 			t.Fatalf("kill %d: rerun: %s", i, again.stderr)
@@ -211,10 +218,12 @@ func crashTest(t *testing.T, storeArgs func(i int) []string) {
 		if n := strings.Count(l.stdout, "\n"); n != items {
 			t.Fatalf("kill %d after %v: %d items after the rerun, want %d", i, delay, n, items)
 		}
-		var st struct{ Items, Versions int }
 		json.Unmarshal([]byte(runBinary(t, nil, "stats", "--json", "--data", dir).stdout), &st)
 		if st.Items != items || st.Versions != items {
 			t.Fatalf("kill %d: stats %+v", i, st)
+		}
+		if n, ok := searchTotal(t, dir); !ok || n != items {
+			t.Fatalf("kill %d: after the rerun a search finds %d items, want %d", i, n, items)
 		}
 		if v := runBinary(t, nil, "verify", "--deep", "--data", dir); v.code != 0 {
 			t.Fatalf("kill %d: deep verify after the rerun: %s", i, v.stdout)
@@ -224,6 +233,24 @@ func crashTest(t *testing.T, storeArgs func(i int) []string) {
 	if killedEarly < crashes/2 {
 		t.Fatalf("only %d of %d runs were killed mid-way: the kills did not test anything", killedEarly, crashes)
 	}
+}
+
+// searchTotal is how many items a search of everything finds, if the
+// archive has a search index.
+func searchTotal(t *testing.T, dir string) (int, bool) {
+	t.Helper()
+	r := runBinary(t, nil, "search", "--json", "--data", dir)
+	if r.code != 0 {
+		if !strings.Contains(r.stderr, "no search index") {
+			t.Fatalf("search: exit %d: %s", r.code, r.stderr)
+		}
+		return 0, false
+	}
+	var res struct{ Total int }
+	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
+		t.Fatalf("search: %v: %s", err, r.stdout)
+	}
+	return res.Total, true
 }
 
 func TestS3StoreURLErrors(t *testing.T) {

@@ -196,9 +196,51 @@ func (c *classifyingIndexer) UpdateNoSync(ctx context.Context, batch []archive.I
 	if err := c.ix.UpdateNoSync(ctx, batch); err != nil {
 		return err
 	}
+	again, _, err := c.reclassified(ctx, batch)
+	if err != nil || len(again) == 0 {
+		return err
+	}
+	return c.ix.UpdateNoSync(ctx, again)
+}
+
+// Stage indexes a capture's new items before it is recorded, hidden from
+// searches, and classifies them as UpdateNoSync does (archive.IndexStager).
+func (c *classifyingIndexer) Stage(ctx context.Context, capture string, batch []archive.IndexUpdate) ([]uint64, error) {
+	fps, err := c.ix.Stage(ctx, capture, batch)
+	if err != nil {
+		return nil, err
+	}
+	again, at, err := c.reclassified(ctx, batch)
+	if err != nil || len(again) == 0 {
+		return fps, err
+	}
+	fps2, err := c.ix.Stage(ctx, capture, again)
+	if err != nil {
+		return nil, err
+	}
+	for j, i := range at {
+		fps[i] = fps2[j]
+	}
+	return fps, nil
+}
+
+// Reveal shows the staged items of a recorded capture.
+func (c *classifyingIndexer) Reveal(ctx context.Context, capture string) error {
+	return c.ix.Reveal(ctx, capture)
+}
+
+// Discard takes out the staged items of a capture never recorded.
+func (c *classifyingIndexer) Discard(ctx context.Context, capture string, lookup func(string) (catalog.Item, bool, error)) error {
+	return c.ix.Discard(ctx, capture, lookup)
+}
+
+// reclassified runs the rules over a batch the index now holds and
+// returns the updates of the items whose classification changed (and
+// their places in the batch), to be indexed again.
+func (c *classifyingIndexer) reclassified(ctx context.Context, batch []archive.IndexUpdate) ([]archive.IndexUpdate, []int, error) {
 	cl, err := c.l.get(ctx)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	keys := make([]string, len(batch))
 	for i, u := range batch {
@@ -208,15 +250,18 @@ func (c *classifyingIndexer) UpdateNoSync(ctx context.Context, batch []archive.I
 	changed, err := cl.Reevaluate(ctx, c.ix, keys)
 	c.l.mu.Unlock()
 	if err != nil || len(changed) == 0 {
-		return err
+		return nil, nil, err
 	}
 	var again []archive.IndexUpdate
-	for _, u := range batch {
+	var at []int
+	for i, u := range batch {
 		if slices.Contains(changed, u.Item.Key) {
+			u.Staged = 0
 			again = append(again, u)
+			at = append(at, i)
 		}
 	}
-	return c.ix.UpdateNoSync(ctx, again)
+	return again, at, nil
 }
 
 func (c *classifyingIndexer) Delete(ctx context.Context, keys []string) error {
