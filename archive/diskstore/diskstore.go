@@ -1,10 +1,11 @@
 // Package diskstore is the default archive.BlobStore: a content-addressed
 // store in a local directory, one file per object at the path its key names.
 //
-// Writes are atomic: bytes go to a temporary file beside the final one, are
-// checked against the claimed SHA-256 while they are written, and only then
-// take the final name (rename for blobs, hard link for create-only keys, so
-// an existing journal event or manifest is never replaced). Durability is
+// Writes are atomic: bytes go to a temporary file beside the final one (for
+// blobs, an unnamed one where the file system allows), are checked against
+// the claimed SHA-256 while they are written, and only then take the final
+// name (link or rename for blobs, hard link for create-only keys, so an
+// existing journal event or manifest is never replaced). Durability is
 // batched: Sync flushes the whole filesystem once (syncfs), which the archive
 // calls before it writes anything that names what was put. Temporary files a
 // crash leaves behind start with ".tmp-" and are never listed.
@@ -45,6 +46,8 @@ type Store struct {
 	// memory must not grow with the number of blobs.
 	fanout [65536 / 64]atomic.Uint64
 	fd     *os.File // the root, for syncfs
+	// tmpfile is set when blobs are written as unnamed files (putUnnamed).
+	tmpfile bool
 }
 
 // Open opens (creating if needed) a store rooted at dir.
@@ -69,7 +72,60 @@ func Open(dir string) (*Store, error) {
 	}
 	probe.Close()
 	os.Remove(probe.Name())
-	return &Store{root: abs, fd: fd}, nil
+	return &Store{root: abs, fd: fd, tmpfile: canLinkUnnamed(abs)}, nil
+}
+
+// A blob is written, where the file system allows, to an unnamed file
+// (O_TMPFILE) that takes its name once its bytes are checked (linkat): a
+// crash leaves nothing behind, and the file system makes one directory
+// entry instead of a temporary one, a rename and a lookup first. Its
+// name taken already means the same bytes are there.
+
+// canLinkUnnamed reports whether dir's file system makes unnamed files
+// and links them by their /proc/self/fd name.
+func canLinkUnnamed(dir string) bool {
+	fd, err := unix.Open(dir, unix.O_TMPFILE|unix.O_WRONLY|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(fd)
+	p := filepath.Join(dir, fmt.Sprintf("%sprobe-link-%d", tmpPrefix, os.Getpid()))
+	os.Remove(p)
+	if err := linkUnnamed(fd, p); err != nil {
+		return false
+	}
+	os.Remove(p)
+	return true
+}
+
+func linkUnnamed(fd int, p string) error {
+	return unix.Linkat(unix.AT_FDCWD, fmt.Sprintf("/proc/self/fd/%d", fd), unix.AT_FDCWD, p, unix.AT_SYMLINK_FOLLOW)
+}
+
+// putUnnamed writes a blob's size bytes from r, hashing to sum, into an
+// unnamed file in dir and links it at p.
+func putUnnamed(dir, p string, r io.Reader, size int64, sum archive.Digest) error {
+	fd, err := unix.Open(dir, unix.O_TMPFILE|unix.O_WRONLY|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return translate(err)
+	}
+	f := os.NewFile(uintptr(fd), p)
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(r, size+1))
+	if err != nil {
+		return translate(err)
+	}
+	if n != size {
+		return fmt.Errorf("read %d bytes, want %d", n, size)
+	}
+	if archive.Digest(h.Sum(nil)) != sum {
+		return fmt.Errorf("%w: bytes hash to %x", archive.ErrDigestMismatch, h.Sum(nil))
+	}
+	if err := linkUnnamed(fd, p); err != nil && !errors.Is(err, fs.ErrExist) {
+		return translate(err)
+	}
+	return f.Close()
 }
 
 // Root is the directory the store lives in.
@@ -144,7 +200,7 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, su
 		return fmt.Errorf("diskstore: put: %w", err)
 	}
 	blob := archive.IsBlobKey(key)
-	if blob {
+	if blob && !s.tmpfile {
 		if _, err := os.Lstat(p); err == nil {
 			return nil // same name, same bytes
 		}
@@ -155,6 +211,12 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, su
 	dir := filepath.Dir(p)
 	if err := s.mkdir(dir); err != nil {
 		return fmt.Errorf("diskstore: put %s: %w", key, translate(err))
+	}
+	if blob && s.tmpfile {
+		if err := putUnnamed(dir, p, r, size, sum); err != nil {
+			return fmt.Errorf("diskstore: put %s: %w", key, err)
+		}
+		return nil
 	}
 	f, err := os.CreateTemp(dir, tmpPrefix)
 	if err != nil {

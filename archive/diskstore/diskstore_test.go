@@ -2,7 +2,9 @@ package diskstore_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -138,4 +140,49 @@ func BenchmarkPutBlobs(b *testing.B) {
 	u1, s1 := archivetest.CPU()
 	b.ReportMetric(float64((u1-u0).Microseconds())/float64(i), "user-µs/op")
 	b.ReportMetric(float64((s1-s0).Microseconds())/float64(i), "sys-µs/op")
+}
+
+// A blob whose bytes do not hash to its name, or are short, is refused
+// and leaves no file behind, named or not (nor does the probe at Open);
+// writing a blob that is there already keeps it.
+func TestFailedBlobWriteLeavesNothing(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := diskstore.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	good := []byte("the parade is on saturday")
+	d := archive.Sum(good)
+	key := archive.BlobKey(d)
+	if err := s.Put(ctx, key, strings.NewReader("the parade is on sunday!!"), int64(len(good)), d); !errors.Is(err, archive.ErrDigestMismatch) {
+		t.Errorf("wrong bytes: %v", err)
+	}
+	if err := s.Put(ctx, key, strings.NewReader("the parade"), int64(len(good)), d); err == nil {
+		t.Error("short bytes were taken")
+	}
+	var files []string
+	filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+		if err == nil && !e.IsDir() {
+			files = append(files, p)
+		}
+		return nil
+	})
+	if len(files) != 0 {
+		t.Errorf("files left by failed writes: %v", files)
+	}
+	for range 2 {
+		if err := archive.PutBytes(ctx, s, key, good); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := d.String()
+	entries, err := os.ReadDir(filepath.Join(dir, "blobs", "sha256", h[:2], h[2:4]))
+	if err != nil || len(entries) != 1 || entries[0].Name() != h {
+		t.Errorf("blob directory after two writes of the same blob: %v %v", entries, err)
+	}
+	if got, err := os.ReadFile(filepath.Join(dir, "blobs", "sha256", h[:2], h[2:4], h)); err != nil || string(got) != string(good) {
+		t.Errorf("blob: %q %v", got, err)
+	}
 }
