@@ -1,6 +1,7 @@
 package index
 
 import (
+	"reflect"
 	"sync"
 
 	"github.com/blevesearch/bleve/v2/analysis"
@@ -22,6 +23,7 @@ type termsField struct {
 	opt   bindex.FieldIndexingOptions
 	freqs bindex.TokenFrequencies
 	n     int // terms before duplicates are counted together
+	size  int // of freqs, counted as they were made
 }
 
 var _ document.Field = (*termsField)(nil)
@@ -36,13 +38,18 @@ func (f *termsField) EncodedFieldType() byte                            { return
 func (f *termsField) AnalyzedLength() int                               { return f.n }
 func (f *termsField) AnalyzedTokenFrequencies() bindex.TokenFrequencies { return f.freqs }
 
+// Size is the field's memory, as bleve accounts for it: bleve asks for
+// it of every field of every document, so it is counted as the terms are
+// added, not by walking them.
 func (f *termsField) Size() int {
-	n := 64 + len(f.name) + len(f.value) + 8*len(f.pos)
-	for k, tf := range f.freqs {
-		n += 48 + len(k) + tf.Size()
-	}
-	return n
+	return 64 + len(f.name) + len(f.value) + 8*len(f.pos) + f.size
 }
+
+// termSize is what one distinct term adds to a field's Size: its map
+// entry and its record.
+func termSize(term []byte) int { return 48 + 2*len(term) + tokenFreqSize }
+
+var tokenFreqSize = int(reflect.TypeOf(bindex.TokenFreq{}).Size())
 
 // freqBuilder collects a field's terms, counting repeats, with the terms'
 // records allocated together.
@@ -51,6 +58,7 @@ type freqBuilder struct {
 	freqs bindex.TokenFrequencies
 	recs  []bindex.TokenFreq
 	n     int
+	size  int
 }
 
 func newFreqs(opt bindex.FieldIndexingOptions, size int) *freqBuilder {
@@ -69,6 +77,7 @@ func (b *freqBuilder) add(term []byte) {
 		b.recs = append(b.recs, bindex.TokenFreq{Term: term})
 		tf = &b.recs[len(b.recs)-1]
 		b.freqs[string(term)] = tf
+		b.size += termSize(term)
 	}
 	if !b.opt.SkipFreqNorm() {
 		tf.SetFrequency(tf.Frequency() + 1)
@@ -76,7 +85,7 @@ func (b *freqBuilder) add(term []byte) {
 }
 
 func (b *freqBuilder) field(name string, pos []uint64, value []byte) *termsField {
-	return &termsField{name: name, pos: pos, value: value, opt: b.opt, freqs: b.freqs, n: b.n}
+	return &termsField{name: name, pos: pos, value: value, opt: b.opt, freqs: b.freqs, n: b.n, size: b.size}
 }
 
 // plainField is a field of plain words: ts are the plain analyser's
