@@ -506,16 +506,11 @@ func (ix *Index) indexDocs(ctx context.Context, docs []Doc) error { return ix.wr
 // "" (see Stage): the first batch a capture stages also puts it on the
 // list of captures searches leave out.
 func (ix *Index) writeDocs(ctx context.Context, docs []Doc, capture string) error {
-	if ix.readOnly {
-		return ErrReadOnly
+	unlock, err := ix.lockWrite()
+	if err != nil {
+		return err
 	}
-	ix.wmu.Lock()
-	defer ix.wmu.Unlock()
-	ix.mu.RLock()
-	defer ix.mu.RUnlock()
-	if ix.idx == nil {
-		return fmt.Errorf("index: closed")
-	}
+	defer unlock()
 	for len(docs) > 0 {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -539,6 +534,22 @@ func (ix *Index) writeDocs(ctx context.Context, docs []Doc, capture string) erro
 		docs = docs[n:]
 	}
 	return nil
+}
+
+// lockWrite takes the index for one writer, and returns what releases
+// it.
+func (ix *Index) lockWrite() (unlock func(), err error) {
+	if ix.readOnly {
+		return nil, ErrReadOnly
+	}
+	ix.wmu.Lock()
+	ix.mu.RLock()
+	if ix.idx == nil {
+		ix.mu.RUnlock()
+		ix.wmu.Unlock()
+		return nil, fmt.Errorf("index: closed")
+	}
+	return func() { ix.mu.RUnlock(); ix.wmu.Unlock() }, nil
 }
 
 // buildAll makes the bleve documents of docs (staged by capture, if not
@@ -637,13 +648,14 @@ func (ix *Index) flush() error {
 
 // Delete removes documents by item key; keys not in the index are ignored.
 func (ix *Index) Delete(ctx context.Context, keys []string) error {
-	if ix.readOnly {
-		return ErrReadOnly
+	if len(keys) == 0 {
+		return nil
 	}
-	ix.wmu.Lock()
-	defer ix.wmu.Unlock()
-	ix.mu.RLock()
-	defer ix.mu.RUnlock()
+	unlock, err := ix.lockWrite()
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	for len(keys) > 0 {
 		if err := ctx.Err(); err != nil {
 			return err

@@ -60,16 +60,11 @@ func (ix *Index) Stage(ctx context.Context, capture string, batch []archive.Inde
 
 // Reveal makes the staged documents of a recorded capture searchable.
 func (ix *Index) Reveal(ctx context.Context, capture string) error {
-	if ix.readOnly {
-		return ErrReadOnly
+	unlock, err := ix.lockWrite()
+	if err != nil {
+		return err
 	}
-	ix.wmu.Lock()
-	defer ix.wmu.Unlock()
-	ix.mu.RLock()
-	defer ix.mu.RUnlock()
-	if ix.idx == nil {
-		return fmt.Errorf("index: closed")
-	}
+	defer unlock()
 	list, err := ix.stagedList()
 	if err != nil || !slices.Contains(list, capture) {
 		return err

@@ -28,6 +28,22 @@ func (c *counting) Stage(ctx context.Context, capture string, batch []archive.In
 	return c.Index.Stage(ctx, capture, batch)
 }
 
+// liveArchive is an archive whose captures keep an index up to date, as
+// a capturing command's do, through a counting stager.
+func liveArchive(t *testing.T) (*archive.Archive, *counting) {
+	t.Helper()
+	a, _, _ := archivetest.New(t)
+	live, err := Open(filepath.Join(t.TempDir(), DirName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { live.Close() })
+	live.SetVersionReader(a)
+	st := &counting{Index: live}
+	a.SetIndexer(st)
+	return a, st
+}
+
 // contents is everything an index holds, by item key: each field's terms
 // (the bookkeeping field of staging aside) and the stored values.
 func contents(t *testing.T, ix *Index) map[string]string {
@@ -102,15 +118,8 @@ func contents(t *testing.T, ix *Index) map[string]string {
 // earlier capture, and items already archived included.
 func TestStagedCaptureIndexesWhatReindexDoes(t *testing.T) {
 	ctx := context.Background()
-	a, _, _ := archivetest.New(t)
-	live, err := Open(filepath.Join(t.TempDir(), DirName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer live.Close()
-	live.SetVersionReader(a)
-	st := &counting{Index: live}
-	a.SetIndexer(st)
+	a, st := liveArchive(t)
+	live := st.Index
 
 	var corpus bytes.Buffer
 	if _, err := archivetest.WriteCorpus(&corpus, 2600, 3); err != nil {
@@ -198,15 +207,8 @@ func corpusItems(t *testing.T, n int, seed uint64) []archive.Item {
 // them out of the index, and leaves nothing pending.
 func TestAbandonedCaptureTakesOutWhatItStaged(t *testing.T) {
 	ctx := context.Background()
-	a, _, _ := archivetest.New(t)
-	live, err := Open(filepath.Join(t.TempDir(), DirName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer live.Close()
-	live.SetVersionReader(a)
-	st := &counting{Index: live}
-	a.SetIndexer(st)
+	a, st := liveArchive(t)
+	live := st.Index
 	items := corpusItems(t, 2500, 5)
 	w, err := a.BeginCapture(ctx, archive.CaptureOptions{Collector: "test"})
 	if err != nil {
@@ -260,14 +262,8 @@ func TestAbandonedCaptureTakesOutWhatItStaged(t *testing.T) {
 // writer's RepairIndex takes them out, keeping an item the catalog holds.
 func TestRepairTakesOutWhatADeadCaptureStaged(t *testing.T) {
 	ctx := context.Background()
-	a, _, _ := archivetest.New(t)
-	live, err := Open(filepath.Join(t.TempDir(), DirName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer live.Close()
-	live.SetVersionReader(a)
-	a.SetIndexer(live)
+	a, st := liveArchive(t)
+	live := st.Index
 	items := corpusItems(t, 20, 6)
 	w, err := a.BeginCapture(ctx, archive.CaptureOptions{Collector: "test"})
 	if err != nil {
