@@ -244,13 +244,17 @@ func (d *Doc) bleveDoc() *document.Document {
 		}
 	}
 	kws := func(name string, vs []string, norm func(string) string) {
-		for i, v := range vs {
+		var terms []string
+		for _, v := range vs {
 			if norm != nil {
 				v = norm(v)
 			}
 			if v != "" {
-				bd.AddField(keywordField(name, at(i), v, optKeyword))
+				terms = append(terms, v)
 			}
+		}
+		if len(terms) > 0 {
+			bd.AddField(keywordsField(name, terms, optKeyword))
 		}
 	}
 	// The latest text: plain words (stored), word pairs, and the stems of
@@ -299,9 +303,8 @@ func (d *Doc) bleveDoc() *document.Document {
 	kw(fLinkOnly, boolTerm(d.LinkOnly), optKeyword)
 	kws(fMedia, d.mediaTerms(), nil)
 	if !d.CreatedAt.IsZero() {
-		for i, tt := range timeTerms(d.CreatedAt) {
-			bd.AddField(keywordField(fTime, at(i), tt, optKeyword))
-		}
+		tt := timeTerms(d.CreatedAt)
+		bd.AddField(keywordsField(fTime, tt[:], optKeyword))
 		kw(fCreated, d.CreatedAt.UTC().Format(time.RFC3339Nano), optStored)
 	}
 	stamp := func(name string, t time.Time) {

@@ -190,12 +190,25 @@ func (c *stemCache) stems(lang string, t *analysis.Token) []string {
 	return st
 }
 
-// keywordField is a field of one term, the value itself.
+// keywordField is a field of one term, the value itself; a field that is
+// only stored has no terms at all.
 func keywordField(name string, pos []uint64, v string, opt bindex.FieldIndexingOptions) *termsField {
 	value := []byte(v)
-	b := newFreqs(opt, 1)
-	if opt.IsIndexed() {
-		b.add(value)
+	if !opt.IsIndexed() {
+		return &termsField{name: name, pos: pos, value: value, opt: opt}
 	}
+	b := newFreqs(opt, 1)
+	b.add(value)
 	return b.field(name, pos, value)
+}
+
+// keywordsField is a field, indexed and not stored, whose terms are the
+// values themselves: one field for all of them rather than one each,
+// which bleve would merge term by term.
+func keywordsField(name string, vs []string, opt bindex.FieldIndexingOptions) *termsField {
+	b := newFreqs(opt, len(vs))
+	for _, v := range vs {
+		b.add([]byte(v))
+	}
+	return b.field(name, nil, nil)
 }
