@@ -11,6 +11,8 @@ import (
 	"io"
 	"iter"
 	"time"
+
+	jsonv1 "github.com/go-json-experiment/json/v1"
 )
 
 // ManifestFormat names the version of the capture manifest format.
@@ -96,6 +98,8 @@ type ManifestFooter struct {
 
 // manifestWriter writes a manifest to w, hashing as it goes.
 type manifestWriter struct {
+	buf   bytes.Buffer
+	enc   *jsonv1.Encoder
 	w     *bufio.Writer
 	h     hash.Hash
 	n     int64
@@ -109,17 +113,22 @@ func newManifestWriter(w io.Writer) *manifestWriter {
 	return &manifestWriter{w: bufio.NewWriterSize(io.MultiWriter(w, h), 256<<10), h: h}
 }
 
+// line writes one line, encoded as encoding/json does (HTML characters
+// not escaped), by go-json-experiment/json's v1 package, which takes half
+// the time: a capture writes a line for every item it sees.
 func (m *manifestWriter) line(v any) {
 	if m.err != nil {
 		return
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if m.err = enc.Encode(v); m.err != nil {
+	if m.enc == nil {
+		m.enc = jsonv1.NewEncoder(&m.buf)
+		m.enc.SetEscapeHTML(false)
+	}
+	m.buf.Reset()
+	if m.err = m.enc.Encode(v); m.err != nil {
 		return
 	}
-	n, err := m.w.Write(buf.Bytes())
+	n, err := m.w.Write(m.buf.Bytes())
 	m.n += int64(n)
 	m.err = err
 }
