@@ -20,9 +20,21 @@ import (
 // at two sizes). GOMEMLIMIT overrides it.
 const captureMemoryLimit = 128 << 20
 
+// captureGCPercent is the collector's target for the same commands, below
+// that limit: a capture allocates much and keeps little (items pass
+// through to the store and the index), and collecting half as often as
+// the default saved 6–10% of an import's CPU for under 10 MB more memory.
+// GOGC overrides it.
+const captureGCPercent = 200
+
 func main() {
-	if os.Getenv("GOMEMLIMIT") == "" && capturingCommand(os.Args[1:]) {
-		debug.SetMemoryLimit(captureMemoryLimit)
+	if capturingCommand(os.Args[1:]) {
+		if os.Getenv("GOMEMLIMIT") == "" {
+			debug.SetMemoryLimit(captureMemoryLimit)
+		}
+		if os.Getenv("GOGC") == "" {
+			debug.SetGCPercent(captureGCPercent)
+		}
 	}
 	// OSMARC_MEMPROFILE=FILE writes a heap profile every few seconds
 	// while the command runs (FILE.1, FILE.2, …), for the developers

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -173,10 +172,6 @@ func (g *globalOptions) options(command string, readOnly bool) archive.Options {
 	}
 }
 
-// captureGCPercent is the garbage collector's target for commands that
-// capture (GOGC in the environment overrides it).
-const captureGCPercent = 200
-
 // open opens the archive for a command; readers do not take the writer's
 // lock but still fail at once while a writer holds it.
 //
@@ -186,12 +181,6 @@ func (g *globalOptions) open(ctx context.Context, command string, readOnly bool)
 	a, err := archive.Open(ctx, g.options(command, readOnly))
 	if err != nil || readOnly || !capturing[command] {
 		return a, err
-	}
-	if os.Getenv("GOGC") == "" {
-		// A capture allocates much and keeps little (items pass through
-		// to the store and the index): collecting a little less often
-		// saves 6-10% of an import's CPU for under 10 MB more memory.
-		debug.SetGCPercent(captureGCPercent)
 	}
 	if err := g.installIndexer(a); err != nil {
 		a.Close()
