@@ -648,24 +648,17 @@ func applyEntry(tx *bolt.Tx, n *Counters, e Entry, cp *Capture) error {
 	return tx.Bucket(bSightings).Put(sightingKey(ie.Key, captureID), encodeSighting(&sg))
 }
 
-// HasBlob reports which of the digests the catalog already knows.
-func (c *Catalog) HasBlobs(digests []string) ([]bool, error) {
-	out := make([]bool, len(digests))
-	err := c.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bBlobs)
-		for i, d := range digests {
-			out[i] = b.Get([]byte(d)) != nil
-		}
-		return nil
-	})
-	return out, err
-}
+// HasBlobs reports which of the digests the catalog already knows.
+func (c *Catalog) HasBlobs(digests []string) ([]bool, error) { return c.has(bBlobs, digests) }
 
 // HasItems reports which of the item keys the catalog holds.
-func (c *Catalog) HasItems(keys []string) ([]bool, error) {
+func (c *Catalog) HasItems(keys []string) ([]bool, error) { return c.has(bItems, keys) }
+
+// has reports which of keys a bucket holds, in one read transaction.
+func (c *Catalog) has(bucket []byte, keys []string) ([]bool, error) {
 	out := make([]bool, len(keys))
 	err := c.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bItems)
+		b := tx.Bucket(bucket)
 		for i, k := range keys {
 			out[i] = b.Get([]byte(k)) != nil
 		}
