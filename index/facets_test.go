@@ -80,15 +80,11 @@ func TestFacetsFollowTheIndex(t *testing.T) {
 		// The cache holds the segments of the current snapshot only
 		// (the index may have merged segments since the search: ask
 		// again).
-		r, done, err := ix.snapshot()
+		e, done, err := ix.engine()
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer done()
-		e, err := newEngine(r)
-		if err != nil {
-			t.Fatal(err)
-		}
 		c := ix.facetCache()
 		if _, err := c.of(e); err != nil {
 			t.Fatal(err)

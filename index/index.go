@@ -351,15 +351,11 @@ func (ix *Index) Count() (uint64, error) {
 		}
 		return n, nil
 	}
-	r, done, err := ix.snapshot()
+	e, done, err := ix.engine()
 	if err != nil {
 		return 0, err
 	}
 	defer done()
-	e, err := newEngine(r)
-	if err != nil {
-		return 0, err
-	}
 	all, err := e.hide(e.all())
 	if err != nil {
 		return 0, err
@@ -902,6 +898,21 @@ func createBleve(dir string) error {
 
 // snapshot returns a point-in-time reader of the index; the caller closes
 // it.
+// engine is a query engine on a snapshot of the index; done releases the
+// snapshot (nil when err is not).
+func (ix *Index) engine() (*engine, func(), error) {
+	r, done, err := ix.snapshot()
+	if err != nil {
+		return nil, nil, err
+	}
+	e, err := newEngine(r)
+	if err != nil {
+		done()
+		return nil, nil, err
+	}
+	return e, done, nil
+}
+
 func (ix *Index) snapshot() (bindex.IndexReader, func(), error) {
 	ix.mu.RLock()
 	if ix.idx == nil {

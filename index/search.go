@@ -362,13 +362,8 @@ func (req *Request) check() error {
 // Match and MatchKeys evaluate. done releases the snapshot; it is nil
 // when err is not.
 func (ix *Index) plan(req *Request) (*engine, *plan, func(), error) {
-	r, done, err := ix.snapshot()
+	e, done, err := ix.engine()
 	if err != nil {
-		return nil, nil, nil, err
-	}
-	e, err := newEngine(r)
-	if err != nil {
-		done()
 		return nil, nil, nil, err
 	}
 	e.holdScope = ix.holdScope

@@ -128,15 +128,11 @@ func (ix *Index) Staged() ([]string, error) {
 
 // stagedKeys are the keys of the documents capture staged.
 func (ix *Index) stagedKeys(capture string) ([]string, error) {
-	r, done, err := ix.snapshot()
+	e, done, err := ix.engine()
 	if err != nil {
 		return nil, err
 	}
 	defer done()
-	e, err := newEngine(r)
-	if err != nil {
-		return nil, err
-	}
 	b, err := e.term(fStaged, capture)
 	if err != nil {
 		return nil, err

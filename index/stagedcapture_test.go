@@ -48,15 +48,12 @@ func liveArchive(t *testing.T) (*archive.Archive, *counting) {
 // (the bookkeeping field of staging aside) and the stored values.
 func contents(t *testing.T, ix *Index) map[string]string {
 	t.Helper()
-	r, done, err := ix.snapshot()
+	e, done, err := ix.engine()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer done()
-	e, err := newEngine(r)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := e.snap
 	fields, err := r.Fields()
 	if err != nil {
 		t.Fatal(err)
