@@ -248,7 +248,7 @@ func run(ctx context.Context, o options) error {
 	// made a capture measured right after a disposition several times
 	// slower in system time than one on a fresh disk.
 	if o.xItems > 0 {
-		xres, xrows, err := benchXImport(o.osmarc, work, o.xItems, o.xItems/5, o.seed, env)
+		xres, xrows, err := benchXImport(o.osmarc, work, o.xItems, o.xItems/5, o.seed, env, filesPerS)
 		if err != nil {
 			return fmt.Errorf("x-archive import: %w", err)
 		}
