@@ -48,3 +48,37 @@ func fieldTerms(f *termsField) []string { return slices.Sorted(maps.Keys(f.freqs
 func sameSet(a, b []string) bool {
 	return slices.Equal(slices.Compact(slices.Sorted(slices.Values(a))), slices.Compact(slices.Sorted(slices.Values(b))))
 }
+
+// Documents share the fields of values that repeat (sharedFields), and a
+// shared field is what the document would have had of its own: bleve
+// indexes it, and later documents find it as it was, whatever the
+// indexing of earlier ones did.
+func TestSharedKeywordFields(t *testing.T) {
+	// The caches are pooled (one for each goroutine building documents),
+	// so a few fields for one value may be made, not one for each call.
+	distinct := map[*termsField]bool{}
+	for range 1000 {
+		distinct[keywordField(fPlatform, nil, "x", optKeyStor)] = true
+	}
+	if len(distinct) > 10 {
+		t.Fatalf("1000 documents' platform x are %d fields, not a few shared", len(distinct))
+	}
+	a := keywordField(fPlatform, nil, "x", optKeyStor)
+	if keywordField(fParent, nil, "123", optKeyStor) == keywordField(fParent, nil, "123", optKeyStor) {
+		t.Fatal("a parent (a value that does not repeat) is shared")
+	}
+	for _, f := range []*termsField{a, newKeywordField(fPlatform, nil, "x", optKeyStor)} {
+		if got := fieldTerms(f); !slices.Equal(got, []string{"x"}) || string(f.Value()) != "x" || f.Name() != fPlatform {
+			t.Fatalf("platform field: terms %v, value %q, name %q", got, f.Value(), f.Name())
+		}
+	}
+	// Past maxSharedValues a field's new values are not kept, and each
+	// is still right.
+	for i := range maxSharedValues + 10 {
+		v := "acct" + strings.Repeat("z", i%3) + string(rune('a'+i%26)) + strings.Repeat("q", i/26)
+		f := keywordField(fAccount, nil, v, optKeyStor)
+		if got := fieldTerms(f); !slices.Equal(got, []string{v}) {
+			t.Fatalf("account %q: terms %v", v, got)
+		}
+	}
+}
