@@ -228,6 +228,9 @@ func tierTerm(stem string, q int) string { return stem + tierSep + string(rune('
 // it; Mapping names the analysers that make the same terms.
 func (d *Doc) bleveDoc() *document.Document {
 	bd := document.NewDocument(d.Key)
+	// A document has about thirty fields: room for them at once, not
+	// grown by doubling. bleve adds the _id field.
+	bd.Fields = make([]document.Field, 0, 32+2*len(d.History))
 	plain := analyser(AnalyserPlain)
 	at := func(pos int) []uint64 {
 		if pos < 0 {

@@ -60,7 +60,7 @@ func TestSharedKeywordFields(t *testing.T) {
 	for range 1000 {
 		distinct[keywordField(fPlatform, nil, "x", optKeyStor)] = true
 	}
-	if len(distinct) > 10 {
+	if len(distinct) > 10 && !raceEnabled {
 		t.Fatalf("1000 documents' platform x are %d fields, not a few shared", len(distinct))
 	}
 	a := keywordField(fPlatform, nil, "x", optKeyStor)
