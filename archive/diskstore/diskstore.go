@@ -111,16 +111,8 @@ func putUnnamed(dir, p string, r io.Reader, size int64, sum archive.Digest) erro
 	}
 	f := os.NewFile(uintptr(fd), p)
 	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(r, size+1))
-	if err != nil {
-		return translate(err)
-	}
-	if n != size {
-		return fmt.Errorf("read %d bytes, want %d", n, size)
-	}
-	if archive.Digest(h.Sum(nil)) != sum {
-		return fmt.Errorf("%w: bytes hash to %x", archive.ErrDigestMismatch, h.Sum(nil))
+	if err := writeChecked(f, r, size, sum); err != nil {
+		return err
 	}
 	if err := linkUnnamed(fd, p); err != nil && !errors.Is(err, fs.ErrExist) {
 		return translate(err)
@@ -230,16 +222,8 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, su
 			os.Remove(tmp)
 		}
 	}()
-	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(r, size+1))
-	if err != nil {
-		return fmt.Errorf("diskstore: put %s: %w", key, translate(err))
-	}
-	if n != size {
-		return fmt.Errorf("diskstore: put %s: read %d bytes, want %d", key, n, size)
-	}
-	if archive.Digest(h.Sum(nil)) != sum {
-		return fmt.Errorf("diskstore: put %s: %w: bytes hash to %x", key, archive.ErrDigestMismatch, h.Sum(nil))
+	if err := writeChecked(f, r, size, sum); err != nil {
+		return fmt.Errorf("diskstore: put %s: %w", key, err)
 	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("diskstore: put %s: %w", key, translate(err))
@@ -263,6 +247,23 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, su
 	}
 	os.Remove(tmp)
 	ok = true
+	return nil
+}
+
+// writeChecked copies size bytes from r to f, checking that there are
+// exactly that many and that they hash to sum.
+func writeChecked(f *os.File, r io.Reader, size int64, sum archive.Digest) error {
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(r, size+1))
+	if err != nil {
+		return translate(err)
+	}
+	if n != size {
+		return fmt.Errorf("read %d bytes, want %d", n, size)
+	}
+	if archive.Digest(h.Sum(nil)) != sum {
+		return fmt.Errorf("%w: bytes hash to %x", archive.ErrDigestMismatch, h.Sum(nil))
+	}
 	return nil
 }
 
