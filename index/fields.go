@@ -225,15 +225,15 @@ func keywordsField(name string, vs []string, opt bindex.FieldIndexingOptions) *t
 }
 
 // sharedFields are the keyword fields whose values repeat from one item to
-// the next (the platform, the account, the kind, a flag, …). Documents
-// share one field for each of their values (keywordCache): bleve only
-// reads a document's fields, and a field of one term is four allocations,
-// which for a dozen such fields were a fifth of what an item's document
-// allocated.
+// the next (the platform, the account, the kind, a flag, the capture that
+// staged it, …). Documents share one field for each of their values
+// (keywordCache): bleve only reads a document's fields, and a field of one
+// term is four allocations, which for a dozen such fields were a fifth of
+// what an item's document allocated.
 var sharedFields = map[string]bool{
 	fAuthorID: true, fHandle: true, fName: true, fPlatform: true, fAccount: true, fAccountLC: true,
 	fKind: true, fLang: true, fClass: true, fSchedule: true, fRemoved: true, fEdited: true,
-	fOrigin: true, fLinkOnly: true,
+	fOrigin: true, fLinkOnly: true, fStaged: true,
 }
 
 // keywordCache holds the shared fields made so far, up to

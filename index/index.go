@@ -488,19 +488,15 @@ func removal(it any) (bool, time.Time) {
 // IndexDocs adds or replaces documents, BatchSize at a time; each batch is
 // durable when its call to bleve returns.
 func (ix *Index) IndexDocs(ctx context.Context, docs []Doc) error {
-	if err := ix.indexDocs(ctx, docs); err != nil {
+	if err := ix.writeDocs(ctx, docs, ""); err != nil {
 		return err
 	}
 	return ix.flush()
 }
 
-// indexDocs hands docs to bleve, BatchSize at a time, building the next
-// batch's documents while bleve takes the one before.
-func (ix *Index) indexDocs(ctx context.Context, docs []Doc) error { return ix.writeDocs(ctx, docs, "") }
-
-// writeDocs is indexDocs, the documents staged by capture when it is not
-// "" (see Stage): the first batch a capture stages also puts it on the
-// list of captures searches leave out.
+// writeDocs hands docs to bleve, BatchSize at a time, staged by capture
+// when it is not "" (see Stage): the first batch a capture stages also
+// puts it on the list of captures searches leave out.
 func (ix *Index) writeDocs(ctx context.Context, docs []Doc, capture string) error {
 	unlock, err := ix.lockWrite()
 	if err != nil {
@@ -896,8 +892,6 @@ func createBleve(dir string) error {
 	return nil
 }
 
-// snapshot returns a point-in-time reader of the index; the caller closes
-// it.
 // engine is a query engine on a snapshot of the index; done releases the
 // snapshot (nil when err is not).
 func (ix *Index) engine() (*engine, func(), error) {
@@ -913,6 +907,7 @@ func (ix *Index) engine() (*engine, func(), error) {
 	return e, done, nil
 }
 
+// snapshot returns a point-in-time reader of the index; done releases it.
 func (ix *Index) snapshot() (bindex.IndexReader, func(), error) {
 	ix.mu.RLock()
 	if ix.idx == nil {

@@ -794,7 +794,7 @@ func TestBatchesNotYetSyncedAreSearchableAndKept(t *testing.T) {
 		t.Fatal(err)
 	}
 	docs := corpus(2*BatchSize + 17)
-	if err := ix.indexDocs(ctx, docs[:BatchSize+5]); err != nil {
+	if err := ix.writeDocs(ctx, docs[:BatchSize+5], ""); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := ix.Count(); err != nil || n != BatchSize+5 {
@@ -804,7 +804,7 @@ func TestBatchesNotYetSyncedAreSearchableAndKept(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The rest without a sync: Close must write them.
-	if err := ix.indexDocs(ctx, docs[BatchSize+5:]); err != nil {
+	if err := ix.writeDocs(ctx, docs[BatchSize+5:], ""); err != nil {
 		t.Fatal(err)
 	}
 	if err := ix.Close(); err != nil {
