@@ -151,20 +151,7 @@ func asyncError(err error, dir string) {
 // bleve writes the one before. A batch is searchable from the moment
 // bleve takes it; a crash before it is durable loses it from the index,
 // which is derived, and osmarc reindex (or rebuild) puts it back.
-var liveSettings = map[string]interface{}{"unsafe_batch": true, "asyncErrorCallbackName": asyncErrorHandler,
-	"scorchMergePlanOptions": liveMergePlan()}
-
-// liveMergePlan changes bleve's tiered merge plan (the rest stays as in
-// mergeplan.DefaultMergePlanOptions): tiers and merges twice as wide,
-// twenty segments of a size merged into one, not ten. A document is
-// merged again fewer times as the index grows (segments of 1k documents
-// become 20k, then 400k, rather than 10k, 100k, 1M), which took about
-// 8% off the CPU of a 100k-item import (bleve's merges were a sixth of
-// it), and the index keeps as few segments: 11 after 100k items, against
-// 13 with the default plan.
-func liveMergePlan() map[string]interface{} {
-	return map[string]interface{}{"MaxSegmentsPerTier": 20, "SegmentsPerMergeTask": 20}
-}
+var liveSettings = map[string]interface{}{"unsafe_batch": true, "asyncErrorCallbackName": asyncErrorHandler}
 
 // liveInflight is how many batches the live index lets bleve hold
 // unwritten.
