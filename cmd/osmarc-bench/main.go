@@ -151,9 +151,9 @@ func run(ctx context.Context, o options) error {
 	if n, ok := cachedInodes(); ok {
 		res["cached_inodes"] = n
 		if n > manyCachedInodes {
-			msg := "creating files costs several times more: sync; echo 2 > /proc/sys/vm/drop_caches (as root) first"
+			msg := "over 1M, creating files costs several times more: run sync; echo 2 > /proc/sys/vm/drop_caches (as root) first"
 			logf("warning: the kernel holds %d cached inodes; %s", n, msg)
-			warnings = append(warnings, row{"cached inodes (kernel)", fmt.Sprint(n), "above 1M " + msg, "WARNING"})
+			warnings = append(warnings, row{"cached inodes (kernel)", fmt.Sprint(n), msg, "WARNING"})
 		}
 	}
 
