@@ -223,10 +223,11 @@ func tierWeight(q int) float64 { return math.Exp2(-(float64(q) + 0.5) / 4) }
 
 func tierTerm(stem string, q int) string { return stem + tierSep + string(rune('a'+q)) }
 
-// bleveDoc is the bleve document of d. Its fields' terms are made here
-// (termsField), each text tokenised once for all the fields derived from
-// it; Mapping names the analysers that make the same terms.
-func (d *Doc) bleveDoc() *document.Document {
+// bleveDoc is the bleve document of d, its keyword fields from kc. Its
+// fields' terms are made here (termsField), each text tokenised once for
+// all the fields derived from it; Mapping names the analysers that make
+// the same terms.
+func (d *Doc) bleveDoc(kc *keywordCache) *document.Document {
 	bd := document.NewDocument(d.Key)
 	// A document has about thirty fields: room for them at once, not
 	// grown by doubling. bleve adds the _id field.
@@ -243,7 +244,7 @@ func (d *Doc) bleveDoc() *document.Document {
 	}
 	kw := func(name, v string, opt bindex.FieldIndexingOptions) {
 		if v != "" {
-			bd.AddField(keywordField(name, nil, v, opt))
+			bd.AddField(kc.keyword(name, v, opt))
 		}
 	}
 	kws := func(name string, vs []string, norm func(string) string) {

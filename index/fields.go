@@ -192,25 +192,16 @@ func (c *stemCache) stems(lang string, t *analysis.Token) []string {
 	return st
 }
 
-// keywordField is a field of one term, the value itself; a field that is
-// only stored has no terms at all.
-func keywordField(name string, pos []uint64, v string, opt bindex.FieldIndexingOptions) *termsField {
-	if pos == nil && sharedFields[name] {
-		c := keywordCaches.Get().(*keywordCache)
-		defer keywordCaches.Put(c)
-		return c.field(name, v, opt)
-	}
-	return newKeywordField(name, pos, v, opt)
-}
-
-func newKeywordField(name string, pos []uint64, v string, opt bindex.FieldIndexingOptions) *termsField {
+// newKeywordField is a field of one term, the value itself; a field that
+// is only stored has no terms at all.
+func newKeywordField(name, v string, opt bindex.FieldIndexingOptions) *termsField {
 	value := []byte(v)
 	if !opt.IsIndexed() {
-		return &termsField{name: name, pos: pos, value: value, opt: opt}
+		return &termsField{name: name, value: value, opt: opt}
 	}
 	b := newFreqs(opt, 1)
 	b.add(value)
-	return b.field(name, pos, value)
+	return b.field(name, nil, value)
 }
 
 // keywordsField is a field, indexed and not stored, whose terms are the
@@ -238,7 +229,8 @@ var sharedFields = map[string]bool{
 
 // keywordCache holds the shared fields made so far, up to
 // maxSharedValues values a field: past that, the field's other values are
-// made for each document.
+// made for each document. Each goroutine building documents takes one
+// from keywordCaches for all the documents it builds.
 type keywordCache struct {
 	byField map[string]map[string]*termsField
 }
@@ -247,7 +239,12 @@ const maxSharedValues = 256
 
 var keywordCaches = sync.Pool{New: func() any { return &keywordCache{byField: map[string]map[string]*termsField{}} }}
 
-func (c *keywordCache) field(name, v string, opt bindex.FieldIndexingOptions) *termsField {
+// keyword is the keyword field of v: the one made before for the same
+// value if the field is one of sharedFields, a new one otherwise.
+func (c *keywordCache) keyword(name, v string, opt bindex.FieldIndexingOptions) *termsField {
+	if !sharedFields[name] {
+		return newKeywordField(name, v, opt)
+	}
 	m := c.byField[name]
 	if m == nil {
 		m = map[string]*termsField{}
@@ -256,7 +253,7 @@ func (c *keywordCache) field(name, v string, opt bindex.FieldIndexingOptions) *t
 	if f, ok := m[v]; ok && f.opt == opt {
 		return f
 	}
-	f := newKeywordField(name, nil, v, opt)
+	f := newKeywordField(name, v, opt)
 	if len(m) < maxSharedValues {
 		m[v] = f
 	}

@@ -554,10 +554,12 @@ func buildAll(docs []Doc, capture string) []*document.Document {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			kc := keywordCaches.Get().(*keywordCache)
+			defer keywordCaches.Put(kc)
 			for i := w; i < len(docs); i += workers {
-				out[i] = docs[i].bleveDoc()
+				out[i] = docs[i].bleveDoc(kc)
 				if capture != "" {
-					out[i].AddField(keywordField(fStaged, nil, capture, optKeyword))
+					out[i].AddField(kc.keyword(fStaged, capture, optKeyword))
 				}
 			}
 		}()
