@@ -17,15 +17,15 @@ import (
 	"github.com/osmarc/osmarc/archive/collect"
 )
 
-// importSynthetic imports a synthetic archive of n tweets into a new
-// archive on the disk store and returns the items per second and the peak
-// heap in use while it ran.
-func importSynthetic(tb testing.TB, n int) (itemsPerSec float64, peakHeapMB float64, res archive.IngestResult) {
+// importSynthetic imports a synthetic archive of n tweets, words from
+// vocab, into a new archive on the disk store and returns the items per
+// second and the peak heap in use while it ran.
+func importSynthetic(tb testing.TB, n int, vocab Vocabulary) (itemsPerSec float64, peakHeapMB float64, res archive.IngestResult) {
 	tb.Helper()
 	ctx := context.Background()
 	work := tb.TempDir()
 	src := filepath.Join(work, "export")
-	if _, err := WriteSyntheticArchive(src, n, 1); err != nil {
+	if _, err := WriteSyntheticArchiveWith(src, n, 1, vocab); err != nil {
 		tb.Fatal(err)
 	}
 	clock := archivetest.NewClock(archivetest.Start)
@@ -101,7 +101,7 @@ func BenchmarkImportArchive(b *testing.B) {
 	for _, n := range []int{20_000, 100_000} {
 		b.Run(strconv.Itoa(n), func(b *testing.B) {
 			for b.Loop() {
-				rate, heap, res := importSynthetic(b, n)
+				rate, heap, res := importSynthetic(b, n, SmallVocabulary)
 				if res.Items != int64(n) || res.Errors != 0 {
 					b.Fatalf("imported %d items with %d errors, want %d and none", res.Items, res.Errors, n)
 				}
@@ -113,14 +113,16 @@ func BenchmarkImportArchive(b *testing.B) {
 	}
 }
 
-// TestImportSyntheticArchive checks the synthetic archive imports whole
-// into a disk-store archive, and that importing it again adds nothing.
+// TestImportSyntheticArchive checks the synthetic archive, in both
+// vocabularies, imports whole into a disk-store archive.
 func TestImportSyntheticArchive(t *testing.T) {
-	rate, heap, res := importSynthetic(t, 3000)
-	if res.Items != 3000 || res.Errors != 0 || res.NewVersions != 3000 {
-		t.Fatalf("imported %+v, want 3000 items and versions, no error", res)
+	for _, vocab := range []Vocabulary{SmallVocabulary, ZipfVocabulary} {
+		rate, heap, res := importSynthetic(t, 3000, vocab)
+		if res.Items != 3000 || res.Errors != 0 || res.NewVersions != 3000 {
+			t.Fatalf("vocabulary %d: imported %+v, want 3000 items and versions, no error", vocab, res)
+		}
+		t.Logf("3,000 tweets, vocabulary %d: %.0f items/s, peak heap %.0f MiB", vocab, rate, heap)
 	}
-	t.Logf("3,000 tweets: %.0f items/s, peak heap %.0f MiB", rate, heap)
 }
 
 // discardSink checks and hashes items as the capture writer does, and

@@ -30,14 +30,43 @@ emergency alert drill test siren fire department reminder safety tips community 
 var synthTags = []string{"PublicNotice", "Roads", "Weather", "CityCouncil", "Safety", "Community"}
 var synthUsers = []string{"MayorOffice", "TransitAuthority", "FireDept", "citizen_jane", "localnews"}
 
+// Vocabulary is how the words of a synthetic archive's tweets are drawn.
+type Vocabulary int
+
+const (
+	// SmallVocabulary draws every word evenly from the 69 words of a
+	// city's notices (synthWords): every word, and every pair of words,
+	// recurs throughout the archive.
+	SmallVocabulary Vocabulary = iota
+	// ZipfVocabulary draws words by Zipf's law (exponent 1.1) from 50,000
+	// made-up words of 3 to 9 letters, as the words of real text are
+	// distributed: a few words are most of the text, and most pairs of
+	// adjacent words occur once. Indexing such text costs about twice as
+	// much as the small vocabulary's (the search index has a term for
+	// each distinct pair).
+	ZipfVocabulary
+)
+
 // WriteSyntheticTweetsJS writes a data/tweets.js of n tweets in the layout
 // of current X archives, reproducible from seed: mixed lengths, hashtags,
 // mentions, links, escaped text, replies, a photo on some, counts as
-// strings, and an edited tweet (two versions) in every hundred. It returns
-// the bytes written. The benchmark of "import a 100k-tweet X archive"
-// uses it.
+// strings, and an edited tweet (two versions) in every hundred. Their
+// words are from the small vocabulary. It returns the bytes written.
 func WriteSyntheticTweetsJS(w io.Writer, n int, seed uint64) (int64, error) {
+	return WriteSyntheticTweetsJSWith(w, n, seed, SmallVocabulary)
+}
+
+// WriteSyntheticTweetsJSWith is WriteSyntheticTweetsJS with words drawn
+// from vocab. The benchmark of "import a 100k-tweet X archive" uses both
+// vocabularies.
+func WriteSyntheticTweetsJSWith(w io.Writer, n int, seed uint64, vocab Vocabulary) (int64, error) {
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	word := func() string { return synthWords[rng.IntN(len(synthWords))] }
+	if vocab == ZipfVocabulary {
+		words := madeUpWords(rng, 50000)
+		z := rand.NewZipf(rng, 1.1, 2, uint64(len(words)-1))
+		word = func() string { return words[z.Uint64()] }
+	}
 	cw := &countWriter{w: bufio.NewWriterSize(w, 1<<20)}
 	io.WriteString(cw, "window.YTD.tweets.part0 = [")
 	t := time.Date(2025, 6, 30, 12, 0, 0, 0, time.UTC)
@@ -50,7 +79,7 @@ func WriteSyntheticTweetsJS(w io.Writer, n int, seed uint64) (int64, error) {
 		if edited {
 			editID = snowflakeID(t.Add(time.Duration(1+rng.IntN(25))*time.Minute), uint64(i))
 		}
-		text, ents := synthText(rng)
+		text, ents := synthText(rng, word)
 		for v := 0; v < 1 || (edited && v < 2); v++ {
 			tw := map[string]any{
 				"retweeted":          false,
@@ -107,7 +136,7 @@ func WriteSyntheticTweetsJS(w io.Writer, n int, seed uint64) (int64, error) {
 	return cw.n, cw.err
 }
 
-func synthText(rng *rand.Rand) (string, map[string]any) {
+func synthText(rng *rand.Rand, word func() string) (string, map[string]any) {
 	var b strings.Builder
 	ents := map[string]any{"hashtags": []any{}, "symbols": []any{}, "user_mentions": []any{}, "urls": []any{}}
 	words := 8 + rng.IntN(35)
@@ -131,10 +160,24 @@ func synthText(rng *rand.Rand) (string, map[string]any) {
 			b.WriteString(tco)
 			ents["urls"] = append(ents["urls"].([]any), map[string]any{"url": tco, "expanded_url": fmt.Sprintf("https://example.gov/notices/%d", rng.IntN(1e6)), "display_url": "example.gov/notices/…", "indices": []string{"0", "0"}})
 		default:
-			b.WriteString(synthWords[rng.IntN(len(synthWords))])
+			b.WriteString(word())
 		}
 	}
 	return b.String(), ents
+}
+
+// madeUpWords are n words of 3 to 9 random lower-case letters.
+func madeUpWords(rng *rand.Rand, n int) []string {
+	words := make([]string, n)
+	var b []byte
+	for i := range words {
+		b = b[:0]
+		for range 3 + rng.IntN(7) {
+			b = append(b, byte('a'+rng.IntN(26)))
+		}
+		words[i] = string(b)
+	}
+	return words
 }
 
 type countWriter struct {
@@ -155,8 +198,15 @@ func (c *countWriter) Write(p []byte) (int, error) {
 
 // WriteSyntheticArchive writes an unpacked synthetic account archive of n
 // tweets under dir (dir/data/tweets.js, account.js, manifest.js), ready
-// for the x-archive importer. It returns the size of tweets.js.
+// for the x-archive importer, its words from the small vocabulary. It
+// returns the size of tweets.js.
 func WriteSyntheticArchive(dir string, n int, seed uint64) (int64, error) {
+	return WriteSyntheticArchiveWith(dir, n, seed, SmallVocabulary)
+}
+
+// WriteSyntheticArchiveWith is WriteSyntheticArchive with words drawn from
+// vocab.
+func WriteSyntheticArchiveWith(dir string, n int, seed uint64, vocab Vocabulary) (int64, error) {
 	data := filepath.Join(dir, "data")
 	if err := os.MkdirAll(data, 0o755); err != nil {
 		return 0, err
@@ -165,7 +215,7 @@ func WriteSyntheticArchive(dir string, n int, seed uint64) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	size, err := WriteSyntheticTweetsJS(f, n, seed)
+	size, err := WriteSyntheticTweetsJSWith(f, n, seed, vocab)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
