@@ -146,7 +146,8 @@ func NewDoc(it catalog.Item, latest *archive.Item, earlier []*archive.Item) Doc 
 // lower-cased first).
 const (
 	fText      = "text"       // latest text, plain analyser; stored
-	fTextBi    = "text_bi"    // latest text, pairs of adjacent plain words ("road closure")
+	fTextBi    = "text_bi"    // latest text, pairs of adjacent plain words ("road closure"), of common words (pairRule)
+	fTextRare  = "text_rare"  // latest text, the plain words rare in their batch, left out of text_bi (pairRule)
 	fTextEN    = "text_en_w"  // latest text, English stems with their weight tier (tierTerm); items in English or of no stated language
 	fTextFR    = "text_fr_w"  // latest text, French stems with their weight tier
 	fHistory   = "history"    // earlier versions' text, plain analyser; stored
@@ -223,11 +224,12 @@ func tierWeight(q int) float64 { return math.Exp2(-(float64(q) + 0.5) / 4) }
 
 func tierTerm(stem string, q int) string { return stem + tierSep + string(rune('a'+q)) }
 
-// bleveDoc is the bleve document of d, its keyword fields from kc. Its
+// bleveDoc is the bleve document of d, its keyword fields from kc, ts the
+// plain tokens of its text and rule the pairs of them to index. Its
 // fields' terms are made here (termsField), each text tokenised once for
 // all the fields derived from it; Mapping names the analysers that make
-// the same terms.
-func (d *Doc) bleveDoc(kc *keywordCache) *document.Document {
+// the same terms (but for the pairs rule leaves out, see pairRule).
+func (d *Doc) bleveDoc(kc *keywordCache, ts analysis.TokenStream, rule *pairRule) *document.Document {
 	bd := document.NewDocument(d.Key)
 	// A document has about thirty fields: room for them at once, not
 	// grown by doubling. bleve adds the _id field.
@@ -263,9 +265,11 @@ func (d *Doc) bleveDoc(kc *keywordCache) *document.Document {
 	}
 	// The latest text: plain words (stored), word pairs, and the stems of
 	// its language with their weight, tokenised once.
-	ts := plain.Analyze([]byte(d.Text))
 	bd.AddField(plainField(fText, nil, []byte(d.Text), optPlain, ts))
-	bd.AddField(pairField(fTextBi, nil, optWords, ts))
+	bd.AddField(pairField(fTextBi, nil, optWords, ts, rule))
+	if f := rareField(fTextRare, optWords, ts, rule); f != nil {
+		bd.AddField(f)
+	}
 	langName, langField := AnalyserEnglish, fTextEN
 	if languageAnalyser(d.Lang) == AnalyserFrench {
 		langName, langField = AnalyserFrench, fTextFR
@@ -274,7 +278,7 @@ func (d *Doc) bleveDoc(kc *keywordCache) *document.Document {
 	for i, h := range d.History {
 		hts := plain.Analyze([]byte(h))
 		bd.AddField(plainField(fHistory, at(i), []byte(h), optPlain, hts))
-		bd.AddField(pairField(fHistoryBi, at(i), optWords, hts))
+		bd.AddField(pairField(fHistoryBi, at(i), optWords, hts, nil))
 	}
 	if who := strings.TrimSpace(d.AuthorName + " " + d.AuthorHandle); who != "" {
 		field(fAuthor, -1, who, optWords, plain)

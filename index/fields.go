@@ -102,8 +102,9 @@ func plainField(name string, pos []uint64, value []byte, opt bindex.FieldIndexin
 
 // pairField is the field of the pairs of adjacent plain words of ts, each
 // pair the two words and a space (what AnalyserBigram makes), their bytes
-// in one allocation.
-func pairField(name string, pos []uint64, opt bindex.FieldIndexingOptions, ts analysis.TokenStream) *termsField {
+// in one allocation: the pairs of two words common by rule (every pair
+// when rule is nil).
+func pairField(name string, pos []uint64, opt bindex.FieldIndexingOptions, ts analysis.TokenStream, rule *pairRule) *termsField {
 	if len(ts) < 2 {
 		return newFreqs(opt, 0).field(name, pos, nil)
 	}
@@ -114,6 +115,9 @@ func pairField(name string, pos []uint64, opt bindex.FieldIndexingOptions, ts an
 	buf := make([]byte, 0, size)
 	b := newFreqs(opt, len(ts)-1)
 	for i := 0; i+1 < len(ts); i++ {
+		if !rule.common(ts[i].Term) || !rule.common(ts[i+1].Term) {
+			continue
+		}
 		start := len(buf)
 		buf = append(buf, ts[i].Term...)
 		buf = append(buf, ' ')
@@ -122,6 +126,76 @@ func pairField(name string, pos []uint64, opt bindex.FieldIndexingOptions, ts an
 	}
 	return b.field(name, pos, nil)
 }
+
+// rareField is the field of the plain words of ts that rule finds rare,
+// whose pairs pairField left out; nil if there are none.
+func rareField(name string, opt bindex.FieldIndexingOptions, ts analysis.TokenStream, rule *pairRule) *termsField {
+	if rule == nil {
+		return nil
+	}
+	var b *freqBuilder
+	for _, t := range ts {
+		if !rule.common(t.Term) {
+			if b == nil {
+				b = newFreqs(opt, len(ts))
+			}
+			b.add(t.Term)
+		}
+	}
+	if b == nil {
+		return nil
+	}
+	return b.field(name, nil, nil)
+}
+
+// pairRule says which words of a batch of documents are common enough
+// for the pairs they make to be indexed.
+//
+// Most distinct pairs of adjacent words in real text occur once, and each
+// is a term of the index: on text worded as real text is, the pairs were
+// about two fifths of an import's CPU. A pair is needed where both its
+// words are common: each is in many documents, and only the pair finds the
+// few where they are adjacent. Where either word is rare, the documents
+// holding both are few, and reading their stored text finds the phrase
+// as surely (engine.phrase). So a batch large enough to tell (pairBatch
+// documents or more) indexes the pair of two words only when each is in
+// at least one in rarePer of the batch's documents, and indexes the
+// document's other words in fTextRare: the documents whose text a phrase
+// search must read are those holding both words where either is there. A
+// smaller batch, or a nil rule, indexes every pair, as every index before
+// this rule did; either kind of document is found by the same search.
+type pairRule struct {
+	df  map[string]int // documents of the batch holding each word
+	min int            // fewer is rare
+}
+
+const (
+	pairBatch = 200
+	rarePer   = 100
+)
+
+// newPairRule is the rule of a batch whose documents' plain tokens are
+// toks: nil (every pair) for a batch of fewer than pairBatch.
+func newPairRule(toks []analysis.TokenStream) *pairRule {
+	if len(toks) < pairBatch {
+		return nil
+	}
+	r := &pairRule{df: make(map[string]int, 4*len(toks)), min: max(2, (len(toks)+rarePer-1)/rarePer)}
+	seen := map[string]bool{}
+	for _, ts := range toks {
+		clear(seen)
+		for _, t := range ts {
+			if !seen[string(t.Term)] {
+				seen[string(t.Term)] = true
+				r.df[string(t.Term)]++
+			}
+		}
+	}
+	return r
+}
+
+// common says whether the pairs of word w are indexed.
+func (r *pairRule) common(w []byte) bool { return r == nil || r.df[string(w)] >= r.min }
 
 // weightedField is the field of the stems of the plain tokens ts in a
 // language (the analyser's own filters applied to ts), weighed: each stem

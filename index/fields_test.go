@@ -23,7 +23,7 @@ func TestTermsAreTheAnalysersTerms(t *testing.T) {
 		}
 		text := strings.Join(ws, " ")
 		ts := analyser(AnalyserPlain).Analyze([]byte(text))
-		if got, want := fieldTerms(pairField(fTextBi, nil, optWords, ts)), analyse(AnalyserBigram, text); !sameSet(got, want) {
+		if got, want := fieldTerms(pairField(fTextBi, nil, optWords, ts, nil)), analyse(AnalyserBigram, text); !sameSet(got, want) {
 			t.Fatalf("%q: pairs %v, want %v", text, got, want)
 		}
 		for _, lang := range []string{AnalyserEnglish, AnalyserFrench} {

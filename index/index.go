@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/analysis"
 	"github.com/blevesearch/bleve/v2/document"
 	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/mapping"
@@ -245,9 +246,14 @@ func openBleveWith(dir string, readOnly bool, extra map[string]interface{}) (ble
 // Mapping is the index's bleve mapping. osmarc builds its documents
 // itself (analysing each text once for all the fields derived from it),
 // but the mapping describes the same fields, so bleve's own tools read the
-// index, and bleve alone, given Doc.Fields, indexes the same thing (the
-// benchmark compares the two). Items in French use the "fr" document
-// type, the others the default, "en".
+// index, and bleve alone, given Doc.Fields, indexes what searches find
+// alike (the benchmark compares the two). One difference: osmarc leaves
+// out of text_bi the pairs of words rare in their batch, and puts those
+// words in text_rare (pairRule); bleve alone, which Doc.Fields gives no
+// text_rare, puts every pair in text_bi, as an index made before the rule
+// did, and searches find the same in both.
+// Items in French use the "fr" document type, the others the default,
+// "en".
 func Mapping() mapping.IndexMapping { return newMapping() }
 
 func newMapping() *mapping.IndexMappingImpl {
@@ -275,6 +281,7 @@ func newMapping() *mapping.IndexMappingImpl {
 		}
 		dm.AddFieldMappingsAt("text", text(fText, AnalyserPlain, true), text(fTextBi, AnalyserBigram, false),
 			text(langField, weightedAn, false))
+		dm.AddFieldMappingsAt(fTextRare, text(fTextRare, AnalyserPlain, false))
 		dm.AddFieldMappingsAt("history", text(fHistory, AnalyserPlain, true), text(fHistoryBi, AnalyserBigram, false))
 		dm.AddFieldMappingsAt(fAuthor, text(fAuthor, AnalyserPlain, false))
 		for _, f := range []string{fAuthorID, fAccountLC, fThread, fHashtag, fMention, fLink, fSchedule, fExemption, fHold, fTime, fOrigin, fLinkOnly, fMedia} {
@@ -545,26 +552,36 @@ func (ix *Index) lockWrite() (unlock func(), err error) {
 }
 
 // buildAll makes the bleve documents of docs (staged by capture, if not
-// ""), analysing their texts on every core.
+// ""), analysing their texts on every core: first their plain words, from
+// which the batch's pairRule is counted, then the documents.
 func buildAll(docs []Doc, capture string) []*document.Document {
-	out := make([]*document.Document, len(docs))
 	workers := min(runtime.GOMAXPROCS(0), 8)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			kc := keywordCaches.Get().(*keywordCache)
-			defer keywordCaches.Put(kc)
-			for i := w; i < len(docs); i += workers {
-				out[i] = docs[i].bleveDoc(kc)
-				if capture != "" {
-					out[i].AddField(kc.keyword(fStaged, capture, optKeyword))
+	each := func(f func(kc *keywordCache, i int)) {
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				kc := keywordCaches.Get().(*keywordCache)
+				defer keywordCaches.Put(kc)
+				for i := w; i < len(docs); i += workers {
+					f(kc, i)
 				}
-			}
-		}()
+			}()
+		}
+		wg.Wait()
 	}
-	wg.Wait()
+	plain := analyser(AnalyserPlain)
+	toks := make([]analysis.TokenStream, len(docs))
+	each(func(_ *keywordCache, i int) { toks[i] = plain.Analyze([]byte(docs[i].Text)) })
+	rule := newPairRule(toks)
+	out := make([]*document.Document, len(docs))
+	each(func(kc *keywordCache, i int) {
+		out[i] = docs[i].bleveDoc(kc, toks[i], rule)
+		if capture != "" {
+			out[i].AddField(kc.keyword(fStaged, capture, optKeyword))
+		}
+	})
 	return out
 }
 

@@ -249,19 +249,21 @@ func (e *engine) regexpTerms(field, pattern string, c clause) ([]string, error) 
 	return terms, nil
 }
 
-// textFields are the plain and pair fields a text clause searches.
-func textFields(field string) (plain, pairs []string) {
+// textFields are the plain and pair fields a text clause searches, and
+// beside each pair field the field of the words it left out of pairs
+// (pairRule), "" if it leaves none out.
+func textFields(field string) (plain, pairs, rare []string) {
 	switch field {
 	case "text":
-		return []string{fText}, []string{fTextBi}
+		return []string{fText}, []string{fTextBi}, []string{fTextRare}
 	case "history":
-		return []string{fHistory}, []string{fHistoryBi}
+		return []string{fHistory}, []string{fHistoryBi}, []string{""}
 	}
-	return []string{fText, fHistory}, []string{fTextBi, fHistoryBi}
+	return []string{fText, fHistory}, []string{fTextBi, fHistoryBi}, []string{fTextRare, ""}
 }
 
 func (e *engine) textClause(c clause, hl *hlTerms, qerr func(string, ...any) error) (bits, []langTerm, error) {
-	plainFields, pairFields := textFields(c.field)
+	plainFields, pairFields, rareFields := textFields(c.field)
 	langs := c.field != "history"
 	switch c.kind {
 	case leafWildcard, leafRegexp:
@@ -285,7 +287,7 @@ func (e *engine) textClause(c clause, hl *hlTerms, qerr func(string, ...any) err
 		return out, nil, nil
 	case leafPhrase:
 		toks := analyse(AnalyserPlain, c.text)
-		b, err := e.phrase(toks, plainFields, pairFields)
+		b, err := e.phrase(toks, plainFields, pairFields, rareFields)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -389,8 +391,10 @@ func (h *hlTerms) addPlain(terms []string) {
 
 // phrase finds a sequence of plain words in the given stored fields: one
 // word by its term, two by their pair, more by all their pairs and then a
-// check of the stored text.
-func (e *engine) phrase(toks []string, plainFields, pairFields []string) (bits, error) {
+// check of the stored text. Where a document may hold a pair without its
+// term (either word was rare in its batch, rareFields, see pairRule), it
+// is a candidate if it holds both words, and its stored text is checked.
+func (e *engine) phrase(toks []string, plainFields, pairFields, rareFields []string) (bits, error) {
 	out := e.empty()
 	switch len(toks) {
 	case 0:
@@ -406,11 +410,26 @@ func (e *engine) phrase(toks []string, plainFields, pairFields []string) (bits, 
 		return out, nil
 	}
 	for fi, f := range pairFields {
-		var cand bits
+		var cand, unsure bits
 		for i := 0; i+1 < len(toks); i++ {
 			b, err := e.term(f, toks[i]+" "+toks[i+1])
 			if err != nil {
 				return nil, err
+			}
+			if rareFields[fi] != "" {
+				m, err := e.unpaired(plainFields[fi], rareFields[fi], toks[i], toks[i+1])
+				if err != nil {
+					return nil, err
+				}
+				if m != nil {
+					m = andNot(m, b)
+					b = or(b, m)
+					if unsure == nil {
+						unsure = m
+					} else {
+						unsure = or(unsure, m)
+					}
+				}
 			}
 			if cand == nil {
 				cand = b
@@ -418,15 +437,48 @@ func (e *engine) phrase(toks []string, plainFields, pairFields []string) (bits, 
 				cand = and(cand, b)
 			}
 		}
-		if len(toks) > 2 {
-			var err error
-			if cand, err = e.verifyPhrase(cand, plainFields[fi], toks); err != nil {
-				return nil, err
-			}
+		var err error
+		switch {
+		case len(toks) > 2:
+			cand, err = e.verifyPhrase(cand, plainFields[fi], toks)
+		case unsure != nil:
+			var checked bits
+			checked, err = e.verifyPhrase(and(cand, unsure), plainFields[fi], toks)
+			cand = or(andNot(cand, unsure), checked)
+		}
+		if err != nil {
+			return nil, err
 		}
 		out = or(out, cand)
 	}
 	return out, nil
+}
+
+// unpaired are the documents that may hold the words a and b adjacent
+// without their pair's term: those holding both, where either is in the
+// field of words left out of pairs (rare). nil if there are none.
+func (e *engine) unpaired(plain, rare, a, b string) (bits, error) {
+	ra, err := e.term(rare, a)
+	if err != nil {
+		return nil, err
+	}
+	rb, err := e.term(rare, b)
+	if err != nil {
+		return nil, err
+	}
+	either := or(ra, rb)
+	if either.card() == 0 {
+		return nil, nil
+	}
+	pa, err := e.term(plain, a)
+	if err != nil {
+		return nil, err
+	}
+	pb, err := e.term(plain, b)
+	if err != nil {
+		return nil, err
+	}
+	return and(either, and(pa, pb)), nil
 }
 
 // verifyPhrase keeps the candidates whose stored field holds the words in

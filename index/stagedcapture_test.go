@@ -45,7 +45,11 @@ func liveArchive(t *testing.T) (*archive.Archive, *counting) {
 }
 
 // contents is everything an index holds, by item key: each field's terms
-// (the bookkeeping field of staging aside) and the stored values.
+// (the bookkeeping field of staging aside) and the stored values. The
+// pairs of the latest text depend on the batch the item was indexed in
+// (pairRule), so in their place are the text's pairs, each as the index
+// finds it: by its term, or by a word of it left out of pairs
+// (coveredPairs).
 func contents(t *testing.T, ix *Index) map[string]string {
 	t.Helper()
 	e, done, err := ix.engine()
@@ -60,6 +64,8 @@ func contents(t *testing.T, ix *Index) map[string]string {
 	}
 	key := map[[2]uint32]string{}
 	out := map[string][]string{}
+	text := map[string]string{}
+	pairs, rare := map[string]map[string]bool{}, map[string]map[string]bool{}
 	for i, s := range e.segs {
 		it := s.all().Iterator()
 		for it.HasNext() {
@@ -70,6 +76,7 @@ func contents(t *testing.T, ix *Index) map[string]string {
 			}
 			k := first(f["_id"])
 			key[[2]uint32{uint32(i), d}] = k
+			text[k] = first(f[fText])
 			for _, name := range slices.Sorted(maps.Keys(f)) {
 				out[k] = append(out[k], fmt.Sprintf("stored %s=%q", name, f[name]))
 			}
@@ -96,10 +103,22 @@ func contents(t *testing.T, ix *Index) map[string]string {
 				it := bm.Iterator()
 				for it.HasNext() {
 					k := key[[2]uint32{uint32(i), it.Next()}]
-					out[k] = append(out[k], fmt.Sprintf("term %s:%q", field, term))
+					switch field {
+					case fTextBi, fTextRare:
+						set := map[string]map[string]map[string]bool{fTextBi: pairs, fTextRare: rare}[field]
+						if set[k] == nil {
+							set[k] = map[string]bool{}
+						}
+						set[k][term] = true
+					default:
+						out[k] = append(out[k], fmt.Sprintf("term %s:%q", field, term))
+					}
 				}
 			}
 		}
+	}
+	for k, txt := range text {
+		out[k] = append(out[k], coveredPairs(txt, pairs[k], rare[k])...)
 	}
 	flat := map[string]string{}
 	for k, v := range out {
@@ -107,6 +126,39 @@ func contents(t *testing.T, ix *Index) map[string]string {
 		flat[k] = strings.Join(v, "\n")
 	}
 	return flat
+}
+
+// coveredPairs are the pairs of adjacent plain words of text, each found
+// by its term (pairs) or by one of its words left out of pairs (rare),
+// else MISSING; and any term of either field that text does not make,
+// as EXTRA.
+func coveredPairs(text string, pairs, rare map[string]bool) []string {
+	var out []string
+	toks := analyse(AnalyserPlain, text)
+	made := map[string]bool{}
+	for _, w := range toks {
+		made["rare "+w] = true
+	}
+	for i := 0; i+1 < len(toks); i++ {
+		p := toks[i] + " " + toks[i+1]
+		made["pair "+p] = true
+		if pairs[p] || rare[toks[i]] || rare[toks[i+1]] {
+			out = append(out, fmt.Sprintf("pair %q", p))
+		} else {
+			out = append(out, fmt.Sprintf("pair %q MISSING", p))
+		}
+	}
+	for p := range pairs {
+		if !made["pair "+p] {
+			out = append(out, fmt.Sprintf("pair term %q EXTRA", p))
+		}
+	}
+	for w := range rare {
+		if !made["rare "+w] {
+			out = append(out, fmt.Sprintf("rare term %q EXTRA", w))
+		}
+	}
+	return out
 }
 
 // A capture stages its new items while it reads them; what the index
@@ -165,6 +217,9 @@ func TestStagedCaptureIndexesWhatReindexDoes(t *testing.T) {
 	}
 	bad := 0
 	for k, w := range want {
+		if strings.Contains(w, "MISSING") || strings.Contains(w, "EXTRA") || strings.Contains(got[k], "MISSING") || strings.Contains(got[k], "EXTRA") {
+			t.Errorf("item %s: a pair of its text is not found, or a term is not of its text:\n%s\n%s", k, got[k], w)
+		}
 		if got[k] != w {
 			if bad++; bad <= 3 {
 				t.Errorf("item %s as indexed by the capture:\n%s\nas reindexed:\n%s", k, got[k], w)
