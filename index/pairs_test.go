@@ -103,3 +103,35 @@ func TestPhrasesOfRareWords(t *testing.T) {
 		t.Errorf("only %d phrases with a rare word: the test says little", rareSeen)
 	}
 }
+
+// mayHold never turns away a text that holds a phrase: words with
+// capitals, diacritics (composed and decomposed), ligatures, British
+// spellings the analyser makes American, possessives and a Greek final
+// sigma, each phrase of adjacent words a text makes checked against it.
+func TestMayHoldKeepsEveryTextThatHoldsThePhrase(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	words := strings.Fields("Défilé DEFENCE defence's Honour honoured Centre organisation Œuvre straße " +
+		"ΟΔΟΣ Λόγος road Road ROAD closure e\u0301te\u0301 été Ⱥlpha l'armée co-op 3rd-Brigade")
+	checked := 0
+	for range 500 {
+		var ws []string
+		for range 2 + r.IntN(6) {
+			ws = append(ws, words[r.IntN(len(words))])
+		}
+		text := strings.Join(ws, " ")
+		toks := analyse(AnalyserPlain, text)
+		for i := 0; i+1 < len(toks); i++ {
+			phrase := toks[i : i+2]
+			if !mayHold(text, phraseNeedles(phrase)) {
+				t.Fatalf("%q holds %q, but mayHold turned it away", text, phrase)
+			}
+			checked++
+		}
+	}
+	if mayHold("road works", phraseNeedles([]string{"road", "closure"})) {
+		t.Error(`mayHold kept "road works" for "road closure"`)
+	}
+	if checked < 1000 {
+		t.Errorf("only %d phrases checked", checked)
+	}
+}

@@ -1,6 +1,7 @@
 package index
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"time"
@@ -482,10 +483,13 @@ func (e *engine) unpaired(plain, rare, a, b string) (bits, error) {
 }
 
 // verifyPhrase keeps the candidates whose stored field holds the words in
-// sequence.
+// sequence. A text is analysed only if it may hold every word (mayHold):
+// analysing each candidate's text was most of a phrase's time where the
+// candidates are many (words left out of pairs, pairRule).
 func (e *engine) verifyPhrase(cand bits, field string, toks []string) (bits, error) {
 	out := e.empty()
 	want := map[string]bool{field: true}
+	needles := phraseNeedles(toks)
 	for i, b := range cand {
 		if b == nil {
 			continue
@@ -499,7 +503,7 @@ func (e *engine) verifyPhrase(cand bits, field string, toks []string) (bits, err
 				return false
 			}
 			for _, v := range f[field] {
-				if containsSeq(analyse(AnalyserPlain, v), toks) {
+				if mayHold(v, needles) && containsSeq(analyse(AnalyserPlain, v), toks) {
 					keep.Add(doc)
 					break
 				}
@@ -512,6 +516,76 @@ func (e *engine) verifyPhrase(cand bits, field string, toks []string) (bits, err
 		out[i] = keep
 	}
 	return out, nil
+}
+
+// phraseNeedles are the words of a phrase as a text holding the phrase
+// holds them once lower-cased and folded: every word the plain analyser
+// makes of a text is its lower-cased, folded bytes, except a British
+// spelling it turns American (variantFilter) and a Greek word's final
+// sigma, which it lower-cases to ς where bytes.ToLower gives σ. nil if
+// the phrase has a word either may have made.
+func phraseNeedles(toks []string) [][]byte {
+	var out [][]byte
+	for _, t := range toks {
+		if len(t) >= 3 && americanHeads[t[:3]] || strings.ContainsRune(t, 'ς') {
+			return nil
+		}
+		out = append(out, []byte(t))
+	}
+	return out
+}
+
+// americanHeads are the first three letters of the American stems
+// variantFilter makes.
+var americanHeads = func() map[string]bool {
+	m := map[string]bool{}
+	for _, am := range variantStems {
+		m[am[:3]] = true
+	}
+	return m
+}()
+
+// mayHold says whether text, lower-cased and folded, holds the needles in
+// sequence, apart only by what cannot be in a word: no ASCII letter or
+// digit (the analyser's words take every one). If not, the plain analyser
+// cannot make the phrase of it; if so, it may (a needle inside a longer
+// word passes too), and the text is analysed. Without needles, true.
+func mayHold(text string, needles [][]byte) bool {
+	if len(needles) == 0 {
+		return true
+	}
+	folded := foldTerm(bytes.ToLower([]byte(text)))
+	for from := 0; ; {
+		i := bytes.Index(folded[from:], needles[0])
+		if i < 0 {
+			return false
+		}
+		at := from + i
+		if followedBy(folded[at+len(needles[0]):], needles[1:]) {
+			return true
+		}
+		from = at + 1
+	}
+}
+
+// followedBy says whether b starts with the needles, each after a gap of
+// bytes that are not ASCII letters or digits.
+func followedBy(b []byte, needles [][]byte) bool {
+	for _, n := range needles {
+		j := 0
+		for j < len(b) && !isASCIIAlnum(b[j]) && !bytes.HasPrefix(b[j:], n) {
+			j++
+		}
+		if !bytes.HasPrefix(b[j:], n) {
+			return false
+		}
+		b = b[j+len(n):]
+	}
+	return true
+}
+
+func isASCIIAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
 
 func containsSeq(hay, needle []string) bool {
