@@ -43,7 +43,7 @@ import (
 // Then six open-records queries run reps times each, in osmarc (on the
 // reindexed index, merged into one segment, and on bleve alone's, left in
 // the tiered segments that captures leave) and in FTS5; each query asks
-// for its first 20 hits and the total, and the last for facet counts too.
+// for its first 20 hits and the total, and the fifth for facet counts too.
 
 // rareWord is put into every rareEvery-th item's text: the corpus's own
 // vocabulary has no rare words. midWord goes into every midEvery-th
