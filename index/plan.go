@@ -411,7 +411,8 @@ func (e *engine) phrase(toks []string, plainFields, pairFields, rareFields []str
 		return out, nil
 	}
 	for fi, f := range pairFields {
-		var cand, unsure bits
+		var cand bits
+		unsure := e.empty() // candidates by unpaired, whose text is checked
 		for i := 0; i+1 < len(toks); i++ {
 			b, err := e.term(f, toks[i]+" "+toks[i+1])
 			if err != nil {
@@ -424,12 +425,7 @@ func (e *engine) phrase(toks []string, plainFields, pairFields, rareFields []str
 				}
 				if m != nil {
 					m = andNot(m, b)
-					b = or(b, m)
-					if unsure == nil {
-						unsure = m
-					} else {
-						unsure = or(unsure, m)
-					}
+					b, unsure = or(b, m), or(unsure, m)
 				}
 			}
 			if cand == nil {
@@ -442,7 +438,7 @@ func (e *engine) phrase(toks []string, plainFields, pairFields, rareFields []str
 		switch {
 		case len(toks) > 2:
 			cand, err = e.verifyPhrase(cand, plainFields[fi], toks)
-		case unsure != nil:
+		case unsure.card() > 0:
 			var checked bits
 			checked, err = e.verifyPhrase(and(cand, unsure), plainFields[fi], toks)
 			cand = or(andNot(cand, unsure), checked)

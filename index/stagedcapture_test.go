@@ -103,16 +103,19 @@ func contents(t *testing.T, ix *Index) map[string]string {
 				it := bm.Iterator()
 				for it.HasNext() {
 					k := key[[2]uint32{uint32(i), it.Next()}]
+					set := pairs
 					switch field {
-					case fTextBi, fTextRare:
-						set := map[string]map[string]map[string]bool{fTextBi: pairs, fTextRare: rare}[field]
-						if set[k] == nil {
-							set[k] = map[string]bool{}
-						}
-						set[k][term] = true
+					case fTextRare:
+						set = rare
+					case fTextBi:
 					default:
 						out[k] = append(out[k], fmt.Sprintf("term %s:%q", field, term))
+						continue
 					}
+					if set[k] == nil {
+						set[k] = map[string]bool{}
+					}
+					set[k][term] = true
 				}
 			}
 		}
