@@ -3,6 +3,7 @@ package index
 import (
 	"strings"
 	"sync"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/blevesearch/bleve/v2/analysis"
@@ -13,7 +14,7 @@ import (
 	"github.com/blevesearch/bleve/v2/analysis/token/porter"
 	"github.com/blevesearch/bleve/v2/analysis/token/shingle"
 	"github.com/blevesearch/bleve/v2/analysis/token/stop"
-	"github.com/blevesearch/bleve/v2/analysis/tokenizer/unicode"
+	bunicode "github.com/blevesearch/bleve/v2/analysis/tokenizer/unicode"
 	"github.com/blevesearch/bleve/v2/registry"
 )
 
@@ -67,7 +68,7 @@ func (c *chain) derive(base analysis.TokenStream) analysis.TokenStream {
 
 // analysers are built once; bleve's analysers are safe for concurrent use.
 var analysers = sync.OnceValue(func() map[string]analysis.Analyzer {
-	plain := &analysis.DefaultAnalyzer{Tokenizer: unicode.NewUnicodeTokenizer(),
+	plain := &analysis.DefaultAnalyzer{Tokenizer: bunicode.NewUnicodeTokenizer(),
 		TokenFilters: []analysis.TokenFilter{lowercase.NewLowerCaseFilter(), foldFilter{}, variantFilter{}}}
 	articles := analysis.NewTokenMap()
 	articles.LoadBytes(fr.FrenchArticles)
@@ -198,15 +199,44 @@ func foldTerm(term []byte) []byte {
 	}
 	out := make([]byte, 0, len(term))
 	for _, r := range string(term) {
-		switch {
-		case r >= 0x300 && r <= 0x36f: // combining marks of decomposed text
-		case folds[r] != "":
-			out = append(out, folds[r]...)
-		default:
-			out = utf8.AppendRune(out, r)
-		}
+		out = appendFolded(out, r)
 	}
 	return out
+}
+
+// appendFolded appends r to b without its diacritic (foldTerm).
+func appendFolded(b []byte, r rune) []byte {
+	switch {
+	case r < utf8.RuneSelf:
+		return append(b, byte(r))
+	case r >= 0x300 && r <= 0x36f: // combining marks of decomposed text
+		return b
+	case folds[r] != "":
+		return append(b, folds[r]...)
+	}
+	return utf8.AppendRune(b, r)
+}
+
+// lowerFold appends to dst text lower-cased and folded: what
+// foldTerm(bytes.ToLower(text)) makes, in one pass, with ASCII letters
+// lower-cased by hand (a text to check for a phrase is mostly ASCII,
+// and bytes.ToLower of a text with one other letter maps every rune).
+func lowerFold(dst, text []byte) []byte {
+	for i := 0; i < len(text); {
+		c := text[i]
+		if c < utf8.RuneSelf {
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			dst = append(dst, c)
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRune(text[i:])
+		dst = appendFolded(dst, unicode.ToLower(r))
+		i += n
+	}
+	return dst
 }
 
 // variantFilter joins British (and Canadian) spellings to American ones,

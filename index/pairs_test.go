@@ -1,10 +1,12 @@
 package index
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -122,16 +124,84 @@ func TestMayHoldKeepsEveryTextThatHoldsThePhrase(t *testing.T) {
 		toks := analyse(AnalyserPlain, text)
 		for i := 0; i+1 < len(toks); i++ {
 			phrase := toks[i : i+2]
-			if !mayHold(text, phraseNeedles(phrase)) {
+			if !mayHold([]byte(text), phraseNeedles(phrase)) {
 				t.Fatalf("%q holds %q, but mayHold turned it away", text, phrase)
 			}
 			checked++
 		}
 	}
-	if mayHold("road works", phraseNeedles([]string{"road", "closure"})) {
+	if mayHold([]byte("road works"), phraseNeedles([]string{"road", "closure"})) {
 		t.Error(`mayHold kept "road works" for "road closure"`)
 	}
 	if checked < 1000 {
 		t.Errorf("only %d phrases checked", checked)
+	}
+}
+
+// lowerFold, mayHold's one pass, makes what folding the lower-cased text
+// makes, for ASCII, Latin letters with diacritics (composed and not),
+// ligatures, other scripts, the wider-lower-case Ⱥ and bytes that are not
+// UTF-8.
+func TestLowerFoldIsFoldOfLower(t *testing.T) {
+	for _, s := range []string{"", "Road CLOSURE, 3rd-Brigade!", "DÉFILÉ Défilé e\u0301te\u0301", "ŒUVRE Straße ĲSSEL Æsir",
+		"ΟΔΟΣ Λόγος", "ȺLPHA ⱥ", "Москва", "mixed \xff\xfe bytes \xc3", "tab\tnew\nline", "İstanbul ǅ ǈ"} {
+		got, want := lowerFold(nil, []byte(s)), foldTerm(bytes.ToLower([]byte(s)))
+		if !bytes.Equal(got, want) {
+			t.Errorf("lowerFold(%q) = %q, want %q", s, got, want)
+		}
+	}
+}
+
+// A phrase whose candidates are many has their texts read on several
+// cores (filterStored), each goroutine a run of them: it finds what a
+// reading of the texts finds, no more and no less, whether or not the
+// runs are split.
+func TestPhraseCheckedOnEveryCore(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	r := rand.New(rand.NewPCG(9, 2))
+	words := strings.Fields("road closure parade")
+	seps := []string{" ", " ", " ", ", ", " - ", ". "}
+	var docs []Doc
+	var texts [][]string
+	for i := range 3000 {
+		var b strings.Builder
+		for j := range 8 + r.IntN(12) {
+			if j > 0 {
+				b.WriteString(seps[r.IntN(len(seps))])
+			}
+			b.WriteString(words[r.IntN(len(words))])
+		}
+		docs = append(docs, doc(fmt.Sprint(i), b.String(), "2024-01-15T14:00:00Z"))
+		texts = append(texts, analyse(AnalyserPlain, docs[i].Text))
+	}
+	ix := newIndex(t, docs...)
+	e, done, err := ix.engine()
+	if err != nil {
+		t.Fatal(err)
+	}
+	segs := len(e.segs)
+	done()
+	split := false
+	for _, p := range []string{"road closure parade", "parade parade road", "closure road closure road", "road road road road road"} {
+		toks := strings.Fields(p)
+		var want []string
+		for i, ws := range texts {
+			if containsSeq(ws, toks) {
+				want = append(want, docs[i].Key)
+			}
+		}
+		if len(want) >= 2*verifyChunk*segs { // a segment has twice the chunk at least
+
+			split = true
+		}
+		got := search(t, ix, Request{Query: `"` + p + `"`})
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Fatalf("%q found %d items, want %d (a reading of the texts)", p, len(got), len(want))
+		}
+	}
+	if !split {
+		t.Fatal("no phrase had candidates enough to be checked on several cores: the test says little")
 	}
 }

@@ -2,11 +2,15 @@ package index
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/blevesearch/bleve/v2/analysis"
 )
 
 // hlTerms are the terms a query looks for in the text, for snippets.
@@ -483,33 +487,82 @@ func (e *engine) unpaired(plain, rare, a, b string) (bits, error) {
 // analysing each candidate's text was most of a phrase's time where the
 // candidates are many (words left out of pairs, pairRule).
 func (e *engine) verifyPhrase(cand bits, field string, toks []string) (bits, error) {
-	out := e.empty()
-	want := map[string]bool{field: true}
 	needles := phraseNeedles(toks)
+	plain := analyser(AnalyserPlain)
+	return e.filterStored(cand, field, func(v []byte) bool {
+		return mayHold(v, needles) && holdsSeq(plain.Analyze(v), toks)
+	})
+}
+
+// verifyChunk is the fewest candidates filterStored gives a goroutine of
+// its own.
+const verifyChunk = 256
+
+// filterStored keeps the documents of cand one of whose stored values of
+// field keep accepts. The values are read without copying (keep must not
+// retain them), and where the candidates are many, on every core, each
+// goroutine a run of them in document order: a phrase with a word left
+// out of pairs reads the text of up to one in a hundred items.
+func (e *engine) filterStored(cand bits, field string, keep func(v []byte) bool) (bits, error) {
+	out := e.empty()
 	for i, b := range cand {
 		if b == nil {
 			continue
 		}
-		keep := roaring.New()
-		var ierr error
-		b.Iterate(func(doc uint32) bool {
-			f, err := e.stored(i, doc, want)
+		docs := b.ToArray()
+		workers := min(runtime.GOMAXPROCS(0), 8, (len(docs)+verifyChunk-1)/verifyChunk)
+		if workers <= 1 {
+			kept, err := e.keepStored(i, docs, field, keep)
 			if err != nil {
-				ierr = err
-				return false
+				return nil, err
 			}
-			for _, v := range f[field] {
-				if mayHold(v, needles) && containsSeq(analyse(AnalyserPlain, v), toks) {
-					keep.Add(doc)
-					break
-				}
+			out[i] = roaring.BitmapOf(kept...)
+			continue
+		}
+		kept := make([][]uint32, workers)
+		errs := make([]error, workers)
+		var wg sync.WaitGroup
+		per := (len(docs) + workers - 1) / workers
+		for w := range workers {
+			part := docs[min(w*per, len(docs)):min((w+1)*per, len(docs))]
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				kept[w], errs[w] = e.keepStored(i, part, field, keep)
+			}()
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			return nil, err
+		}
+		bm := roaring.New()
+		for _, k := range kept {
+			bm.AddMany(k)
+		}
+		out[i] = bm
+	}
+	return out, nil
+}
+
+// keepStored is the documents of segment seg among docs one of whose
+// stored values of field keep accepts.
+func (e *engine) keepStored(seg int, docs []uint32, field string, keep func(v []byte) bool) ([]uint32, error) {
+	var out []uint32
+	for _, doc := range docs {
+		held := false
+		err := e.segs[seg].ss.VisitDocument(uint64(doc), func(f string, _ byte, v []byte, _ []uint64) bool {
+			if f == field && keep(v) {
+				held = true
+				return false
 			}
 			return true
 		})
-		if ierr != nil {
-			return nil, ierr
+		if err != nil {
+			return nil, fmt.Errorf("index: read document: %w", err)
 		}
-		out[i] = keep
+		if held {
+			out = append(out, doc)
+		}
 	}
 	return out, nil
 }
@@ -546,11 +599,14 @@ var americanHeads = func() map[string]bool {
 // digit (the analyser's words take every one). If not, the plain analyser
 // cannot make the phrase of it; if so, it may (a needle inside a longer
 // word passes too), and the text is analysed. Without needles, true.
-func mayHold(text string, needles [][]byte) bool {
+func mayHold(text []byte, needles [][]byte) bool {
 	if len(needles) == 0 {
 		return true
 	}
-	folded := foldTerm(bytes.ToLower([]byte(text)))
+	buf := foldBufs.Get().(*[]byte)
+	defer foldBufs.Put(buf)
+	*buf = lowerFold((*buf)[:0], text)
+	folded := *buf
 	for from := 0; ; {
 		i := bytes.Index(folded[from:], needles[0])
 		if i < 0 {
@@ -563,6 +619,9 @@ func mayHold(text string, needles [][]byte) bool {
 		from = at + 1
 	}
 }
+
+// foldBufs hold mayHold's folded texts.
+var foldBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 // followedBy says whether b starts with the needles, each after a gap of
 // bytes that are not ASCII letters or digits.
@@ -582,6 +641,23 @@ func followedBy(b []byte, needles [][]byte) bool {
 
 func isASCIIAlnum(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+// holdsSeq says whether the terms of ts hold needle in sequence.
+func holdsSeq(ts analysis.TokenStream, needle []string) bool {
+	for i := 0; i+len(needle) <= len(ts); i++ {
+		ok := true
+		for j := range needle {
+			if string(ts[i+j].Term) != needle[j] {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
 }
 
 func containsSeq(hay, needle []string) bool {
