@@ -498,48 +498,74 @@ func (e *engine) verifyPhrase(cand bits, field string, toks []string) (bits, err
 // its own.
 const verifyChunk = 256
 
+// docRun is documents of one segment, in order.
+type docRun struct {
+	seg  int
+	docs []uint32
+}
+
 // filterStored keeps the documents of cand one of whose stored values of
 // field keep accepts. The values are read without copying (keep must not
 // retain them), and where the candidates are many, on every core, each
-// goroutine a run of them in document order: a phrase with a word left
-// out of pairs reads the text of up to one in a hundred items.
+// goroutine a run of them in document order, across segments: a phrase
+// with a word left out of pairs reads the text of up to one in a hundred
+// items, and an index fresh from an import has them in a dozen segments.
 func (e *engine) filterStored(cand bits, field string, keep func(v []byte) bool) (bits, error) {
 	out := e.empty()
+	var runs []docRun
+	total := 0
 	for i, b := range cand {
 		if b == nil {
 			continue
 		}
-		docs := b.ToArray()
-		workers := min(runtime.GOMAXPROCS(0), 8, (len(docs)+verifyChunk-1)/verifyChunk)
-		if workers <= 1 {
-			kept, err := e.keepStored(i, docs, field, keep)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = roaring.BitmapOf(kept...)
-			continue
+		out[i] = roaring.New()
+		if !b.IsEmpty() {
+			runs = append(runs, docRun{i, b.ToArray()})
+			total += len(runs[len(runs)-1].docs)
 		}
-		kept := make([][]uint32, workers)
-		errs := make([]error, workers)
+	}
+	workers := max(1, min(runtime.GOMAXPROCS(0), 8, total/verifyChunk))
+	parts := make([][]docRun, workers)
+	per, w := (total+workers-1)/workers, 0
+	room := per
+	for _, r := range runs {
+		for len(r.docs) > 0 {
+			if room == 0 {
+				w, room = w+1, per
+			}
+			k := min(room, len(r.docs))
+			parts[w] = append(parts[w], docRun{r.seg, r.docs[:k]})
+			r.docs, room = r.docs[k:], room-k
+		}
+	}
+	kept := make([][]docRun, workers)
+	errs := make([]error, workers)
+	check := func(w int) {
+		for _, r := range parts[w] {
+			docs, err := e.keepStored(r.seg, r.docs, field, keep)
+			if err != nil {
+				errs[w] = err
+				return
+			}
+			kept[w] = append(kept[w], docRun{r.seg, docs})
+		}
+	}
+	if workers == 1 {
+		check(0)
+	} else {
 		var wg sync.WaitGroup
-		per := (len(docs) + workers - 1) / workers
 		for w := range workers {
-			part := docs[min(w*per, len(docs)):min((w+1)*per, len(docs))]
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				kept[w], errs[w] = e.keepStored(i, part, field, keep)
-			}()
+			wg.Go(func() { check(w) })
 		}
 		wg.Wait()
-		if err := errors.Join(errs...); err != nil {
-			return nil, err
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	for _, k := range kept {
+		for _, r := range k {
+			out[r.seg].AddMany(r.docs)
 		}
-		bm := roaring.New()
-		for _, k := range kept {
-			bm.AddMany(k)
-		}
-		out[i] = bm
 	}
 	return out, nil
 }
