@@ -498,7 +498,7 @@ func (e *engine) verifyPhrase(cand bits, field string, toks []string) (bits, err
 // its own.
 const verifyChunk = 256
 
-// docRun is documents of one segment, in order.
+// docRun is a run of one segment's documents, in order.
 type docRun struct {
 	seg  int
 	docs []uint32
