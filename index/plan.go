@@ -459,27 +459,18 @@ func (e *engine) phrase(toks []string, plainFields, pairFields, rareFields []str
 // without their pair's term: those holding both, where either is in the
 // field of words left out of pairs (rare). nil if there are none.
 func (e *engine) unpaired(plain, rare, a, b string) (bits, error) {
-	ra, err := e.term(rare, a)
-	if err != nil {
+	out, err := e.terms(rare, []string{a, b})
+	if err != nil || out.card() == 0 {
 		return nil, err
 	}
-	rb, err := e.term(rare, b)
-	if err != nil {
-		return nil, err
+	for _, w := range []string{a, b} {
+		p, err := e.term(plain, w)
+		if err != nil {
+			return nil, err
+		}
+		out = and(out, p)
 	}
-	either := or(ra, rb)
-	if either.card() == 0 {
-		return nil, nil
-	}
-	pa, err := e.term(plain, a)
-	if err != nil {
-		return nil, err
-	}
-	pb, err := e.term(plain, b)
-	if err != nil {
-		return nil, err
-	}
-	return and(either, and(pa, pb)), nil
+	return out, nil
 }
 
 // verifyPhrase keeps the candidates whose stored field holds the words in
