@@ -216,3 +216,21 @@ func FuzzQuery(f *testing.F) {
 		}
 	})
 }
+
+// containsSeq says whether hay holds needle in sequence: the tests' own
+// reading of texts, apart from the engine's holdsSeq.
+func containsSeq(hay, needle []string) bool {
+	for i := 0; i+len(needle) <= len(hay); i++ {
+		ok := true
+		for j := range needle {
+			if hay[i+j] != needle[j] {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}

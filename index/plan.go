@@ -677,22 +677,6 @@ func holdsSeq(ts analysis.TokenStream, needle []string) bool {
 	return false
 }
 
-func containsSeq(hay, needle []string) bool {
-	for i := 0; i+len(needle) <= len(hay); i++ {
-		ok := true
-		for j := range needle {
-			if hay[i+j] != needle[j] {
-				ok = false
-				break
-			}
-		}
-		if ok {
-			return true
-		}
-	}
-	return false
-}
-
 func (e *engine) authorClause(c clause, qerr func(string, ...any) error) (bits, []langTerm, error) {
 	switch c.kind {
 	case leafWildcard, leafRegexp:
@@ -777,7 +761,7 @@ func (e *engine) verifyAuthor(cand bits, toks []string) (bits, error) {
 				return false
 			}
 			who := strings.Join(append(f[fName], f[fHandle]...), " ")
-			if containsSeq(analyse(AnalyserPlain, who), toks) {
+			if holdsSeq(analyser(AnalyserPlain).Analyze([]byte(who)), toks) {
 				keep.Add(doc)
 			}
 			return true
