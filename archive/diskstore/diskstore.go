@@ -1,5 +1,7 @@
 // Package diskstore is the default archive.BlobStore: a content-addressed
-// store in a local directory, one file per object at the path its key names.
+// store in a local directory, one file per object at the path its key names,
+// but for blobs: a blob's key, blobs/sha256/<aa>/<bb>/<64 hex>, is the file
+// blobs/sha256/<aa>/<64 hex>, one directory level fewer (see Store.nested).
 //
 // Writes are atomic: bytes go to a temporary file beside the final one (for
 // blobs, an unnamed one where the file system allows), are checked against
@@ -22,7 +24,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -48,6 +50,17 @@ type Store struct {
 	fd     *os.File // the root, for syncfs
 	// tmpfile is set when blobs are written as unnamed files (putUnnamed).
 	tmpfile bool
+	// nested is set when the store keeps its blob files two levels below
+	// blobs/sha256, at the path the key names, as stores made before
+	// November 2026 do; other stores keep them one level below, in 256
+	// directories. Two levels make a directory for nearly every blob until
+	// there are a few hundred thousand (65,536 of them), each a 4 KB block
+	// to write and sync, and making them was a third of the cost of
+	// writing a small blob; a directory of 256 holds a million blobs in
+	// 4,000 entries each, which the file system's hashed directories find
+	// as fast. The layout is read from the store itself (nestedBlobs), so
+	// a store keeps the one it was made with.
+	nested bool
 }
 
 // Open opens (creating if needed) a store rooted at dir.
@@ -72,7 +85,59 @@ func Open(dir string) (*Store, error) {
 	}
 	probe.Close()
 	os.Remove(probe.Name())
-	return &Store{root: abs, fd: fd, tmpfile: canLinkUnnamed(abs)}, nil
+	nested, err := nestedBlobs(abs)
+	if err != nil {
+		fd.Close()
+		return nil, fmt.Errorf("diskstore: open %s: %w", abs, translate(err))
+	}
+	return &Store{root: abs, fd: fd, tmpfile: canLinkUnnamed(abs), nested: nested}, nil
+}
+
+// nestedBlobs reports whether the store at root keeps its blob files two
+// directory levels below blobs/sha256 (<aa>/<bb>/<64 hex>): the first
+// fan-out directory that holds anything says, a directory of two hex
+// digits in it meaning two levels and a blob's file one. A store with no
+// blobs yet takes one level.
+func nestedBlobs(root string) (bool, error) {
+	base := filepath.Join(root, filepath.FromSlash(archive.BlobPrefix))
+	top, err := os.ReadDir(base)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	for _, aa := range top {
+		if !aa.IsDir() || !isHex(aa.Name(), 2) {
+			continue
+		}
+		entries, err := os.ReadDir(filepath.Join(base, aa.Name()))
+		if err != nil {
+			return false, err
+		}
+		for _, e := range entries {
+			switch name := e.Name(); {
+			case e.IsDir() && isHex(name, 2):
+				return true, nil
+			case e.Type().IsRegular() && isHex(name, 64):
+				return false, nil
+			}
+		}
+	}
+	return false, nil
+}
+
+// isHex reports whether s is n lower-case hex digits.
+func isHex(s string, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	for i := range len(s) {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // A blob is written, where the file system allows, to an unnamed file
@@ -132,8 +197,23 @@ func (s *Store) path(key string) (string, error) {
 			return "", fmt.Errorf("%w: %q uses the temporary-file prefix", archive.ErrInvalidKey, key)
 		}
 	}
+	if !s.nested && archive.IsBlobKey(key) {
+		// blobs/sha256/<aa>/<bb>/<hex> is the file blobs/sha256/<aa>/<hex>.
+		// Only a well-formed key may be mapped so, or two keys could
+		// name one file.
+		if _, err := archive.ParseBlobKey(key); err != nil {
+			return "", err
+		}
+		n := len(archive.BlobPrefix)
+		key = key[:n+3] + key[n+6:]
+	}
 	return filepath.Join(s.root, filepath.FromSlash(key)), nil
 }
+
+// File is the path of the file that holds key's object (whether or not
+// it exists): for those who must reach the bytes without the store, as
+// tests that damage an archive do.
+func (s *Store) File(key string) (string, error) { return s.path(key) }
 
 // mkdir makes dir and its parents, remembering what exists: with the
 // fan-out of blob keys most writes go to a directory that is new, and one
@@ -323,25 +403,36 @@ func (s *Store) walk(ctx context.Context, rel, prefix, startAfter string, fn fun
 		return fmt.Errorf("diskstore: list %s: %w", rel, translate(err))
 	}
 	// Keys sort by their full path, and a directory's keys continue with
-	// "/", so order entries by name as a key would see them.
-	names := make([]string, 0, len(entries))
-	isDir := map[string]bool{}
+	// "/", so order entries by name as a key would see them. In a blob
+	// fan-out directory of a one-level store, a blob's file <aa><bb>…
+	// stands for the key <bb>/<aa><bb>… there: names in the same order.
+	type entry struct {
+		name, file string // in the key; on disk
+		dir        bool
+	}
+	blobDir := ""
+	if r, ok := strings.CutPrefix(rel, archive.BlobPrefix); ok && !s.nested && len(r) == 3 && r[2] == '/' {
+		blobDir = r[:2]
+	}
+	list := make([]entry, 0, len(entries))
 	for _, e := range entries {
 		name := e.Name()
-		if strings.HasPrefix(name, tmpPrefix) {
-			continue
-		}
-		if e.IsDir() {
-			isDir[name] = true
-			names = append(names, name+"/")
-		} else if e.Type().IsRegular() {
-			names = append(names, name)
+		switch {
+		case strings.HasPrefix(name, tmpPrefix):
+		case e.IsDir():
+			list = append(list, entry{name + "/", name, true})
+		case e.Type().IsRegular():
+			if blobDir != "" && isHex(name, 64) && name[:2] == blobDir {
+				list = append(list, entry{name[2:4] + "/" + name, name, false})
+			} else {
+				list = append(list, entry{name, name, false})
+			}
 		}
 	}
-	sort.Strings(names)
-	for _, n := range names {
-		key := rel + n
-		if isDir[strings.TrimSuffix(n, "/")] && strings.HasSuffix(n, "/") {
+	slices.SortFunc(list, func(a, b entry) int { return strings.Compare(a.name, b.name) })
+	for _, n := range list {
+		key := rel + n.name
+		if n.dir {
 			// Descend only where keys can match the prefix and come
 			// after startAfter.
 			if !strings.HasPrefix(key, prefix) && !strings.HasPrefix(prefix, key) {
@@ -358,7 +449,7 @@ func (s *Store) walk(ctx context.Context, rel, prefix, startAfter string, fn fun
 		if !strings.HasPrefix(key, prefix) || key <= startAfter {
 			continue
 		}
-		fi, err := os.Stat(filepath.Join(dir, n))
+		fi, err := os.Stat(filepath.Join(dir, n.file))
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				continue

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -26,24 +27,141 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+func TestConformanceOfANestedStore(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) archive.BlobStore {
+		dir := t.TempDir()
+		// What a store made before one-level blob directories holds.
+		if err := os.MkdirAll(filepath.Join(dir, "blobs", "sha256", "00", "00"), 0o750); err != nil {
+			t.Fatal(err)
+		}
+		s, err := diskstore.Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+}
+
+// A blob's key is blobs/sha256/<aa>/<bb>/<hex>, and its file in a new
+// store is blobs/sha256/<aa>/<hex>: listings, reads and prefixes down to
+// the key's second directory see the key.
 func TestLayoutOnDisk(t *testing.T) {
+	ctx := context.Background()
 	dir := t.TempDir()
 	s, err := diskstore.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	var keys []string
+	for i := range 300 {
+		b := []byte(fmt.Sprintf("blob %d", i))
+		key := archive.BlobKey(archive.Sum(b))
+		if err := archive.PutBytes(ctx, s, key, b); err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, key)
+	}
+	slices.Sort(keys)
 	b := []byte("hello")
 	d := archive.Sum(b)
-	if err := archive.PutBytes(context.Background(), s, archive.BlobKey(d), b); err != nil {
+	h := d.String()
+	p := filepath.Join(dir, "blobs", "sha256", h[:2], h)
+	if err := archive.PutBytes(ctx, s, archive.BlobKey(d), b); err != nil {
 		t.Fatal(err)
 	}
-	h := d.String()
-	p := filepath.Join(dir, "blobs", "sha256", h[:2], h[2:4], h)
-	got, err := os.ReadFile(p)
-	if err != nil || string(got) != "hello" {
+	keys = append(keys, archive.BlobKey(d))
+	slices.Sort(keys)
+	if got, err := os.ReadFile(p); err != nil || string(got) != "hello" {
 		t.Fatalf("blob at %s: %q, %v", p, got, err)
 	}
+	if f, err := s.File(archive.BlobKey(d)); err != nil || f != p {
+		t.Fatalf("File = %s, %v; want %s", f, err, p)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "blobs", "sha256", h[:2], h[2:4])); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("a second-level directory was made: %v", err)
+	}
+	if got, err := archive.ReadAll(ctx, s, archive.BlobKey(d)); err != nil || string(got) != "hello" {
+		t.Fatalf("read back: %q %v", got, err)
+	}
+	if got := listKeys(t, s, archive.BlobPrefix, ""); !slices.Equal(got, keys) {
+		t.Fatalf("listed %d keys, want %d in order:\n%v\n%v", len(got), len(keys), got, keys)
+	}
+	mid := keys[len(keys)/2]
+	if got := listKeys(t, s, archive.BlobPrefix, mid); !slices.Equal(got, keys[len(keys)/2+1:]) {
+		t.Fatalf("after %s: %v", mid, got)
+	}
+	second := archive.BlobKey(d)[:len(archive.BlobPrefix)+6] // blobs/sha256/<aa>/<bb>/
+	var want []string
+	for _, k := range keys {
+		if strings.HasPrefix(k, second) {
+			want = append(want, k)
+		}
+	}
+	if got := listKeys(t, s, second, ""); !slices.Equal(got, want) || len(want) == 0 {
+		t.Fatalf("under %s: %v, want %v", second, got, want)
+	}
+	// A key of the blob namespace that is not a blob's names no file.
+	if _, err := s.Open(ctx, archive.BlobPrefix+h[:2]+"/"+h); !errors.Is(err, archive.ErrInvalidKey) {
+		t.Fatalf("open of a one-level blob key: %v", err)
+	}
+}
+
+// A store made with blob files two levels down keeps them there: what it
+// holds is read, and new blobs join it at the path their key names.
+func TestNestedStoreKeepsItsLayout(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	old := []byte("written by an earlier osmarc")
+	od := archive.Sum(old).String()
+	if err := os.MkdirAll(filepath.Join(dir, "blobs", "sha256", od[:2], od[2:4]), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "blobs", "sha256", od[:2], od[2:4], od), old, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	s, err := diskstore.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got, err := archive.ReadAll(ctx, s, archive.BlobKey(archive.Sum(old))); err != nil || string(got) != string(old) {
+		t.Fatalf("old blob: %q %v", got, err)
+	}
+	b := []byte("new")
+	h := archive.Sum(b).String()
+	if err := archive.PutBytes(ctx, s, archive.BlobKey(archive.Sum(b)), b); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(filepath.Join(dir, "blobs", "sha256", h[:2], h[2:4], h)); err != nil || string(got) != "new" {
+		t.Fatalf("new blob in the nested layout: %q %v", got, err)
+	}
+	want := []string{archive.BlobKey(archive.Sum(old)), archive.BlobKey(archive.Sum(b))}
+	slices.Sort(want)
+	if got := listKeys(t, s, "", ""); !slices.Equal(got, want) {
+		t.Fatalf("listed %v, want %v", got, want)
+	}
+	// Opened again, it is still read as nested.
+	s2, err := diskstore.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if got := listKeys(t, s2, "", ""); !slices.Equal(got, want) {
+		t.Fatalf("reopened, listed %v", got)
+	}
+}
+
+func listKeys(t *testing.T, s archive.BlobStore, prefix, after string) []string {
+	t.Helper()
+	var keys []string
+	if err := s.List(context.Background(), prefix, after, func(oi archive.ObjectInfo) error {
+		keys = append(keys, oi.Key)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return keys
 }
 
 func TestTemporaryFilesNeverListed(t *testing.T) {
@@ -178,11 +296,11 @@ func TestFailedBlobWriteLeavesNothing(t *testing.T) {
 		}
 	}
 	h := d.String()
-	entries, err := os.ReadDir(filepath.Join(dir, "blobs", "sha256", h[:2], h[2:4]))
+	entries, err := os.ReadDir(filepath.Join(dir, "blobs", "sha256", h[:2]))
 	if err != nil || len(entries) != 1 || entries[0].Name() != h {
 		t.Errorf("blob directory after two writes of the same blob: %v %v", entries, err)
 	}
-	if got, err := os.ReadFile(filepath.Join(dir, "blobs", "sha256", h[:2], h[2:4], h)); err != nil || string(got) != string(good) {
+	if got, err := os.ReadFile(filepath.Join(dir, "blobs", "sha256", h[:2], h)); err != nil || string(got) != string(good) {
 		t.Errorf("blob: %q %v", got, err)
 	}
 }

@@ -11,6 +11,9 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/osmarc/osmarc/archive"
+	"github.com/osmarc/osmarc/archive/diskstore"
 )
 
 // osmarc runs one command in-process and returns its exit code and output.
@@ -304,7 +307,7 @@ func TestVerifyCommandFindsDamage(t *testing.T) {
 	}
 	json.Unmarshal([]byte(must(t, "show", "--json", "--data", dir, "facebook/3rd-brigade/101_2002")), &show)
 	d := show.Versions[0].Digest
-	p := filepath.Join(dir, "store", "blobs", "sha256", d[:2], d[2:4], d)
+	p := blobFile(t, dir, d)
 	os.WriteFile(p, []byte("flipped"), 0o640)
 
 	if code, out, _ := osmarc(t, "", "verify", "--data", dir); code != 0 {
@@ -489,4 +492,24 @@ func TestAccountRegistry(t *testing.T) {
 	if after := must(t, "account", "list", "--json", "--data", dir); after != before {
 		t.Fatalf("registry differs after rebuild:\n%s\n%s", before, after)
 	}
+}
+
+// blobFile is the file that holds the blob of digest d (hex) in the disk
+// store of the data directory dir.
+func blobFile(t *testing.T, dir, d string) string {
+	t.Helper()
+	digest, err := archive.ParseDigest(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := diskstore.Open(filepath.Join(dir, "store"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	p, err := s.File(archive.BlobKey(digest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/osmarc/osmarc/archive"
 	"github.com/osmarc/osmarc/archive/archivetest"
+	"github.com/osmarc/osmarc/archive/diskstore"
 	"github.com/osmarc/osmarc/archive/memstore"
 	"github.com/osmarc/osmarc/archive/retention"
 	"github.com/osmarc/osmarc/archive/stores"
@@ -210,3 +211,33 @@ var Keys = func() []string {
 	}
 	return append(out, archive.ItemKey("mastodon", "brigade@social.example", "m1"))
 }()
+
+// Corrupt flips a byte of a stored blob, on the fixture's memory store or
+// on its disk store (behind the bytes' check, as damage on the medium is).
+func Corrupt(t *testing.T, f *Fixture, d archive.Digest) {
+	t.Helper()
+	b, err := archive.ReadBlob(context.Background(), f.A.Store(), d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)/2] ^= 0xff
+	s := f.A.Store()
+	if u, ok := s.(interface{ Unwrap() archive.BlobStore }); ok {
+		s = u.Unwrap()
+	}
+	switch s := s.(type) {
+	case *memstore.Store:
+		s.Corrupt(archive.BlobKey(d), b)
+	case *diskstore.Store:
+		blob, err := s.File(archive.BlobKey(d))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.Chmod(blob, 0o644)
+		if err := os.WriteFile(blob, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	default:
+		t.Fatalf("cannot damage a blob in a %T", s)
+	}
+}

@@ -21,7 +21,6 @@ import (
 
 	"github.com/osmarc/osmarc/archive"
 	"github.com/osmarc/osmarc/archive/catalog"
-	"github.com/osmarc/osmarc/archive/memstore"
 	"github.com/osmarc/osmarc/export"
 	"github.com/osmarc/osmarc/export/exporttest"
 	"github.com/osmarc/osmarc/export/pdf"
@@ -410,7 +409,7 @@ func TestPDFBadInput(t *testing.T) {
 		t.Fatal("existing file changed")
 	}
 	d := archive.Sum(f.MediaPNG)
-	corrupt(t, f, d)
+	exporttest.Corrupt(t, f, d)
 	_, err := run(t, f, filepath.Join(dir, "damaged"), []string{key("p1")}, export.SourceOptions{}, true, false)
 	if !errors.Is(err, export.ErrIncomplete) || !strings.Contains(err.Error(), d.String()) {
 		t.Fatalf("damaged media: %v", err)
@@ -420,26 +419,3 @@ func TestPDFBadInput(t *testing.T) {
 	}
 }
 
-// corrupt flips a byte of a stored blob, on the fixture's memory store
-// or on a disk store.
-func corrupt(t *testing.T, f *exporttest.Fixture, d archive.Digest) {
-	t.Helper()
-	b, err := archive.ReadBlob(context.Background(), f.A.Store(), d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b[len(b)/2] ^= 0xff
-	s := f.A.Store()
-	if u, ok := s.(interface{ Unwrap() archive.BlobStore }); ok {
-		s = u.Unwrap()
-	}
-	if ms, ok := s.(*memstore.Store); ok {
-		ms.Corrupt(archive.BlobKey(d), b)
-		return
-	}
-	blob := filepath.Join(f.Dir, "store", filepath.FromSlash(archive.BlobKey(d)))
-	os.Chmod(blob, 0o644)
-	if err := os.WriteFile(blob, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
