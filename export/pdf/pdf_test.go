@@ -418,4 +418,3 @@ func TestPDFBadInput(t *testing.T) {
 		t.Errorf("left behind: %v", ents)
 	}
 }
-
