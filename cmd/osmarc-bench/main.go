@@ -430,8 +430,9 @@ type runResult struct {
 	anonMB float64 // peak anonymous memory: the heap and stacks, sampled
 	fileMB float64 // peak file-backed resident memory (the catalog's mmap), sampled
 
-	// cpu is the process's user and system CPU time (its rusage).
-	cpu time.Duration
+	// cpu is the process's user and system CPU time (its rusage), sys
+	// the system part of it.
+	cpu, sys time.Duration
 }
 
 // ingestRun inits an archive and times `osmarc ingest` as its own process.

@@ -84,6 +84,7 @@ func benchXImport(bin, work string, n, small int, seed uint64, env []string, fil
 	// The CPU the import used (user and system): what a change to the
 	// code changes, where the wall time also follows the machine's load.
 	res["x_import_cpu_s"] = round(big.cpu.Seconds())
+	res["x_import_sys_s"] = round(big.sys.Seconds())
 	share := ""
 	if filesPerS > 0 {
 		res["x_import_pct_of_files_limit"] = round(100 * perS / filesPerS)
@@ -92,6 +93,7 @@ func benchXImport(bin, work string, n, small int, seed uint64, env []string, fil
 	zperS := float64(n) / zipf.wall.Seconds()
 	res["x_import_zipf_items_per_s"] = round(zperS)
 	res["x_import_zipf_cpu_s"] = round(zipf.cpu.Seconds())
+	res["x_import_zipf_sys_s"] = round(zipf.sys.Seconds())
 	res["x_import_zipf_peak_rss_mb"] = round(zipf.rssMB)
 	res["x_import_zipf_peak_anon_mb"] = round(zipf.anonMB)
 	res["x_import_zipf_peak_file_mb"] = round(zipf.fileMB)
@@ -102,12 +104,12 @@ func benchXImport(bin, work string, n, small int, seed uint64, env []string, fil
 		return "MISSES target"
 	}
 	return res, []row{{fmt.Sprintf("import X archive, %dk tweets → disk", n/1000),
-		fmt.Sprintf("%.0f items/s (%s%.0f s of CPU); peak RSS %.0f MB (heap %.0f, mapped files %.0f)", perS, share, big.cpu.Seconds(), big.rssMB, big.anonMB, big.fileMB),
+		fmt.Sprintf("%.0f items/s (%s%.0f s of CPU, %.0f of it system); peak RSS %.0f MB (heap %.0f, mapped files %.0f)", perS, share, big.cpu.Seconds(), big.sys.Seconds(), big.rssMB, big.anonMB, big.fileMB),
 		fmt.Sprintf("at %dk: %.0f items/s, RSS %.0f MB (heap %.0f, files %.0f); target ≥ 5,000/s, ≤ 300 MB, heap flat",
 			small/1000, float64(small)/sm.wall.Seconds(), sm.rssMB, sm.anonMB, sm.fileMB),
 		verdict(perS >= 5000 && big.rssMB <= 300 && big.anonMB <= 1.25*sm.anonMB+10)},
 		{"the same, worded as real text (Zipf, 50,000 words)",
-			fmt.Sprintf("%.0f items/s (%.0f s of CPU); peak RSS %.0f MB (heap %.0f, mapped files %.0f)", zperS, zipf.cpu.Seconds(), zipf.rssMB, zipf.anonMB, zipf.fileMB),
+			fmt.Sprintf("%.0f items/s (%.0f s of CPU, %.0f of it system); peak RSS %.0f MB (heap %.0f, mapped files %.0f)", zperS, zipf.cpu.Seconds(), zipf.sys.Seconds(), zipf.rssMB, zipf.anonMB, zipf.fileMB),
 			"most word pairs occur once, as in real text; target ≥ 5,000/s, ≤ 300 MB",
 			verdict(zperS >= 5000 && zipf.rssMB <= 300)}}, nil
 }
@@ -159,9 +161,9 @@ func timeProcess(env []string, bin string, args ...string) (runResult, error) {
 	}
 	done := make(chan struct{})
 	peaks := sampleMem(pid, done)
-	var maxrssKB, wallNS, cpuNS int64
+	var maxrssKB, wallNS, cpuNS, sysNS int64
 	if rep.Scan() {
-		fmt.Sscanf(rep.Text(), "%d %d %d", &maxrssKB, &wallNS, &cpuNS)
+		fmt.Sscanf(rep.Text(), "%d %d %d %d", &maxrssKB, &wallNS, &cpuNS, &sysNS)
 	}
 	close(done)
 	p := <-peaks
@@ -171,13 +173,13 @@ func timeProcess(env []string, bin string, args ...string) (runResult, error) {
 	if pid == 0 || wallNS == 0 {
 		return runResult{}, fmt.Errorf("%s: the measuring process reported nothing: %s", args[0], errb.String())
 	}
-	return runResult{wall: time.Duration(wallNS), cpu: time.Duration(cpuNS), rssMB: float64(maxrssKB) / 1024, anonMB: p.anon, fileMB: p.file}, nil
+	return runResult{wall: time.Duration(wallNS), cpu: time.Duration(cpuNS), sys: time.Duration(sysNS), rssMB: float64(maxrssKB) / 1024, anonMB: p.anon, fileMB: p.file}, nil
 }
 
 // measureChild runs args (a command and its arguments) and reports on
 // file descriptor 3 its pid, then its peak RSS in KiB, its wall time and
-// its CPU time (user and system) in nanoseconds. This process is small and new, so the child's rusage is its
-// own. It returns the child's exit status.
+// its CPU time (user and system) and its system time in nanoseconds.
+// This process is small and new, so the child's rusage is its own. It returns the child's exit status.
 func measureChild(args []string) int {
 	rep := os.NewFile(3, "report")
 	if len(args) == 0 || rep == nil {
@@ -195,7 +197,7 @@ func measureChild(args []string) int {
 	err := cmd.Wait()
 	wall := time.Since(start)
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	fmt.Fprintf(rep, "%d %d %d\n", ru.Maxrss, wall.Nanoseconds(), ru.Utime.Nano()+ru.Stime.Nano())
+	fmt.Fprintf(rep, "%d %d %d %d\n", ru.Maxrss, wall.Nanoseconds(), ru.Utime.Nano()+ru.Stime.Nano(), ru.Stime.Nano())
 	rep.Close()
 	if err != nil {
 		if code := cmd.ProcessState.ExitCode(); code > 0 {
