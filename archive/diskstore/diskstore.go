@@ -111,20 +111,40 @@ func nestedBlobs(root string) (bool, error) {
 		if !aa.IsDir() || !isHex(aa.Name(), 2) {
 			continue
 		}
-		entries, err := os.ReadDir(filepath.Join(base, aa.Name()))
-		if err != nil {
-			return false, err
-		}
-		for _, e := range entries {
-			switch name := e.Name(); {
-			case e.IsDir() && isHex(name, 2):
-				return true, nil
-			case e.Type().IsRegular() && isHex(name, 64):
-				return false, nil
-			}
+		nested, found, err := blobLevels(filepath.Join(base, aa.Name()))
+		if err != nil || found {
+			return nested, err
 		}
 	}
 	return false, nil
+}
+
+// blobLevels reads the fan-out directory dir until it finds a directory of
+// two hex digits (nested) or a blob's file, a few entries at a time: a
+// one-level store's directory holds thousands.
+func blobLevels(dir string) (nested, found bool, err error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return false, false, err
+	}
+	defer f.Close()
+	for {
+		entries, err := f.ReadDir(64)
+		for _, e := range entries {
+			switch name := e.Name(); {
+			case e.IsDir() && isHex(name, 2):
+				return true, true, nil
+			case e.Type().IsRegular() && isHex(name, 64):
+				return false, true, nil
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return false, false, nil
+		}
+		if err != nil {
+			return false, false, err
+		}
+	}
 }
 
 // isHex reports whether s is n lower-case hex digits.

@@ -105,6 +105,23 @@ func TestLayoutOnDisk(t *testing.T) {
 	if _, err := s.Open(ctx, archive.BlobPrefix+h[:2]+"/"+h); !errors.Is(err, archive.ErrInvalidKey) {
 		t.Fatalf("open of a one-level blob key: %v", err)
 	}
+	// Opened again, the store is still read, and written, one level down.
+	s2, err := diskstore.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if got := listKeys(t, s2, archive.BlobPrefix, ""); !slices.Equal(got, keys) {
+		t.Fatalf("reopened, listed %d keys, not the %d written (first %v)", len(got), len(keys), got[:min(len(got), 2)])
+	}
+	more := []byte("after reopening")
+	mh := archive.Sum(more).String()
+	if err := archive.PutBytes(ctx, s2, archive.BlobKey(archive.Sum(more)), more); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(filepath.Join(dir, "blobs", "sha256", mh[:2], mh)); err != nil || string(got) != string(more) {
+		t.Fatalf("blob written after reopening: %q %v", got, err)
+	}
 }
 
 // A store made with blob files two levels down keeps them there: what it
