@@ -308,7 +308,9 @@ func TestVerifyCommandFindsDamage(t *testing.T) {
 	json.Unmarshal([]byte(must(t, "show", "--json", "--data", dir, "facebook/3rd-brigade/101_2002")), &show)
 	d := show.Versions[0].Digest
 	p := blobFile(t, dir, d)
-	os.WriteFile(p, []byte("flipped"), 0o640)
+	if err := os.WriteFile(p, []byte("flipped"), 0o640); err != nil {
+		t.Fatal(err)
+	}
 
 	if code, out, _ := osmarc(t, "", "verify", "--data", dir); code != 0 {
 		t.Fatalf("shallow verify of a corrupt (but present) blob: exit %d %s", code, out)
@@ -328,7 +330,9 @@ func TestVerifyCommandFindsDamage(t *testing.T) {
 	if rep.OK || len(rep.Problems) != 1 || rep.Problems[0].Kind != "corrupt-blob" || !strings.Contains(rep.Problems[0].Object, d) || rep.Problems[0].Items[0] != "facebook/3rd-brigade/101_2002" {
 		t.Fatalf("report = %+v", rep)
 	}
-	os.Remove(p)
+	if err := os.Remove(p); err != nil {
+		t.Fatal(err)
+	}
 	code, out, _ = osmarc(t, "", "verify", "--data", dir)
 	if code != 1 || !strings.Contains(out, "DAMAGE missing-blob") || !strings.Contains(out, "facebook/3rd-brigade/101_2002") {
 		t.Fatalf("verify of a missing blob: exit %d\n%s", code, out)
