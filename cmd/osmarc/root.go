@@ -123,6 +123,7 @@ open-records requests, and proves its integrity.`,
 		newServeCommand(g),
 		newUserCommand(g),
 		newTokenCommand(g),
+		newStoreCommand(g),
 	)
 	closeAfterRun(root, g)
 	return root

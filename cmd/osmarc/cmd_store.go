@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/osmarc/osmarc/archive"
+	"github.com/osmarc/osmarc/archive/stores"
+)
+
+func newStoreCommand(g *globalOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "store",
+		Short: "Work on the archive's store as a whole",
+	}
+	cmd.AddCommand(newStoreCopyCommand(g))
+	return cmd
+}
+
+type storeCopyOptions struct {
+	to      string
+	workers int
+	json    bool
+}
+
+func newStoreCopyCommand(g *globalOptions) *cobra.Command {
+	var o storeCopyOptions
+	cmd := &cobra.Command{
+		Use:   "copy --to URL",
+		Short: "Copy the archive's store into another store",
+		Long: `store copy copies every object of the archive's store (blobs, capture
+manifests, journal events) into the store --to names, to move an archive
+from the local disk to a bucket, or to keep a second copy elsewhere:
+
+  osmarc store copy --to 's3://records-bucket/osmarc?endpoint=https://s3.example.gov&region=us-east-1'
+  osmarc init --data /srv/osmarc-data --store 's3://records-bucket/osmarc?endpoint=https://s3.example.gov&region=us-east-1'
+  osmarc reindex --data /srv/osmarc-data
+
+The second command attaches a data directory to the copy (its catalog is
+rebuilt from the store), and the third builds its search index. The copy is
+made in the order the archive writes: all blobs, then the manifests, then
+the journal in sequence, so a copy cut short is an archive as far as its
+journal goes, and running the command again finishes it. Objects the
+destination holds already with the same bytes are left alone; nothing
+there is ever replaced. Every object is checked against its digest on the
+way, and one that is damaged in the archive is named and not copied (the
+command then exits 1: run osmarc verify).
+
+A destination holding another archive, or a copy that has been written to
+since, is refused before anything is written. Captures that run while the
+copy does may not be in it: run the command again once they are done. On
+a bucket with Object Lock, run osmarc lock apply from the attached data
+directory to give the copied objects their retention.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runStoreCopy(cmd.Context(), g, o)
+		},
+	}
+	cmd.Flags().StringVar(&o.to, "to", "", "URL of the store to copy into (as init --store takes)")
+	cmd.Flags().IntVar(&o.workers, "workers", 16, "blobs copied at once")
+	cmd.Flags().BoolVar(&o.json, "json", false, "print one JSON object")
+	return cmd
+}
+
+func runStoreCopy(ctx context.Context, g *globalOptions, o storeCopyOptions) error {
+	if o.to == "" {
+		return fmt.Errorf("store copy: --to URL is required")
+	}
+	if o.workers < 1 {
+		return fmt.Errorf("store copy: --workers %d: want 1 or more", o.workers)
+	}
+	a, err := g.open(ctx, "store copy", true)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	dst, err := stores.Open(ctx, o.to, g.dataDir)
+	if err != nil {
+		return err
+	}
+	defer dst.Close()
+	tmp := filepath.Join(a.Dir(), "tmp")
+	if _, err := os.Stat(tmp); err != nil {
+		tmp = ""
+	}
+	bar := g.progress(-1, "copying", "objects")
+	rep, err := archive.CopyStore(ctx, a.Store(), dst, archive.CopyOptions{
+		Workers: o.workers, TmpDir: tmp,
+		OnProgress: func(family string, done int64) {
+			if bar != nil {
+				bar.Describe("copying " + family)
+				bar.Set64(done)
+			}
+		},
+	})
+	if bar != nil {
+		bar.Finish()
+	}
+	if err != nil {
+		return err
+	}
+	if o.json {
+		enc := json.NewEncoder(g.stdout)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(g.stdout, "Copied %d object(s) (%s) from %s to %s; %d were there already.\n",
+			rep.Copied, humanBytes(rep.Bytes), rep.From, rep.To, rep.Present)
+		for _, f := range rep.Failed {
+			fmt.Fprintf(g.stdout, "NOT COPIED %s: %s\n", f.Key, f.Message)
+		}
+		if len(rep.Failed) == 0 {
+			fmt.Fprintf(g.stdout, "To work from the copy: osmarc init --data DIR --store '%s', then osmarc reindex --data DIR\n", o.to)
+		}
+	}
+	if len(rep.Failed) > 0 {
+		return &exitError{code: 1, msg: fmt.Sprintf("store copy: %d object(s) not copied", len(rep.Failed))}
+	}
+	return nil
+}

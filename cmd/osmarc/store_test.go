@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/osmarc/osmarc/archive"
+	"github.com/osmarc/osmarc/archive/s3store/s3test"
+)
+
+// TestStoreCopyToS3 moves an archive from the local disk to a bucket on a
+// real S3 server: copy, copy again (nothing to do), attach a new data
+// directory to the copy, and find there what the archive held.
+func TestStoreCopyToS3(t *testing.T) {
+	srv := s3test.Start(t)
+	ctx := context.Background()
+	if err := srv.NewBucket(ctx, "records"); err != nil {
+		t.Fatal(err)
+	}
+	dir := newArchive(t)
+	in := filepath.Join(t.TempDir(), "items.jsonl")
+	items := `{"platform":"facebook","account":"brigade","id":"p1","kind":"post","created_at":"2024-03-01T10:00:00Z","text":"Road closure on Main Street until noon."}
+{"platform":"facebook","account":"brigade","id":"c1","kind":"comment","parent":"p1","created_at":"2024-03-01T11:00:00Z","text":"Which detour should buses take?"}
+{"platform":"facebook","account":"brigade","id":"p2","kind":"post","created_at":"2024-03-02T09:00:00Z","text":"Bridge reopened."}
+`
+	if err := os.WriteFile(in, []byte(items), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	must(t, "ingest", "--quiet", "--data", dir, in)
+	url := srv.URL("records", "osmarc")
+
+	var rep archive.CopyReport
+	if err := json.Unmarshal([]byte(must(t, "store", "copy", "--quiet", "--data", dir, "--to", url, "--json")), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Copied < 6 || rep.Present != 0 || len(rep.Failed) != 0 || rep.Bytes == 0 {
+		t.Fatalf("copy: %+v, want the blobs, the manifest and the events copied", rep)
+	}
+	out := must(t, "store", "copy", "--quiet", "--data", dir, "--to", url)
+	if want := "Copied 0 object(s) (0 B)"; !strings.Contains(out, want) || !strings.Contains(out, "were there already") {
+		t.Errorf("second copy: %q, want %q", out, want)
+	}
+
+	copyDir := filepath.Join(t.TempDir(), "copy")
+	if out := must(t, "init", "--data", copyDir, "--store", url); !strings.Contains(out, "Attached") {
+		t.Fatalf("init on the copy: %q", out)
+	}
+	if a, b := listJSON(t, dir), listJSON(t, copyDir); len(a) != 3 || len(b) != len(a) {
+		t.Errorf("the copy lists %d items, the archive %d", len(b), len(a))
+	}
+	if out := must(t, "verify", "--deep", "--data", copyDir); !strings.Contains(out, "OK: no damage found.") {
+		t.Errorf("verify of the copy: %q", out)
+	}
+	must(t, "reindex", "--quiet", "--data", copyDir)
+	if out := must(t, "search", "--data", copyDir, "detour"); !strings.Contains(out, "facebook/brigade/c1") {
+		t.Errorf("search of the copy for a comment's word: %q", out)
+	}
+
+	// The copy has been written to (init's attach event): the archive
+	// is no longer what it holds, and copying onto it is refused.
+	code, _, errs := osmarc(t, "", "store", "copy", "--quiet", "--data", dir, "--to", url)
+	if code == 0 || !strings.Contains(errs, "holds another archive") || strings.Count(errs, "\n") != 1 {
+		t.Errorf("copy onto a copy in use: exit %d %q", code, errs)
+	}
+
+	// A blob damaged in the archive is named, not copied; the rest is.
+	list := listJSON(t, dir)
+	digest, _ := list[0]["latest"].(string)
+	if digest == "" {
+		t.Fatalf("no version digest in %v", list[0])
+	}
+	f := blobFile(t, dir, digest)
+	b, err := os.ReadFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[0] ^= 0xff
+	if err := os.WriteFile(f, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ = osmarc(t, "", "store", "copy", "--quiet", "--data", dir, "--to", srv.URL("records", "second"))
+	if code != 1 || !strings.Contains(out, "NOT COPIED blobs/sha256/"+digest[:2]+"/"+digest[2:4]+"/"+digest) || !strings.Contains(out, "do not hash to its name") {
+		t.Errorf("copy with a damaged blob: exit %d\n%s", code, out)
+	}
+
+	code, _, errs = osmarc(t, "", "store", "copy", "--data", dir)
+	if code == 0 || !strings.Contains(errs, "--to URL is required") {
+		t.Errorf("copy without --to: exit %d %q", code, errs)
+	}
+}
