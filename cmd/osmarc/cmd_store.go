@@ -13,6 +13,13 @@ import (
 	"github.com/osmarc/osmarc/archive/stores"
 )
 
+// Journal events of store copy: each copy, or attempt, is a record of
+// where the archive's records went.
+const (
+	EventStoreCopied     = "store.copied"
+	EventStoreCopyFailed = "store.copy_failed"
+)
+
 func newStoreCommand(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "store",
@@ -52,10 +59,12 @@ way, and one that is damaged in the archive is named and not copied (the
 command then exits 1: run osmarc verify).
 
 A destination holding another archive, or a copy that has been written to
-since, is refused before anything is written. Captures that run while the
-copy does may not be in it: run the command again once they are done. On
-a bucket with Object Lock, run osmarc lock apply from the attached data
-directory to give the copied objects their retention.`,
+since, is refused before anything is written. The copy holds the data
+directory as a capture does (stop the daemon first), so it is of one state
+of the archive, and the journal records it (store.copied, with the
+journal head the copy holds, or store.copy_failed). On a bucket with Object
+Lock, run osmarc lock apply from the attached data directory to give the
+copied objects their retention.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runStoreCopy(cmd.Context(), g, o)
@@ -74,11 +83,15 @@ func runStoreCopy(ctx context.Context, g *globalOptions, o storeCopyOptions) err
 	if o.workers < 1 {
 		return fmt.Errorf("store copy: --workers %d: want 1 or more", o.workers)
 	}
-	a, err := g.open(ctx, "store copy", true)
+	a, err := g.open(ctx, "store copy", false)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
+	head, err := a.Catalog().Head()
+	if err != nil {
+		return err
+	}
 	dst, err := stores.Open(ctx, o.to, g.dataDir)
 	if err != nil {
 		return err
@@ -102,7 +115,14 @@ func runStoreCopy(ctx context.Context, g *globalOptions, o storeCopyOptions) err
 		bar.Finish()
 	}
 	if err != nil {
+		// The failure is a record too: where the records were to go.
+		a.RecordEvent(ctx, EventStoreCopyFailed, map[string]any{"to": dst.Location(), "journal_head": head,
+			"copied": rep.Copied, "bytes": rep.Bytes, "error": err.Error()})
 		return err
+	}
+	if _, err := a.RecordEvent(ctx, EventStoreCopied, map[string]any{"to": rep.To, "journal_head": head,
+		"copied": rep.Copied, "present": rep.Present, "bytes": rep.Bytes, "failed": len(rep.Failed), "complete": len(rep.Failed) == 0}); err != nil {
+		return fmt.Errorf("store copy: the copy is made, but recording it in the journal failed: %w", err)
 	}
 	if o.json {
 		enc := json.NewEncoder(g.stdout)

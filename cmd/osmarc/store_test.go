@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -40,9 +41,14 @@ func TestStoreCopyToS3(t *testing.T) {
 	if rep.Copied < 6 || rep.Present != 0 || len(rep.Failed) != 0 || rep.Bytes == 0 {
 		t.Fatalf("copy: %+v, want the blobs, the manifest and the events copied", rep)
 	}
+	// Again: only the journal's record of the first copy is new.
 	out := must(t, "store", "copy", "--quiet", "--data", dir, "--to", url)
-	if want := "Copied 0 object(s) (0 B)"; !strings.Contains(out, want) || !strings.Contains(out, "were there already") {
-		t.Errorf("second copy: %q, want %q", out, want)
+	if want := fmt.Sprintf("Copied 1 object(s)"); !strings.Contains(out, want) || !strings.Contains(out, fmt.Sprintf("%d were there already", rep.Copied)) {
+		t.Errorf("second copy: %q, want %q and the first copy's objects there already", out, want)
+	}
+	out = must(t, "audit", "list", "--json", "--data", dir, "--type", "store.copied")
+	if strings.Count(out, "store.copied") != 2 || !strings.Contains(out, "127.0.0.1") {
+		t.Errorf("audit list of the copies: %q, want both, naming the destination", out)
 	}
 
 	copyDir := filepath.Join(t.TempDir(), "copy")
@@ -65,6 +71,9 @@ func TestStoreCopyToS3(t *testing.T) {
 	code, _, errs := osmarc(t, "", "store", "copy", "--quiet", "--data", dir, "--to", url)
 	if code == 0 || !strings.Contains(errs, "holds another archive") || strings.Count(errs, "\n") != 1 {
 		t.Errorf("copy onto a copy in use: exit %d %q", code, errs)
+	}
+	if out := must(t, "audit", "list", "--json", "--data", dir, "--type", "store.copy_failed"); !strings.Contains(out, "holds another archive") {
+		t.Errorf("audit list of the refused copy: %q", out)
 	}
 
 	// A blob damaged in the archive is named, not copied; the rest is.
