@@ -1,25 +1,25 @@
 package archive
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"sync"
 	"sync/atomic"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/osmarc/osmarc/archive/journal"
 )
 
 // CopyOptions tune CopyStore.
 type CopyOptions struct {
 	// Workers is how many blobs are copied at once (default 16).
 	Workers int
-	// TmpDir holds each manifest and event while it is hashed, before it
-	// is written (default: the system's temporary directory).
-	TmpDir string
 	// OnProgress, if set, is told after each object: the family being
 	// copied ("blobs", "captures", "journal") and the objects of the
 	// whole copy done so far.
@@ -36,6 +36,9 @@ type CopyReport struct {
 	Present int64 `json:"present"`
 	// Bytes is the size of what was copied.
 	Bytes int64 `json:"bytes"`
+	// UpTo is the source's last journal event when the copy began: the
+	// copy holds the journal up to it, unless Failed names an event.
+	UpTo string `json:"up_to"`
 	// Failed lists the objects not copied, and why; the copy is
 	// complete only when it is empty.
 	Failed []CopyFailure `json:"failed"`
@@ -50,24 +53,30 @@ type CopyFailure struct {
 // ErrOtherArchive: the destination of a copy holds another archive.
 var ErrOtherArchive = errors.New("the destination holds another archive")
 
-// CopyStore copies the archive in src, every blob, manifest and journal
-// event, into dst, in the order of writes DESIGN.md requires: all the
-// blobs, then the manifests that name them, then the journal in sequence,
-// the destination synced between each. A copy cut short therefore leaves
-// dst an archive that is whole as far as its journal goes, and running
-// the copy again finishes it: objects dst already holds with the same
-// bytes are left alone (a blob's name is its digest, so for blobs the
-// same size is the same bytes; a manifest or event is read back and
-// compared). Nothing in dst is ever replaced.
+// CopyStore copies the archive in src, its blobs, manifests and journal
+// events, into dst, in the order of writes DESIGN.md requires. It notes
+// the journal's last event first; copies every blob; syncs dst; then
+// copies the journal up to that event in sequence, each capture's
+// manifest before the event that names it, dst synced between. So dst is
+// at every moment an archive that is whole as far as its journal goes,
+// even if src is written to during the copy (a capture's blobs are in
+// src before the manifest and event that name them): what src gains
+// meanwhile waits for the next copy. A manifest no event names (left by
+// an interrupted capture) is not copied. Running the copy again finishes
+// or updates it: objects dst already holds are left alone (a blob's name
+// is its digest, so for blobs the same size is the same bytes; an event
+// is read back and compared; a manifest is checked against the size its
+// event recorded). Nothing in dst is ever replaced.
 //
 // Every object is checked on the way: dst's Put refuses bytes that do not
-// hash to the blob's name or to the digest of the manifest or event as
-// read, so a damaged source object is reported in Failed, not copied.
-// The copy goes on past such an object, except in the journal, whose
-// chain stops at the first event it cannot copy. A dst whose journal is
-// not the start of src's (another archive's, or a copy that has been
-// written to since) is refused (ErrOtherArchive) before anything is
-// written.
+// hash to the blob's name, to the digest the capture's event recorded
+// for its manifest, or to the digest of the event as read, so a damaged
+// source object is reported in Failed, not copied. The copy goes on past
+// a damaged blob; the journal stops at the first event it cannot copy,
+// or whose manifest it cannot, since the chain would break there. A dst
+// whose journal is not the start of src's (another archive's, or a copy
+// that has been written to since) is refused (ErrOtherArchive) before
+// anything is written.
 func CopyStore(ctx context.Context, src, dst BlobStore, o CopyOptions) (*CopyReport, error) {
 	if o.Workers <= 0 {
 		o.Workers = 16
@@ -79,16 +88,38 @@ func CopyStore(ctx context.Context, src, dst BlobStore, o CopyOptions) (*CopyRep
 	if err := sameArchive(ctx, src, dst); err != nil {
 		return rep, err
 	}
+	head, err := lastKey(ctx, src, JournalPrefix)
+	if err != nil {
+		return rep, fmt.Errorf("copy store: list %s: %w", rep.From, err)
+	}
+	rep.UpTo = head
 	c := &copier{src: src, dst: dst, o: o, rep: rep}
-	for _, family := range []string{BlobPrefix, CapturePrefix, JournalPrefix} {
-		if err := c.family(ctx, family); err != nil {
-			return rep, err
-		}
-		if err := dst.Sync(ctx); err != nil {
-			return rep, fmt.Errorf("copy store: sync %s: %w", rep.To, err)
-		}
+	if err := c.blobs(ctx); err != nil {
+		return rep, err
+	}
+	if err := dst.Sync(ctx); err != nil {
+		return rep, fmt.Errorf("copy store: sync %s: %w", rep.To, err)
+	}
+	if head == "" {
+		return rep, nil
+	}
+	if err := c.journal(ctx, head); err != nil {
+		return rep, err
+	}
+	if err := dst.Sync(ctx); err != nil {
+		return rep, fmt.Errorf("copy store: sync %s: %w", rep.To, err)
 	}
 	return rep, nil
+}
+
+// lastKey is the last key under prefix in s, or "".
+func lastKey(ctx context.Context, s BlobStore, prefix string) (string, error) {
+	last := ""
+	err := s.List(ctx, prefix, "", func(i ObjectInfo) error {
+		last = i.Key
+		return nil
+	})
+	return last, err
 }
 
 // sameArchive refuses a destination whose journal is not the start of
@@ -163,19 +194,13 @@ func (c *copier) count(family string, copied bool, size int64) {
 	}
 }
 
-// family copies every object under prefix: blobs by several workers,
-// manifests and events one at a time, in key order.
-func (c *copier) family(ctx context.Context, prefix string) error {
-	name := prefix[:len(prefix)-1]
-	if prefix == BlobPrefix {
-		name = "blobs"
-	}
-	have, stop := listing(ctx, c.dst, prefix)
+// blobs copies every blob, several at a time.
+func (c *copier) blobs(ctx context.Context) error {
+	have, stop := listing(ctx, c.dst, BlobPrefix)
 	defer stop()
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(c.o.Workers)
-	journalBroken := false
-	err := c.src.List(ctx, prefix, "", func(oi ObjectInfo) error {
+	err := c.src.List(ctx, BlobPrefix, "", func(oi ObjectInfo) error {
 		if err := gctx.Err(); err != nil {
 			return err
 		}
@@ -183,52 +208,231 @@ func (c *copier) family(ctx context.Context, prefix string) error {
 		if err != nil {
 			return err
 		}
-		switch {
-		case prefix == BlobPrefix:
-			if there != nil {
-				if there.Size != oi.Size {
-					c.failed(oi.Key, fmt.Errorf("the destination holds this blob with %d bytes, not %d: it is damaged there and was not replaced (osmarc verify --store %s)", there.Size, oi.Size, c.dst.Location()))
-					return nil
-				}
-				c.count(name, false, 0)
+		if there != nil {
+			if there.Size != oi.Size {
+				c.failed(oi.Key, fmt.Errorf("the destination holds this blob with %d bytes, not %d: it is damaged there and was not replaced (osmarc verify --store %s)", there.Size, oi.Size, c.dst.Location()))
 				return nil
 			}
-			g.Go(func() error {
-				if err := c.blob(gctx, oi); err != nil {
-					if ctx.Err() != nil {
-						return ctx.Err()
-					}
-					c.failed(oi.Key, err)
-					return nil
-				}
-				c.count(name, true, oi.Size)
-				return nil
-			})
+			c.count("blobs", false, 0)
 			return nil
-		case journalBroken:
-			c.failed(oi.Key, fmt.Errorf("not copied: an earlier event was not, and the journal is a chain"))
-			return nil
-		default:
-			copied, err := c.object(ctx, oi, there != nil)
-			if err != nil {
+		}
+		g.Go(func() error {
+			if err := c.blob(gctx, oi); err != nil {
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}
 				c.failed(oi.Key, err)
-				journalBroken = prefix == JournalPrefix
 				return nil
 			}
-			c.count(name, copied, oi.Size)
+			c.count("blobs", true, oi.Size)
 			return nil
-		}
+		})
+		return nil
 	})
 	if werr := g.Wait(); err == nil {
 		err = werr
 	}
 	if err != nil {
-		return fmt.Errorf("copy store: %s: %w", name, err)
+		return fmt.Errorf("copy store: blobs: %w", err)
 	}
 	return nil
+}
+
+// journalBatch is how many events are read, and their manifests copied,
+// before dst is synced and the events written.
+const journalBatch = 256
+
+// event is one journal event read from src, with what it names.
+type copyEvent struct {
+	oi       ObjectInfo
+	body     []byte
+	there    *ObjectInfo // dst's object of the same key
+	manifest string      // the capture manifest it names, if any
+	bad      error       // why it cannot be copied
+}
+
+// journal copies the events up to head in sequence. For each batch of
+// events it copies the manifests they name, syncs dst, then writes the
+// events; after the first event it cannot copy, it writes none.
+func (c *copier) journal(ctx context.Context, head string) error {
+	have, stop := listing(ctx, c.dst, JournalPrefix)
+	defer stop()
+	var batch []copyEvent
+	broken := false
+	flush := func() error {
+		wrote := false
+		for i := range batch {
+			e := &batch[i]
+			if e.bad != nil || e.manifest == "" {
+				continue
+			}
+			copied, err := c.manifest(ctx, e)
+			if err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				c.failed(e.manifest, err)
+				e.bad = fmt.Errorf("not copied: the manifest it names, %s, was not", e.manifest)
+				continue
+			}
+			wrote = wrote || copied
+		}
+		if wrote {
+			if err := c.dst.Sync(ctx); err != nil {
+				return fmt.Errorf("sync %s: %w", c.dst.Location(), err)
+			}
+		}
+		for _, e := range batch {
+			if broken {
+				c.failed(e.oi.Key, fmt.Errorf("not copied: an earlier event was not, and the journal is a chain"))
+				continue
+			}
+			if e.bad != nil {
+				c.failed(e.oi.Key, e.bad)
+				broken = true
+				continue
+			}
+			copied, err := c.event(ctx, e)
+			if err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				c.failed(e.oi.Key, err)
+				broken = true
+				continue
+			}
+			c.count("journal", copied, e.oi.Size)
+		}
+		batch = batch[:0]
+		return nil
+	}
+	err := c.src.List(ctx, JournalPrefix, "", func(oi ObjectInfo) error {
+		if oi.Key > head {
+			return errStopList
+		}
+		there, err := have(oi.Key)
+		if err != nil {
+			return err
+		}
+		e := copyEvent{oi: oi, there: there}
+		e.body, e.bad = readObject(ctx, c.src, oi)
+		if e.bad == nil {
+			e.manifest, e.bad = namedManifest(e.body)
+		}
+		batch = append(batch, e)
+		if len(batch) >= journalBatch {
+			return flush()
+		}
+		return nil
+	})
+	if errors.Is(err, errStopList) {
+		err = nil
+	}
+	if err == nil {
+		err = flush()
+	}
+	if err != nil {
+		return fmt.Errorf("copy store: journal: %w", err)
+	}
+	return nil
+}
+
+// readObject reads a (small) object whole, checking its size.
+func readObject(ctx context.Context, s BlobStore, oi ObjectInfo) ([]byte, error) {
+	r, err := s.Open(ctx, oi.Key)
+	if err != nil {
+		return nil, fmt.Errorf("read: %w", err)
+	}
+	defer r.Close()
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("read: %w", err)
+	}
+	if int64(len(b)) != oi.Size {
+		return nil, fmt.Errorf("read %d bytes, the listing said %d", len(b), oi.Size)
+	}
+	return b, nil
+}
+
+// namedManifest is the key of the capture manifest a journal event names
+// ("" if it names none).
+func namedManifest(body []byte) (string, error) {
+	var ev struct {
+		Type string          `json:"type"`
+		Data json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(body, &ev); err != nil {
+		return "", fmt.Errorf("not a journal event: %w (osmarc verify)", err)
+	}
+	if ev.Type != journal.TypeCapture {
+		return "", nil
+	}
+	var d captureEventData
+	if err := json.Unmarshal(ev.Data, &d); err != nil || d.Manifest == "" {
+		return "", fmt.Errorf("a capture event that names no manifest (osmarc verify)")
+	}
+	return d.Manifest, nil
+}
+
+// manifest copies the manifest event e names, checked against the digest
+// and size e recorded for it, and reports whether it wrote.
+func (c *copier) manifest(ctx context.Context, e *copyEvent) (bool, error) {
+	var ev struct {
+		Data captureEventData `json:"data"`
+	}
+	if err := json.Unmarshal(e.body, &ev); err != nil {
+		return false, err
+	}
+	want, err := ParseDigest(ev.Data.SHA256)
+	if err != nil {
+		return false, fmt.Errorf("its event %s records no digest for it: %w", e.oi.Key, err)
+	}
+	key := ev.Data.Manifest
+	if oi, err := c.dst.Stat(ctx, key); err == nil {
+		if oi.Size != ev.Data.Size {
+			return false, fmt.Errorf("the destination holds it with %d bytes, not the %d its event recorded; nothing was replaced", oi.Size, ev.Data.Size)
+		}
+		c.count("captures", false, 0)
+		return false, nil
+	} else if !errors.Is(err, ErrNotFound) {
+		return false, err
+	}
+	r, err := c.src.Open(ctx, key)
+	if err != nil {
+		return false, fmt.Errorf("read: %w", err)
+	}
+	defer r.Close()
+	if err := c.dst.Put(ctx, key, r, ev.Data.Size, want); err != nil {
+		if errors.Is(err, ErrDigestMismatch) {
+			return false, fmt.Errorf("its bytes do not hash to the digest its event recorded: the archive's copy is damaged (osmarc verify); not copied")
+		}
+		return false, fmt.Errorf("write: %w", err)
+	}
+	c.count("captures", true, ev.Data.Size)
+	return true, nil
+}
+
+// event writes one event, or, when dst has it, compares the two; it
+// reports whether it wrote.
+func (c *copier) event(ctx context.Context, e copyEvent) (bool, error) {
+	sum := Sum(e.body)
+	if e.there != nil {
+		d, err := objectDigest(ctx, c.dst, e.oi.Key)
+		if err != nil {
+			return false, err
+		}
+		if d != sum {
+			return false, fmt.Errorf("the destination holds other bytes under this key; nothing was replaced")
+		}
+		return false, nil
+	}
+	if err := c.dst.Put(ctx, e.oi.Key, bytes.NewReader(e.body), int64(len(e.body)), sum); err != nil {
+		if errors.Is(err, ErrExists) {
+			return false, fmt.Errorf("written meanwhile by another process; run the copy again to compare")
+		}
+		return false, fmt.Errorf("write: %w", err)
+	}
+	return true, nil
 }
 
 // blob copies one blob; the destination checks its bytes against the
@@ -250,56 +454,6 @@ func (c *copier) blob(ctx context.Context, oi ObjectInfo) error {
 		return fmt.Errorf("write: %w", err)
 	}
 	return nil
-}
-
-// object copies one manifest or event, by way of a temporary file, so
-// that the digest the destination checks is that of the bytes read; when
-// the destination has the key already it compares the two instead, and
-// reports whether it wrote.
-func (c *copier) object(ctx context.Context, oi ObjectInfo, there bool) (bool, error) {
-	f, err := os.CreateTemp(c.o.TmpDir, "osmarc-copy-*")
-	if err != nil {
-		return false, err
-	}
-	defer os.Remove(f.Name())
-	defer f.Close()
-	r, err := c.src.Open(ctx, oi.Key)
-	if err != nil {
-		return false, fmt.Errorf("read: %w", err)
-	}
-	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(f, h), r)
-	r.Close()
-	if err != nil {
-		return false, fmt.Errorf("read: %w", err)
-	}
-	if n != oi.Size {
-		return false, fmt.Errorf("read %d bytes, the listing said %d", n, oi.Size)
-	}
-	var sum Digest
-	h.Sum(sum[:0])
-	if there {
-		d, err := objectDigest(ctx, c.dst, oi.Key)
-		if err != nil {
-			return false, err
-		}
-		if d != sum {
-			return false, fmt.Errorf("the destination holds other bytes under this key; nothing was replaced")
-		}
-		return false, nil
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return false, err
-	}
-	if err := c.dst.Put(ctx, oi.Key, f, n, sum); err != nil {
-		if errors.Is(err, ErrExists) {
-			// Written meanwhile (another copy at the same time): the
-			// same bytes, or the next run says otherwise.
-			return false, nil
-		}
-		return false, fmt.Errorf("write: %w", err)
-	}
-	return true, nil
 }
 
 // objectDigest reads an object whole and returns its SHA-256.

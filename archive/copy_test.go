@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"encoding/json"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -76,6 +78,29 @@ func archiveWithCaptures(t *testing.T) (*archive.Archive, *memstore.Store) {
 	return a, src
 }
 
+// manifestsNamed maps each capture event of objs to the manifest it
+// names.
+func manifestsNamed(t *testing.T, objs map[string][]byte) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for k, b := range objs {
+		if family(k) != 2 {
+			continue
+		}
+		var ev struct {
+			Type string
+			Data struct{ Manifest string }
+		}
+		if err := json.Unmarshal(b, &ev); err != nil {
+			t.Fatal(err)
+		}
+		if ev.Type == "capture.recorded" {
+			out[k] = ev.Data.Manifest
+		}
+	}
+	return out
+}
+
 func family(key string) int {
 	switch {
 	case strings.HasPrefix(key, archive.BlobPrefix):
@@ -92,7 +117,7 @@ func TestCopyStoreCopiesTheArchiveInTheOrderOfWrites(t *testing.T) {
 	_, src := archiveWithCaptures(t)
 	want := objects(t, src)
 	dst := &recording{Store: memstore.New("copy")}
-	rep, err := archive.CopyStore(ctx, src, dst, archive.CopyOptions{TmpDir: t.TempDir()})
+	rep, err := archive.CopyStore(ctx, src, dst, archive.CopyOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,36 +140,49 @@ func TestCopyStoreCopiesTheArchiveInTheOrderOfWrites(t *testing.T) {
 			t.Errorf("%s differs in the copy", k)
 		}
 	}
-	// Blobs, sync, manifests, sync, events in sequence, sync: the copy is
-	// never a manifest or event naming what it does not hold yet.
-	fam, lastEvent, syncs := 0, "", 0
-	for _, k := range dst.log {
-		if k == "SYNC" {
-			syncs++
-			fam = syncs
-			continue
+	// Blobs, a sync, then the journal in sequence, each capture's
+	// manifest before the event naming it with a sync between, and a
+	// sync at the end: the copy never holds a manifest or event naming
+	// what it does not hold yet.
+	names := manifestsNamed(t, want)
+	pos := map[string]int{}
+	lastBlob, firstOther, lastEvent := -1, len(dst.log), ""
+	for i, k := range dst.log {
+		pos[k] = i
+		switch family(k) {
+		case 0:
+			lastBlob = i
+		case 1, 2:
+			firstOther = min(firstOther, i)
 		}
-		f := family(k)
-		if f < fam {
-			t.Errorf("%s written after the objects of a later family", k)
-		}
-		if f > syncs {
-			t.Errorf("%s written before the family it names was synced", k)
-		}
-		if f == 2 {
+		if family(k) == 2 {
 			if k < lastEvent {
 				t.Errorf("event %s written after %s", k, lastEvent)
 			}
 			lastEvent = k
 		}
 	}
-	if syncs != 3 {
-		t.Errorf("%d syncs, want one after each family", syncs)
+	if lastBlob > firstOther || !slices.Contains(dst.log[lastBlob:firstOther], "SYNC") {
+		t.Errorf("manifests or events written before every blob was, and synced: %v", dst.log)
+	}
+	for ev, m := range names {
+		if !(pos[m] < pos[ev]) || !slices.Contains(dst.log[pos[m]:pos[ev]], "SYNC") {
+			t.Errorf("event %s written before its manifest %s was written and synced", ev, m)
+		}
+	}
+	if len(names) != 3 {
+		t.Errorf("%d capture events name manifests, want 3", len(names))
+	}
+	if dst.log[len(dst.log)-1] != "SYNC" {
+		t.Errorf("the copy ended without a sync")
+	}
+	if rep.UpTo != lastEvent {
+		t.Errorf("report: up to %s, want the last event %s", rep.UpTo, lastEvent)
 	}
 
 	// Again: everything is there, nothing is written.
 	dst.log = nil
-	rep, err = archive.CopyStore(ctx, src, dst, archive.CopyOptions{TmpDir: t.TempDir()})
+	rep, err = archive.CopyStore(ctx, src, dst, archive.CopyOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +199,7 @@ func TestCopyStoreCopiesTheArchiveInTheOrderOfWrites(t *testing.T) {
 func TestCopyStoreIsAnArchive(t *testing.T) {
 	a, src := archiveWithCaptures(t)
 	dst := memstore.New("copy")
-	if _, err := archive.CopyStore(ctx, src, dst, archive.CopyOptions{TmpDir: t.TempDir()}); err != nil {
+	if _, err := archive.CopyStore(ctx, src, dst, archive.CopyOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	b, res, err := archive.Init(ctx, archivetest.Options(t.TempDir(), archivetest.NewClock(archivetest.Start), archivetest.MemOpener(dst)), "mem")
@@ -185,7 +223,7 @@ func TestCopyStoreIsAnArchive(t *testing.T) {
 	}
 	// The copy is an archive of its own now: copying the old store onto
 	// it again would not be a copy of anything.
-	_, err = archive.CopyStore(ctx, src, dst, archive.CopyOptions{TmpDir: t.TempDir()})
+	_, err = archive.CopyStore(ctx, src, dst, archive.CopyOptions{})
 	if !errors.Is(err, archive.ErrOtherArchive) || !strings.Contains(err.Error(), "written to since") {
 		t.Errorf("copy onto a copy written to since: %v, want ErrOtherArchive", err)
 	}
@@ -207,7 +245,7 @@ func TestCopyStoreCutShortLeavesAWholeArchiveAndResumes(t *testing.T) {
 	// not written, so the destination's journal is a whole chain's start.
 	broken := minKeyAbove(events, 2)
 	dst := &recording{Store: memstore.New("copy"), fail: func(k string) bool { return k == broken }}
-	rep, err := archive.CopyStore(ctx, src, dst, archive.CopyOptions{TmpDir: t.TempDir()})
+	rep, err := archive.CopyStore(ctx, src, dst, archive.CopyOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +265,7 @@ func TestCopyStoreCutShortLeavesAWholeArchiveAndResumes(t *testing.T) {
 	}
 	// Run again, the fault gone: the copy is finished.
 	dst.fail = nil
-	rep, err = archive.CopyStore(ctx, src, dst, archive.CopyOptions{TmpDir: t.TempDir()})
+	rep, err = archive.CopyStore(ctx, src, dst, archive.CopyOptions{})
 	if err != nil || len(rep.Failed) != 0 || rep.Copied != int64(len(events)-countBelow(events, broken)) {
 		t.Fatalf("resumed copy: %+v %v", rep, err)
 	}
@@ -269,7 +307,7 @@ func TestCopyStoreReportsADamagedBlobAndCopiesTheRest(t *testing.T) {
 		}
 	}
 	dst := memstore.New("copy")
-	rep, err := archive.CopyStore(ctx, src, dst, archive.CopyOptions{TmpDir: t.TempDir()})
+	rep, err := archive.CopyStore(ctx, src, dst, archive.CopyOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,13 +326,13 @@ func TestCopyStoreReportsADamagedBlobAndCopiesTheRest(t *testing.T) {
 func TestCopyStoreRefusesAnotherArchive(t *testing.T) {
 	_, src := archiveWithCaptures(t)
 	dst := memstore.New("copy")
-	if _, err := archive.CopyStore(ctx, src, dst, archive.CopyOptions{TmpDir: t.TempDir()}); err != nil {
+	if _, err := archive.CopyStore(ctx, src, dst, archive.CopyOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	before := objects(t, dst)
 	b, other, _ := archivetest.New(t)
 	capture(t, b, "mastodon", false, post("5", "Another organisation's post."))
-	_, err := archive.CopyStore(ctx, other, dst, archive.CopyOptions{TmpDir: t.TempDir()})
+	_, err := archive.CopyStore(ctx, other, dst, archive.CopyOptions{})
 	if !errors.Is(err, archive.ErrOtherArchive) || !strings.Contains(err.Error(), "nothing was written") {
 		t.Fatalf("copy of another archive onto the copy: %v, want ErrOtherArchive", err)
 	}
@@ -303,5 +341,91 @@ func TestCopyStoreRefusesAnotherArchive(t *testing.T) {
 	}
 	if _, err := archive.CopyStore(ctx, src, src, archive.CopyOptions{}); err == nil || !strings.Contains(err.Error(), "own store") {
 		t.Errorf("copy of a store onto itself: %v", err)
+	}
+}
+
+func TestCopyStoreStopsTheJournalAtADamagedManifest(t *testing.T) {
+	_, src := archiveWithCaptures(t)
+	want := objects(t, src)
+	names := manifestsNamed(t, want)
+	var ev, m string
+	for e, mk := range names {
+		if ev == "" || e > ev {
+			ev, m = e, mk // the last capture's
+		}
+	}
+	b := want[m]
+	src.Corrupt(m, append([]byte("x"), b[1:]...))
+	dst := memstore.New("copy")
+	rep, err := archive.CopyStore(ctx, src, dst, archive.CopyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Failed) < 2 || rep.Failed[0].Key != m || !strings.Contains(rep.Failed[0].Message, "digest its event recorded") ||
+		rep.Failed[1].Key != ev || !strings.Contains(rep.Failed[1].Message, "manifest it names") {
+		t.Fatalf("failures %+v, want the manifest %s, then its event %s", rep.Failed, m, ev)
+	}
+	got := objects(t, dst)
+	for k := range want {
+		if _, ok := got[k]; ok && (k == m || (family(k) == 2 && k >= ev)) {
+			t.Errorf("%s copied, want the journal to stop before %s", k, ev)
+		}
+	}
+}
+
+// hooked is a source store that runs a function, once, when the copy
+// first lists prefix.
+type hooked struct {
+	*memstore.Store
+	prefix string
+	calls  int
+	at     int
+	fn     func()
+}
+
+func (h *hooked) List(ctx context.Context, prefix, after string, fn func(archive.ObjectInfo) error) error {
+	if prefix == h.prefix {
+		h.calls++
+		if h.calls == h.at {
+			h.fn()
+		}
+	}
+	return h.Store.List(ctx, prefix, after, fn)
+}
+
+// A capture recorded while the copy runs (an archive written to during a
+// copy): the copy holds the journal as it was when it began, whole, and
+// the next copy brings the rest.
+func TestCopyStoreOfAnArchiveWrittenMeanwhile(t *testing.T) {
+	for _, tc := range []struct {
+		name, prefix string
+		at           int
+	}{
+		{"during the blobs", archive.BlobPrefix, 1},
+		{"during the journal", archive.JournalPrefix, 2}, // the first lists its end
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, mem := archiveWithCaptures(t)
+			src := &hooked{Store: mem, prefix: tc.prefix, at: tc.at, fn: func() {
+				capture(t, a, "mastodon", false, post("5", "Written while the copy ran."))
+			}}
+			dst := memstore.New("copy")
+			rep, err := archive.CopyStore(ctx, src, dst, archive.CopyOptions{})
+			if err != nil || len(rep.Failed) != 0 {
+				t.Fatalf("copy: %+v %v", rep, err)
+			}
+			if src.calls < tc.at {
+				t.Fatalf("the capture meant to run during the copy did not")
+			}
+			b, res, err := archive.Init(ctx, archivetest.Options(t.TempDir(), archivetest.NewClock(archivetest.Start), archivetest.MemOpener(dst)), "mem")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			vr, err := b.Verify(ctx, archive.VerifyOptions{})
+			if err != nil || !vr.OK || res.Captures != 3 {
+				t.Fatalf("the copy: %d captures, verify %v %+v; want the 3 the archive had when the copy began, undamaged", res.Captures, err, vr)
+			}
+		})
 	}
 }

@@ -4,12 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"github.com/osmarc/osmarc/archive"
+	"github.com/osmarc/osmarc/archive/catalog"
 	"github.com/osmarc/osmarc/archive/stores"
 )
 
@@ -33,6 +32,7 @@ type storeCopyOptions struct {
 	to      string
 	workers int
 	json    bool
+	live    bool
 }
 
 func newStoreCopyCommand(g *globalOptions) *cobra.Command {
@@ -49,22 +49,29 @@ from the local disk to a bucket, or to keep a second copy elsewhere:
   osmarc reindex --data /srv/osmarc-data
 
 The second command attaches a data directory to the copy (its catalog is
-rebuilt from the store), and the third builds its search index. The copy is
-made in the order the archive writes: all blobs, then the manifests, then
-the journal in sequence, so a copy cut short is an archive as far as its
-journal goes, and running the command again finishes it. Objects the
-destination holds already with the same bytes are left alone; nothing
-there is ever replaced. Every object is checked against its digest on the
-way, and one that is damaged in the archive is named and not copied (the
-command then exits 1: run osmarc verify).
+rebuilt from the store), and the third builds its search index.
+
+The copy notes the journal's last event first, copies every blob, then
+the journal up to that event in sequence, each capture's manifest before
+the event that names it. So the destination is at every moment an archive
+as far as its journal goes, and running the command again finishes or
+updates it: objects the destination holds already with the same bytes are
+left alone, and nothing there is ever replaced. Every object is checked
+against its digest on the way; one that is damaged in the archive is named
+and not copied (the command then exits 1: run osmarc verify).
 
 A destination holding another archive, or a copy that has been written to
 since, is refused before anything is written. The copy holds the data
-directory as a capture does (stop the daemon first), so it is of one state
-of the archive, and the journal records it (store.copied, with the
-journal head the copy holds, or store.copy_failed). On a bucket with Object
-Lock, run osmarc lock apply from the attached data directory to give the
-copied objects their retention.`,
+directory as a capture does (stop the daemon first), and the journal
+records it (store.copied, with the journal head the copy holds, or
+store.copy_failed).
+
+With --live it reads the store alone, without the data directory, so the
+daemon goes on collecting: what is captured meanwhile waits for the next
+copy, and a live copy is not recorded in the journal. For a large archive:
+copy --live while the daemon runs, then stop it and copy again (quick, and
+recorded). On a bucket with Object Lock, run osmarc lock apply from the
+attached data directory to give the copied objects their retention.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runStoreCopy(cmd.Context(), g, o)
@@ -73,6 +80,7 @@ copied objects their retention.`,
 	cmd.Flags().StringVar(&o.to, "to", "", "URL of the store to copy into (as init --store takes)")
 	cmd.Flags().IntVar(&o.workers, "workers", 16, "blobs copied at once")
 	cmd.Flags().BoolVar(&o.json, "json", false, "print one JSON object")
+	cmd.Flags().BoolVar(&o.live, "live", false, "read the store alone, beside a running daemon; not recorded in the journal")
 	return cmd
 }
 
@@ -83,27 +91,37 @@ func runStoreCopy(ctx context.Context, g *globalOptions, o storeCopyOptions) err
 	if o.workers < 1 {
 		return fmt.Errorf("store copy: --workers %d: want 1 or more", o.workers)
 	}
-	a, err := g.open(ctx, "store copy", false)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	head, err := a.Catalog().Head()
-	if err != nil {
-		return err
+	var a *archive.Archive
+	var src archive.BlobStore
+	var head catalog.Head
+	if o.live {
+		cfg, err := archive.ReadConfig(g.dataDir)
+		if err != nil {
+			return err
+		}
+		if src, err = stores.Open(ctx, cfg.Store, g.dataDir); err != nil {
+			return err
+		}
+		defer src.Close()
+	} else {
+		var err error
+		if a, err = g.open(ctx, "store copy", false); err != nil {
+			return err
+		}
+		defer a.Close()
+		if head, err = a.Catalog().Head(); err != nil {
+			return err
+		}
+		src = a.Store()
 	}
 	dst, err := stores.Open(ctx, o.to, g.dataDir)
 	if err != nil {
 		return err
 	}
 	defer dst.Close()
-	tmp := filepath.Join(a.Dir(), "tmp")
-	if _, err := os.Stat(tmp); err != nil {
-		tmp = ""
-	}
 	bar := g.progress(-1, "copying", "objects")
-	rep, err := archive.CopyStore(ctx, a.Store(), dst, archive.CopyOptions{
-		Workers: o.workers, TmpDir: tmp,
+	rep, err := archive.CopyStore(ctx, src, dst, archive.CopyOptions{
+		Workers: o.workers,
 		OnProgress: func(family string, done int64) {
 			if bar != nil {
 				bar.Describe("copying " + family)
@@ -115,14 +133,18 @@ func runStoreCopy(ctx context.Context, g *globalOptions, o storeCopyOptions) err
 		bar.Finish()
 	}
 	if err != nil {
-		// The failure is a record too: where the records were to go.
-		a.RecordEvent(ctx, EventStoreCopyFailed, map[string]any{"to": dst.Location(), "journal_head": head,
-			"copied": rep.Copied, "bytes": rep.Bytes, "error": err.Error()})
+		if a != nil {
+			// The failure is a record too: where the records were to go.
+			a.RecordEvent(ctx, EventStoreCopyFailed, map[string]any{"to": dst.Location(), "journal_head": head,
+				"copied": rep.Copied, "bytes": rep.Bytes, "error": err.Error()})
+		}
 		return err
 	}
-	if _, err := a.RecordEvent(ctx, EventStoreCopied, map[string]any{"to": rep.To, "journal_head": head,
-		"copied": rep.Copied, "present": rep.Present, "bytes": rep.Bytes, "failed": len(rep.Failed), "complete": len(rep.Failed) == 0}); err != nil {
-		return fmt.Errorf("store copy: the copy is made, but recording it in the journal failed: %w", err)
+	if a != nil {
+		if _, err := a.RecordEvent(ctx, EventStoreCopied, map[string]any{"to": rep.To, "journal_head": head,
+			"copied": rep.Copied, "present": rep.Present, "bytes": rep.Bytes, "failed": len(rep.Failed), "complete": len(rep.Failed) == 0}); err != nil {
+			return fmt.Errorf("store copy: the copy is made, but recording it in the journal failed: %w", err)
+		}
 	}
 	if o.json {
 		enc := json.NewEncoder(g.stdout)
@@ -136,7 +158,9 @@ func runStoreCopy(ctx context.Context, g *globalOptions, o storeCopyOptions) err
 		for _, f := range rep.Failed {
 			fmt.Fprintf(g.stdout, "NOT COPIED %s: %s\n", f.Key, f.Message)
 		}
-		if len(rep.Failed) == 0 {
+		if o.live {
+			fmt.Fprintf(g.stdout, "A live copy, of the journal up to %s, is not recorded in the journal: to finish it and record it, stop the daemon and run osmarc store copy --to URL again.\n", rep.UpTo)
+		} else if len(rep.Failed) == 0 {
 			fmt.Fprintf(g.stdout, "To work from the copy: osmarc init --data DIR --store '%s', then osmarc reindex --data DIR\n", o.to)
 		}
 	}

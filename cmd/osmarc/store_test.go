@@ -11,6 +11,7 @@ import (
 
 	"github.com/osmarc/osmarc/archive"
 	"github.com/osmarc/osmarc/archive/s3store/s3test"
+	"github.com/osmarc/osmarc/archive/stores"
 )
 
 // TestStoreCopyToS3 moves an archive from the local disk to a bucket on a
@@ -99,5 +100,54 @@ func TestStoreCopyToS3(t *testing.T) {
 	code, _, errs = osmarc(t, "", "store", "copy", "--data", dir)
 	if code == 0 || !strings.Contains(errs, "--to URL is required") {
 		t.Errorf("copy without --to: exit %d %q", code, errs)
+	}
+}
+
+// TestStoreCopyLive copies beside a process that holds the data
+// directory, as the daemon does: --live reads the store alone and records
+// nothing; the copy that finishes it, once the directory is free, finds
+// everything there and records itself.
+func TestStoreCopyLive(t *testing.T) {
+	srv := s3test.Start(t)
+	ctx := context.Background()
+	if err := srv.NewBucket(ctx, "records"); err != nil {
+		t.Fatal(err)
+	}
+	dir := newArchive(t)
+	in := filepath.Join(t.TempDir(), "items.jsonl")
+	if err := os.WriteFile(in, []byte(`{"platform":"x","account":"dept","id":"1","kind":"post","created_at":"2024-03-01T10:00:00Z","text":"Snow routes posted."}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	must(t, "ingest", "--quiet", "--data", dir, in)
+	url := srv.URL("records", "live")
+
+	holder, err := archive.Open(ctx, archive.Options{Dir: dir, Command: "daemon", OpenStore: stores.Open})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs := osmarc(t, "", "store", "copy", "--quiet", "--data", dir, "--to", url)
+	if code == 0 || !strings.Contains(errs, "data directory in use") {
+		t.Errorf("copy while another process holds the data directory: exit %d %q", code, errs)
+	}
+	out := must(t, "store", "copy", "--live", "--quiet", "--data", dir, "--to", url)
+	if !strings.Contains(out, "A live copy, of the journal up to journal/") || !strings.Contains(out, "is not recorded") {
+		t.Errorf("live copy: %q", out)
+	}
+	holder.Close()
+	if out := must(t, "audit", "list", "--json", "--data", dir, "--type", "store.*"); strings.Contains(out, "store.cop") {
+		t.Errorf("the live copy was recorded: %q", out)
+	}
+
+	out = must(t, "store", "copy", "--quiet", "--data", dir, "--to", url)
+	if !strings.Contains(out, "Copied 0 object(s)") {
+		t.Errorf("the copy after the live one: %q, want everything there", out)
+	}
+	if out := must(t, "audit", "list", "--json", "--data", dir, "--type", "store.copied"); strings.Count(out, "store.copied") != 1 {
+		t.Errorf("audit list: %q, want the finishing copy recorded", out)
+	}
+	copyDir := filepath.Join(t.TempDir(), "copy")
+	must(t, "init", "--data", copyDir, "--store", url)
+	if out := must(t, "verify", "--deep", "--data", copyDir); !strings.Contains(out, "OK: no damage found.") {
+		t.Errorf("verify of the copy: %q", out)
 	}
 }
