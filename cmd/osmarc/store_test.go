@@ -18,21 +18,10 @@ import (
 // real S3 server: copy, copy again (nothing to do), attach a new data
 // directory to the copy, and find there what the archive held.
 func TestStoreCopyToS3(t *testing.T) {
-	srv := s3test.Start(t)
-	ctx := context.Background()
-	if err := srv.NewBucket(ctx, "records"); err != nil {
-		t.Fatal(err)
-	}
-	dir := newArchive(t)
-	in := filepath.Join(t.TempDir(), "items.jsonl")
-	items := `{"platform":"facebook","account":"brigade","id":"p1","kind":"post","created_at":"2024-03-01T10:00:00Z","text":"Road closure on Main Street until noon."}
+	srv, dir := copyFixture(t, `{"platform":"facebook","account":"brigade","id":"p1","kind":"post","created_at":"2024-03-01T10:00:00Z","text":"Road closure on Main Street until noon."}
 {"platform":"facebook","account":"brigade","id":"c1","kind":"comment","parent":"p1","created_at":"2024-03-01T11:00:00Z","text":"Which detour should buses take?"}
 {"platform":"facebook","account":"brigade","id":"p2","kind":"post","created_at":"2024-03-02T09:00:00Z","text":"Bridge reopened."}
-`
-	if err := os.WriteFile(in, []byte(items), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	must(t, "ingest", "--quiet", "--data", dir, in)
+`)
 	url := srv.URL("records", "osmarc")
 
 	var rep archive.CopyReport
@@ -108,17 +97,8 @@ func TestStoreCopyToS3(t *testing.T) {
 // nothing; the copy that finishes it, once the directory is free, finds
 // everything there and records itself.
 func TestStoreCopyLive(t *testing.T) {
-	srv := s3test.Start(t)
+	srv, dir := copyFixture(t, `{"platform":"x","account":"dept","id":"1","kind":"post","created_at":"2024-03-01T10:00:00Z","text":"Snow routes posted."}`+"\n")
 	ctx := context.Background()
-	if err := srv.NewBucket(ctx, "records"); err != nil {
-		t.Fatal(err)
-	}
-	dir := newArchive(t)
-	in := filepath.Join(t.TempDir(), "items.jsonl")
-	if err := os.WriteFile(in, []byte(`{"platform":"x","account":"dept","id":"1","kind":"post","created_at":"2024-03-01T10:00:00Z","text":"Snow routes posted."}`+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	must(t, "ingest", "--quiet", "--data", dir, in)
 	url := srv.URL("records", "live")
 
 	holder, err := archive.Open(ctx, archive.Options{Dir: dir, Command: "daemon", OpenStore: stores.Open})
@@ -150,4 +130,21 @@ func TestStoreCopyLive(t *testing.T) {
 	if out := must(t, "verify", "--deep", "--data", copyDir); !strings.Contains(out, "OK: no damage found.") {
 		t.Errorf("verify of the copy: %q", out)
 	}
+}
+
+// copyFixture is a real S3 server with a bucket "records", and an
+// archive on the disk store holding the items of the JSON lines given.
+func copyFixture(t *testing.T, items string) (*s3test.Server, string) {
+	t.Helper()
+	srv := s3test.Start(t)
+	if err := srv.NewBucket(context.Background(), "records"); err != nil {
+		t.Fatal(err)
+	}
+	dir := newArchive(t)
+	in := filepath.Join(t.TempDir(), "items.jsonl")
+	if err := os.WriteFile(in, []byte(items), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	must(t, "ingest", "--quiet", "--data", dir, in)
+	return srv, dir
 }
