@@ -15,7 +15,7 @@ import (
 )
 
 // TestStoreCopyToS3 moves an archive from the local disk to a bucket on a
-// real S3 server: copy, copy again (nothing to do), attach a new data
+// real S3 server: copy, copy again (only the first copy's record), attach a new data
 // directory to the copy, and find there what the archive held.
 func TestStoreCopyToS3(t *testing.T) {
 	srv, dir := copyFixture(t, `{"platform":"facebook","account":"brigade","id":"p1","kind":"post","created_at":"2024-03-01T10:00:00Z","text":"Road closure on Main Street until noon."}
