@@ -242,7 +242,7 @@ func (c *copier) blobs(ctx context.Context) error {
 // before dst is synced and the events written.
 const journalBatch = 256
 
-// event is one journal event read from src, with what it names.
+// copyEvent is one journal event read from src, with what it names.
 type copyEvent struct {
 	oi       ObjectInfo
 	body     []byte
