@@ -45,8 +45,8 @@ manifests, journal events) into the store --to names, to move an archive
 from the local disk to a bucket, or to keep a second copy elsewhere:
 
   osmarc store copy --to 's3://records-bucket/osmarc?endpoint=https://s3.example.gov&region=us-east-1'
-  osmarc init --data /srv/osmarc-data --store 's3://records-bucket/osmarc?endpoint=https://s3.example.gov&region=us-east-1'
-  osmarc reindex --data /srv/osmarc-data
+  osmarc init --data /srv/osmarc-data-s3 --store 's3://records-bucket/osmarc?endpoint=https://s3.example.gov&region=us-east-1'
+  osmarc reindex --data /srv/osmarc-data-s3
 
 The second command attaches a data directory to the copy (its catalog is
 rebuilt from the store), and the third builds its search index.
