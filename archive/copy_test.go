@@ -3,10 +3,10 @@ package archive_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"encoding/json"
 	"slices"
 	"strings"
 	"sync"
