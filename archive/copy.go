@@ -3,11 +3,9 @@ package archive
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"sync"
 	"sync/atomic"
 
@@ -88,10 +86,11 @@ func CopyStore(ctx context.Context, src, dst BlobStore, o CopyOptions) (*CopyRep
 	if err := sameArchive(ctx, src, dst); err != nil {
 		return rep, err
 	}
-	head, err := lastKey(ctx, src, JournalPrefix)
+	last, _, err := lastObject(ctx, src, JournalPrefix)
 	if err != nil {
 		return rep, fmt.Errorf("copy store: list %s: %w", rep.From, err)
 	}
+	head := last.Key
 	rep.UpTo = head
 	c := &copier{src: src, dst: dst, o: o, rep: rep}
 	if err := c.blobs(ctx); err != nil {
@@ -112,14 +111,13 @@ func CopyStore(ctx context.Context, src, dst BlobStore, o CopyOptions) (*CopyRep
 	return rep, nil
 }
 
-// lastKey is the last key under prefix in s, or "".
-func lastKey(ctx context.Context, s BlobStore, prefix string) (string, error) {
-	last := ""
-	err := s.List(ctx, prefix, "", func(i ObjectInfo) error {
-		last = i.Key
+// lastObject is the last object under prefix in s, if there is one.
+func lastObject(ctx context.Context, s BlobStore, prefix string) (last ObjectInfo, found bool, err error) {
+	err = s.List(ctx, prefix, "", func(i ObjectInfo) error {
+		last, found = i, true
 		return nil
 	})
-	return last, err
+	return last, found, err
 }
 
 // sameArchive refuses a destination whose journal is not the start of
@@ -127,12 +125,8 @@ func lastKey(ctx context.Context, s BlobStore, prefix string) (string, error) {
 // destination's last event, if src holds the same bytes under its key,
 // vouches for every event before it.
 func sameArchive(ctx context.Context, src, dst BlobStore) error {
-	var last ObjectInfo
-	found := false
-	if err := dst.List(ctx, JournalPrefix, "", func(i ObjectInfo) error {
-		last, found = i, true
-		return nil
-	}); err != nil {
+	last, found, err := lastObject(ctx, dst, JournalPrefix)
+	if err != nil {
 		return fmt.Errorf("copy store: list %s: %w", dst.Location(), err)
 	}
 	if !found {
@@ -151,15 +145,15 @@ func sameArchive(ctx context.Context, src, dst BlobStore) error {
 	if s.Size != last.Size {
 		return other(fmt.Sprintf("its %s is not this archive's", last.Key))
 	}
-	a, err := objectDigest(ctx, src, last.Key)
+	a, err := ReadAll(ctx, src, last.Key)
 	if err != nil {
 		return fmt.Errorf("copy store: %w", err)
 	}
-	b, err := objectDigest(ctx, dst, last.Key)
+	b, err := ReadAll(ctx, dst, last.Key)
 	if err != nil {
 		return fmt.Errorf("copy store: %w", err)
 	}
-	if a != b {
+	if !bytes.Equal(a, b) {
 		return other(fmt.Sprintf("its %s is not this archive's", last.Key))
 	}
 	return nil
@@ -246,9 +240,9 @@ const journalBatch = 256
 type copyEvent struct {
 	oi       ObjectInfo
 	body     []byte
-	there    *ObjectInfo // dst's object of the same key
-	manifest string      // the capture manifest it names, if any
-	bad      error       // why it cannot be copied
+	there    *ObjectInfo       // dst's object of the same key
+	manifest *captureEventData // the capture it records, if it records one
+	bad      error             // why it cannot be copied
 }
 
 // journal copies the events up to head in sequence. For each batch of
@@ -263,16 +257,16 @@ func (c *copier) journal(ctx context.Context, head string) error {
 		wrote := false
 		for i := range batch {
 			e := &batch[i]
-			if e.bad != nil || e.manifest == "" {
+			if e.bad != nil || e.manifest == nil {
 				continue
 			}
-			copied, err := c.manifest(ctx, e)
+			copied, err := c.manifest(ctx, e.oi.Key, e.manifest)
 			if err != nil {
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}
-				c.failed(e.manifest, err)
-				e.bad = fmt.Errorf("not copied: the manifest it names, %s, was not", e.manifest)
+				c.failed(e.manifest.Manifest, err)
+				e.bad = fmt.Errorf("not copied: the manifest it names, %s, was not", e.manifest.Manifest)
 				continue
 			}
 			wrote = wrote || copied
@@ -339,12 +333,7 @@ func (c *copier) journal(ctx context.Context, head string) error {
 
 // readObject reads a (small) object whole, checking its size.
 func readObject(ctx context.Context, s BlobStore, oi ObjectInfo) ([]byte, error) {
-	r, err := s.Open(ctx, oi.Key)
-	if err != nil {
-		return nil, fmt.Errorf("read: %w", err)
-	}
-	defer r.Close()
-	b, err := io.ReadAll(r)
+	b, err := ReadAll(ctx, s, oi.Key)
 	if err != nil {
 		return nil, fmt.Errorf("read: %w", err)
 	}
@@ -354,43 +343,38 @@ func readObject(ctx context.Context, s BlobStore, oi ObjectInfo) ([]byte, error)
 	return b, nil
 }
 
-// namedManifest is the key of the capture manifest a journal event names
-// ("" if it names none).
-func namedManifest(body []byte) (string, error) {
+// namedManifest is what a journal event records of the capture whose
+// manifest it names (nil if it names none).
+func namedManifest(body []byte) (*captureEventData, error) {
 	var ev struct {
 		Type string          `json:"type"`
 		Data json.RawMessage `json:"data"`
 	}
 	if err := json.Unmarshal(body, &ev); err != nil {
-		return "", fmt.Errorf("not a journal event: %w (osmarc verify)", err)
+		return nil, fmt.Errorf("not a journal event: %w (osmarc verify)", err)
 	}
 	if ev.Type != journal.TypeCapture {
-		return "", nil
+		return nil, nil
 	}
 	var d captureEventData
 	if err := json.Unmarshal(ev.Data, &d); err != nil || d.Manifest == "" {
-		return "", fmt.Errorf("a capture event that names no manifest (osmarc verify)")
+		return nil, fmt.Errorf("a capture event that names no manifest (osmarc verify)")
 	}
-	return d.Manifest, nil
+	return &d, nil
 }
 
-// manifest copies the manifest event e names, checked against the digest
-// and size e recorded for it, and reports whether it wrote.
-func (c *copier) manifest(ctx context.Context, e *copyEvent) (bool, error) {
-	var ev struct {
-		Data captureEventData `json:"data"`
-	}
-	if err := json.Unmarshal(e.body, &ev); err != nil {
-		return false, err
-	}
-	want, err := ParseDigest(ev.Data.SHA256)
+// manifest copies the manifest the capture event at event records (cp),
+// checked against the digest and size it recorded, and reports whether it
+// wrote.
+func (c *copier) manifest(ctx context.Context, event string, cp *captureEventData) (bool, error) {
+	want, err := ParseDigest(cp.SHA256)
 	if err != nil {
-		return false, fmt.Errorf("its event %s records no digest for it: %w", e.oi.Key, err)
+		return false, fmt.Errorf("its event %s records no digest for it: %w", event, err)
 	}
-	key := ev.Data.Manifest
+	key := cp.Manifest
 	if oi, err := c.dst.Stat(ctx, key); err == nil {
-		if oi.Size != ev.Data.Size {
-			return false, fmt.Errorf("the destination holds it with %d bytes, not the %d its event recorded; nothing was replaced", oi.Size, ev.Data.Size)
+		if oi.Size != cp.Size {
+			return false, fmt.Errorf("the destination holds it with %d bytes, not the %d its event recorded; nothing was replaced", oi.Size, cp.Size)
 		}
 		c.count("captures", false, 0)
 		return false, nil
@@ -402,31 +386,30 @@ func (c *copier) manifest(ctx context.Context, e *copyEvent) (bool, error) {
 		return false, fmt.Errorf("read: %w", err)
 	}
 	defer r.Close()
-	if err := c.dst.Put(ctx, key, r, ev.Data.Size, want); err != nil {
+	if err := c.dst.Put(ctx, key, r, cp.Size, want); err != nil {
 		if errors.Is(err, ErrDigestMismatch) {
 			return false, fmt.Errorf("its bytes do not hash to the digest its event recorded: the archive's copy is damaged (osmarc verify); not copied")
 		}
 		return false, fmt.Errorf("write: %w", err)
 	}
-	c.count("captures", true, ev.Data.Size)
+	c.count("captures", true, cp.Size)
 	return true, nil
 }
 
 // event writes one event, or, when dst has it, compares the two; it
 // reports whether it wrote.
 func (c *copier) event(ctx context.Context, e copyEvent) (bool, error) {
-	sum := Sum(e.body)
 	if e.there != nil {
-		d, err := objectDigest(ctx, c.dst, e.oi.Key)
+		b, err := ReadAll(ctx, c.dst, e.oi.Key)
 		if err != nil {
 			return false, err
 		}
-		if d != sum {
+		if !bytes.Equal(b, e.body) {
 			return false, fmt.Errorf("the destination holds other bytes under this key; nothing was replaced")
 		}
 		return false, nil
 	}
-	if err := c.dst.Put(ctx, e.oi.Key, bytes.NewReader(e.body), int64(len(e.body)), sum); err != nil {
+	if err := PutBytes(ctx, c.dst, e.oi.Key, e.body); err != nil {
 		if errors.Is(err, ErrExists) {
 			return false, fmt.Errorf("written meanwhile by another process; run the copy again to compare")
 		}
@@ -454,22 +437,6 @@ func (c *copier) blob(ctx context.Context, oi ObjectInfo) error {
 		return fmt.Errorf("write: %w", err)
 	}
 	return nil
-}
-
-// objectDigest reads an object whole and returns its SHA-256.
-func objectDigest(ctx context.Context, s BlobStore, key string) (Digest, error) {
-	r, err := s.Open(ctx, key)
-	if err != nil {
-		return Digest{}, fmt.Errorf("read %s: %w", key, err)
-	}
-	defer r.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, r); err != nil {
-		return Digest{}, fmt.Errorf("read %s: %w", key, err)
-	}
-	var d Digest
-	h.Sum(d[:0])
-	return d, nil
 }
 
 // listing walks s's objects under prefix beside a walk of another
