@@ -302,22 +302,25 @@ func (w *CaptureWriter) Complete(s Scope) { w.scope = &s }
 // SetState records the collector's note of where it got to.
 func (w *CaptureWriter) SetState(state json.RawMessage) { w.state = state }
 
-// flush asks the catalog once for the pending items' blobs, queues the new
-// ones for writing, and writes their manifest lines.
+// flush asks the catalog once for the pending items and their versions,
+// queues the new versions' blobs for writing, and writes their manifest
+// lines.
 func (w *CaptureWriter) flush() error {
 	if len(w.pending) == 0 {
 		return w.ctx.Err()
 	}
+	keys := make([]string, len(w.pending))
 	digests := make([]string, len(w.pending))
 	for i, p := range w.pending {
+		keys[i] = p.item.Key()
 		digests[i] = p.digest.String()
 	}
-	known, err := w.a.cat.HasBlobs(digests)
+	have, known, err := w.a.cat.HasVersions(keys, digests)
 	if err != nil {
 		return err
 	}
 	if w.stg != nil {
-		if err := w.stg.add(w.pending, known, int(w.res.Items)); err != nil {
+		if err := w.stg.add(w.pending, keys, have, int(w.res.Items)); err != nil {
 			return err
 		}
 	}

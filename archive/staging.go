@@ -66,38 +66,23 @@ func newStaging(w *CaptureWriter, st IndexStager, tmpDir string) (*staging, erro
 	return &staging{w: w, st: st, fps: f}, nil
 }
 
-// add stages the items of pending the catalog does not hold (known says
-// which versions it holds; an item with a known version is not new);
-// first is the content line of pending[0].
-func (s *staging) add(pending []pendingItem, known []bool, first int) error {
+// add stages the items of pending the catalog does not hold (have says
+// which it holds; keys are their keys); first is the content line of
+// pending[0].
+func (s *staging) add(pending []pendingItem, keys []string, have []bool, first int) error {
 	if s.ended || s.failed() != nil {
 		return nil
 	}
-	var keys []string
-	var at []int
-	for i, p := range pending {
-		if !known[i] {
-			keys = append(keys, p.item.Key())
-			at = append(at, i)
-		}
-	}
-	if len(keys) == 0 {
-		return nil
-	}
-	have, err := s.w.a.cat.HasItems(keys)
-	if err != nil {
-		return err
-	}
 	w := s.w
-	for j, i := range at {
-		if have[j] {
+	for i := range pending {
+		if have[i] {
 			continue
 		}
 		p := &pending[i]
 		it := p.item
 		// The record the catalog will make of its first sighting.
 		ci := catalog.Item{
-			Key: keys[j], Platform: it.Platform, Account: it.Account, ID: it.ID, Kind: it.Kind,
+			Key: keys[i], Platform: it.Platform, Account: it.Account, ID: it.ID, Kind: it.Kind,
 			CreatedAt: p.created, FirstSeen: p.opts.SeenAt, LastSeen: p.opts.SeenAt,
 			Versions:  []catalog.Version{{Digest: p.digest.String(), Size: int64(len(p.canon)), CapturedAt: p.opts.SeenAt, Capture: w.id}},
 			RemovedAt: p.opts.RemovedAt, SeenBy: []string{w.opts.Collector},

@@ -583,9 +583,6 @@ func applyEntry(tx *bolt.Tx, n *Counters, e Entry, cp *Capture) error {
 	if ie == nil {
 		return nil
 	}
-	if err := putBlob(tx, n, ie.Version); err != nil {
-		return err
-	}
 	for _, m := range ie.Media {
 		if err := putBlob(tx, n, m); err != nil {
 			return err
@@ -620,6 +617,13 @@ func applyEntry(tx *bolt.Tx, n *Counters, e Entry, cp *Capture) error {
 	if !known {
 		it.Versions = append(it.Versions, Version{Digest: ie.Version.Digest, Size: ie.Version.Size, CapturedAt: ie.SeenAt, Capture: captureID})
 		n.Versions++
+		// A version's blob is recorded in its item's record alone, not in
+		// the blobs bucket (see versionBlobs); it is counted there unless
+		// a record made before counts it already.
+		if tx.Bucket(bBlobs).Get([]byte(ie.Version.Digest)) == nil {
+			n.Blobs++
+			n.Bytes += ie.Version.Size
+		}
 		// The latest version's kind and time describe the item.
 		it.Kind, it.CreatedAt = ie.Kind, ie.CreatedAt
 	}
@@ -648,8 +652,44 @@ func applyEntry(tx *bolt.Tx, n *Counters, e Entry, cp *Capture) error {
 	return tx.Bucket(bSightings).Put(sightingKey(ie.Key, captureID), encodeSighting(&sg))
 }
 
-// HasBlobs reports which of the digests the catalog already knows.
+// HasBlobs reports which of the digests of raw input and media the
+// catalog already knows. A version's blob is known by its item
+// (HasVersions).
 func (c *Catalog) HasBlobs(digests []string) ([]bool, error) { return c.has(bBlobs, digests) }
+
+// versionBlobs: the blobs bucket, keyed by digest, holds the blobs of raw
+// input and media, which many items may share. A version's blob is its
+// item's own content (the canonical item names the item), so no other
+// item has it: the item's record, which lists its versions with their
+// digests and sizes, is its record too. Keeping it in the blobs bucket as
+// well cost a write at a random place in a B+tree keyed by digest for
+// every new version, which rewrote most of that tree's pages in each
+// transaction of a large capture (about half of applying it). Catalogs
+// made before keep those records; they are read as before.
+
+// HasVersions reports, for each item key and the digest of a version of
+// it, whether the catalog holds the item (have) and that version of it
+// (known), in one read transaction.
+func (c *Catalog) HasVersions(keys, digests []string) (have, known []bool, err error) {
+	have, known = make([]bool, len(keys)), make([]bool, len(keys))
+	err = c.db.View(func(tx *bolt.Tx) error {
+		items := tx.Bucket(bItems)
+		for i, k := range keys {
+			v := items.Get([]byte(k))
+			if v == nil {
+				continue
+			}
+			have[i] = true
+			var it Item
+			if err := decodeItem([]byte(k), v, &it); err != nil {
+				return err
+			}
+			known[i] = slices.ContainsFunc(it.Versions, func(ver Version) bool { return ver.Digest == digests[i] })
+		}
+		return nil
+	})
+	return have, known, err
+}
 
 // HasItems reports which of the item keys the catalog holds.
 func (c *Catalog) HasItems(keys []string) ([]bool, error) { return c.has(bItems, keys) }

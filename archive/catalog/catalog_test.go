@@ -1,12 +1,15 @@
 package catalog
 
 import (
+	"encoding/binary"
 	"fmt"
 	"iter"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 func open(t *testing.T) *Catalog {
@@ -168,5 +171,72 @@ func TestApplyCaptureTellsWhatIsApplied(t *testing.T) {
 	want := []int{BatchSize - 1, 2*BatchSize - 1, n}
 	if fmt.Sprint(told) != fmt.Sprint(want) {
 		t.Fatalf("told %v, want %v", told, want)
+	}
+}
+
+// A version's blob is recorded in its item alone (versionBlobs): HasVersions
+// finds it, the counters count it, and destroying the item uncounts it,
+// in a catalog made so and in one made before, whose blobs bucket holds
+// versions' blobs too.
+func TestVersionBlobsAreTheirItems(t *testing.T) {
+	for _, before := range []bool{false, true} {
+		t.Run(fmt.Sprintf("records made before: %t", before), func(t *testing.T) {
+			c := open(t)
+			c.ApplyEvent(Event{Seq: 1, Type: "archive.created", Hash: "h1"})
+			n := 30
+			if err := c.ApplyCapture(Event{Seq: 2, Type: "capture.recorded", Hash: "h2"}, &Capture{ID: "c1"}, entries(n, "v1"), nil); err != nil {
+				t.Fatal(err)
+			}
+			if before {
+				// What the catalog of an earlier osmarc held as well.
+				err := c.db.Update(func(tx *bolt.Tx) error {
+					for i := range n {
+						if err := tx.Bucket(bBlobs).Put(fmt.Appendf(nil, "v1-%05d", i), binary.BigEndian.AppendUint64(nil, 100)); err != nil {
+							return err
+						}
+					}
+					return nil
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			var records int
+			c.db.View(func(tx *bolt.Tx) error { records = tx.Bucket(bBlobs).Stats().KeyN; return nil })
+			if want := map[bool]int{false: 1, true: n + 1}[before]; records != want {
+				t.Fatalf("blob records = %d, want %d (the raw input's%s)", records, want, map[bool]string{true: " and the versions'"}[before])
+			}
+			have, known, err := c.HasVersions([]string{"x/acct/00003", "x/acct/00003", "x/acct/99999"}, []string{"v1-00003", "v2-00003", "v1-99999"})
+			if err != nil || fmt.Sprint(have, known) != "[true true false] [true false false]" {
+				t.Fatalf("HasVersions = %v %v, %v", have, known, err)
+			}
+			want := Counters{Items: int64(n), Versions: int64(n), Captures: 1, Blobs: int64(n) + 1, Bytes: int64(n)*100 + 1000, Events: 2}
+			if got, _ := c.Counters(); got != want {
+				t.Fatalf("counters = %+v, want %+v", got, want)
+			}
+			// A second capture adds a version of one item: one blob more.
+			if err := c.ApplyCapture(Event{Seq: 3, Type: "capture.recorded", Hash: "h3"}, &Capture{ID: "c2"}, func(yield func(Entry, error) bool) {
+				yield(Entry{Item: &ItemEntry{Key: "x/acct/00003", Platform: "x", Account: "acct", ID: "00003", Kind: "post", CreatedAt: t0,
+					Version: Blob{Digest: "v2-00003", Size: 150}, SeenAt: t0.Add(time.Hour)}}, nil)
+			}, nil); err != nil {
+				t.Fatal(err)
+			}
+			want.Versions, want.Blobs, want.Bytes, want.Captures, want.Events = want.Versions+1, want.Blobs+1, want.Bytes+150, 2, 3
+			if got, _ := c.Counters(); got != want {
+				t.Fatalf("after an edit: counters = %+v, want %+v", got, want)
+			}
+			d := Destruction{Certificate: "cert-1", At: t0.Add(48 * time.Hour), Items: map[string]string{"x/acct/00003": "s1", "x/acct/00004": "s1"},
+				Blobs: []string{"v1-00003", "v2-00003", "v1-00004"}}
+			if err := c.Destroy(Event{Seq: 4, Type: "disposition.destroyed", Hash: "h4", Data: []byte(`{"certificate":"cert-1"}`)}, d); err != nil {
+				t.Fatal(err)
+			}
+			want.Items, want.Versions, want.Blobs, want.Bytes, want.Destroyed, want.Events = want.Items-2, want.Versions-3, want.Blobs-3, want.Bytes-350, 2, 4
+			if got, _ := c.Counters(); got != want {
+				t.Fatalf("after destroying two items: counters = %+v, want %+v", got, want)
+			}
+			if have, known, _ := c.HasVersions([]string{"x/acct/00003"}, []string{"v1-00003"}); have[0] || known[0] {
+				t.Fatal("a destroyed item's version is still known: a new capture of it would not write its blob")
+			}
+		})
 	}
 }

@@ -54,7 +54,7 @@ func (c *Catalog) Destroy(ev Event, d Destruction) error {
 			return err
 		}
 		n := counters(tx)
-		items, sightings, accts := tx.Bucket(bItems), tx.Bucket(bSightings), tx.Bucket(bAccounts)
+		items, sightings, accts, blobs := tx.Bucket(bItems), tx.Bucket(bSightings), tx.Bucket(bAccounts), tx.Bucket(bBlobs)
 		for key, schedule := range d.Items {
 			v := items.Get([]byte(key))
 			if v == nil {
@@ -101,9 +101,16 @@ func (c *Catalog) Destroy(ev Event, d Destruction) error {
 			}
 			n.Items--
 			n.Versions -= int64(len(it.Versions))
+			for _, ver := range it.Versions {
+				// A version's blob without a record of its own was
+				// counted with its item (versionBlobs).
+				if blobs.Get([]byte(ver.Digest)) == nil {
+					n.Blobs--
+					n.Bytes -= ver.Size
+				}
+			}
 			n.Destroyed++
 		}
-		blobs := tx.Bucket(bBlobs)
 		for _, dg := range d.Blobs {
 			v := blobs.Get([]byte(dg))
 			if v == nil {
@@ -207,7 +214,10 @@ func (c *Catalog) BlobRefs(fn func(key string, digests []string) error) error {
 	})
 }
 
-// BlobSize is the size the catalog knows of a blob (0 when unknown).
+// BlobSize is the size the catalog's blobs bucket knows of a blob (0
+// when unknown): of raw input and media, and of versions recorded before
+// versions' blobs were left to their items (versionBlobs); the size of a
+// version is in its item's record.
 func (c *Catalog) BlobSize(digest string) int64 {
 	var n int64
 	c.db.View(func(tx *bolt.Tx) error {

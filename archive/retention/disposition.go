@@ -660,13 +660,31 @@ func (r *Records) blobsOf(cert *archive.Certificate, destroyed map[string]bool) 
 	if err != nil {
 		return err
 	}
+	// A version's size is in its item's record; the blobs bucket has the
+	// others' (catalog.BlobSize).
+	size := map[string]int64{}
+	for key := range destroyed {
+		it, err := r.a.Catalog().Item(key)
+		if errors.Is(err, catalog.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		for _, v := range it.Versions {
+			size[v.Digest] = v.Size
+		}
+	}
 	var ds []string
 	for d := range mine {
 		ds = append(ds, d)
 	}
 	sort.Strings(ds)
 	for _, d := range ds {
-		b := archive.CertBlob{Digest: d, Size: r.a.Catalog().BlobSize(d)}
+		b := archive.CertBlob{Digest: d, Size: size[d]}
+		if _, ok := size[d]; !ok {
+			b.Size = r.a.Catalog().BlobSize(d)
+		}
 		if kept[d] {
 			cert.BlobsKept = append(cert.BlobsKept, b)
 		} else {
