@@ -67,9 +67,11 @@ var ErrOtherArchive = errors.New("the destination holds another archive")
 // event recorded). Nothing in dst is ever replaced.
 //
 // Every object is checked on the way: dst's Put refuses bytes that do not
-// hash to the blob's name, to the digest the capture's event recorded
-// for its manifest, or to the digest of the event as read, so a damaged
-// source object is reported in Failed, not copied. The copy goes on past
+// hash to the blob's name, or to the digest the capture's event recorded
+// for its manifest; each event must follow the one before in the
+// journal's hash chain (journal.Verifier), so a changed event stops the
+// journal at the latest at the event after it. A damaged source object is
+// reported in Failed, not copied. The copy goes on past
 // a damaged blob; the journal stops at the first event it cannot copy,
 // or whose manifest it cannot, since the chain would break there. A dst
 // whose journal is not the start of src's (another archive's, or a copy
@@ -135,17 +137,10 @@ func sameArchive(ctx context.Context, src, dst BlobStore) error {
 	other := func(why string) error {
 		return fmt.Errorf("copy store: %w: %s; nothing was written", ErrOtherArchive, why)
 	}
-	s, err := src.Stat(ctx, last.Key)
+	a, err := ReadAll(ctx, src, last.Key)
 	if errors.Is(err, ErrNotFound) {
 		return other(fmt.Sprintf("its journal goes on to %s, which this archive has not reached (another archive, or a copy written to since)", last.Key))
 	}
-	if err != nil {
-		return fmt.Errorf("copy store: %w", err)
-	}
-	if s.Size != last.Size {
-		return other(fmt.Sprintf("its %s is not this archive's", last.Key))
-	}
-	a, err := ReadAll(ctx, src, last.Key)
 	if err != nil {
 		return fmt.Errorf("copy store: %w", err)
 	}
@@ -253,6 +248,7 @@ func (c *copier) journal(ctx context.Context, head string) error {
 	defer stop()
 	var batch []copyEvent
 	broken := false
+	chain := journal.NewVerifier()
 	flush := func() error {
 		wrote := false
 		for i := range batch {
@@ -311,7 +307,7 @@ func (c *copier) journal(ctx context.Context, head string) error {
 		e := copyEvent{oi: oi, there: there}
 		e.body, e.bad = readObject(ctx, c.src, oi)
 		if e.bad == nil {
-			e.manifest, e.bad = namedManifest(e.body)
+			e.manifest, e.bad = namedManifest(chain, oi.Key, e.body)
 		}
 		batch = append(batch, e)
 		if len(batch) >= journalBatch {
@@ -343,15 +339,13 @@ func readObject(ctx context.Context, s BlobStore, oi ObjectInfo) ([]byte, error)
 	return b, nil
 }
 
-// namedManifest is what a journal event records of the capture whose
-// manifest it names (nil if it names none).
-func namedManifest(body []byte) (*captureEventData, error) {
-	var ev struct {
-		Type string          `json:"type"`
-		Data json.RawMessage `json:"data"`
-	}
-	if err := json.Unmarshal(body, &ev); err != nil {
-		return nil, fmt.Errorf("not a journal event: %w (osmarc verify)", err)
+// namedManifest checks the event stored under key with bytes body as the
+// next link of the journal's chain, and returns what it records of the
+// capture whose manifest it names (nil if it names none).
+func namedManifest(chain *journal.Verifier, key string, body []byte) (*captureEventData, error) {
+	ev, err := chain.Check(key, body)
+	if err != nil {
+		return nil, fmt.Errorf("%w (osmarc verify)", err)
 	}
 	if ev.Type != journal.TypeCapture {
 		return nil, nil

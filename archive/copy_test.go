@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -427,5 +428,45 @@ func TestCopyStoreOfAnArchiveWrittenMeanwhile(t *testing.T) {
 				t.Fatalf("the copy: %d captures, verify %v %+v; want the 3 the archive had when the copy began, undamaged", res.Captures, err, vr)
 			}
 		})
+	}
+}
+
+// An event changed in the archive (its JSON still whole) breaks the hash
+// chain at the event after it: the copy stops the journal there, names
+// the event, and copies none after it.
+func TestCopyStoreStopsTheJournalAtABrokenChain(t *testing.T) {
+	_, src := archiveWithCaptures(t)
+	want := objects(t, src)
+	var events []string
+	for k := range want {
+		if family(k) == 2 {
+			events = append(events, k)
+		}
+	}
+	sort.Strings(events)
+	if len(events) < 4 {
+		t.Fatalf("the archive has %d events, want 4 or more", len(events))
+	}
+	changed, next := events[1], events[2]
+	b := want[changed]
+	i := bytes.Index(b, []byte(`"actor":"`))
+	if i < 0 {
+		t.Fatalf("event %s names no actor: %s", changed, b)
+	}
+	i += len(`"actor":"`)
+	src.Corrupt(changed, append(append(append([]byte{}, b[:i]...), 'X'), b[i+1:]...))
+	dst := memstore.New("copy")
+	rep, err := archive.CopyStore(ctx, src, dst, archive.CopyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Failed) == 0 || rep.Failed[0].Key != next || !strings.Contains(rep.Failed[0].Message, "does not follow") {
+		t.Fatalf("failures %+v, want the chain broken at %s", rep.Failed, next)
+	}
+	got := objects(t, dst)
+	for _, k := range events[2:] {
+		if _, ok := got[k]; ok {
+			t.Errorf("%s copied after the chain broke", k)
+		}
 	}
 }

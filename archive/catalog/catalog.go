@@ -691,9 +691,6 @@ func (c *Catalog) HasVersions(keys, digests []string) (have, known []bool, err e
 	return have, known, err
 }
 
-// HasItems reports which of the item keys the catalog holds.
-func (c *Catalog) HasItems(keys []string) ([]bool, error) { return c.has(bItems, keys) }
-
 // has reports which of keys a bucket holds, in one read transaction.
 func (c *Catalog) has(bucket []byte, keys []string) ([]bool, error) {
 	out := make([]bool, len(keys))

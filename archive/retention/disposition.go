@@ -681,10 +681,11 @@ func (r *Records) blobsOf(cert *archive.Certificate, destroyed map[string]bool) 
 	}
 	sort.Strings(ds)
 	for _, d := range ds {
-		b := archive.CertBlob{Digest: d, Size: size[d]}
-		if _, ok := size[d]; !ok {
-			b.Size = r.a.Catalog().BlobSize(d)
+		n, ok := size[d]
+		if !ok {
+			n = r.a.Catalog().BlobSize(d)
 		}
+		b := archive.CertBlob{Digest: d, Size: n}
 		if kept[d] {
 			cert.BlobsKept = append(cert.BlobsKept, b)
 		} else {
